@@ -1,0 +1,14 @@
+export * from './errors.ts';
+export * from './shape.ts';
+export * from './prim.ts';
+export * from './cost.ts';
+export * from './ops/types.ts';
+export { OPS, opDef, validateSpec } from './ops/registry.ts';
+export { FBNET_CANDIDATES, fbnetGeometry } from './ops/fbnet.ts';
+export { NB201_EDGES, NB201_EDGE_ENDS, formatNb201Cell } from './ops/nasbench201.ts';
+export * from './graph.ts';
+export * from './features.ts';
+export * from './onnx/builder.ts';
+export * from './spaces/types.ts';
+export { SPACES, getSpace, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';
+export { PROXYLESS_CANDIDATES } from './spaces/proxyless.ts';

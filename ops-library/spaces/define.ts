@@ -1,0 +1,66 @@
+import { ArchParseError } from '../errors.ts';
+import type { Layer, Network } from '../graph.ts';
+import type { OpSpec } from '../ops/types.ts';
+import type { Chw } from '../shape.ts';
+import type { Position, SearchSpace } from './types.ts';
+
+export interface SpaceDefinition {
+  name: string;
+  summary: string;
+  input: Chw;
+  classes: number;
+  positions: readonly Position[];
+  fixedUnits: readonly OpSpec[];
+  /** splits an arch string into raw tokens, one per position (format errors thrown here) */
+  split(arch: string): string[];
+  join(choices: readonly string[]): string;
+  /** the network's layers for validated choices */
+  layers(choices: readonly string[]): Layer[];
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Builds a SearchSpace from its definition: parsing, validation and units are generic. */
+export function defineSpace(def: SpaceDefinition): SearchSpace {
+  const parse = (arch: string): readonly string[] => {
+    if (typeof arch !== 'string') throw new TypeError(`'arch' must be a string, got ${typeof arch}`);
+    const tokens = def.split(arch.trim());
+    if (tokens.length !== def.positions.length) {
+      throw new ArchParseError(def.name, arch, `expected ${def.positions.length} choices, got ${tokens.length}`);
+    }
+    tokens.forEach((t, i) => {
+      const pos = def.positions[i] as Position;
+      if (!pos.choices.some((c) => c.name === t)) {
+        throw new ArchParseError(def.name, arch, `'${t}' at ${pos.name} is not one of ${pos.choices.map((c) => c.name).join(', ')}`);
+      }
+    });
+    return Object.freeze(tokens);
+  };
+  const space: SearchSpace = {
+    name: def.name,
+    summary: def.summary,
+    input: def.input,
+    classes: def.classes,
+    positions: deepFreeze(def.positions),
+    fixedUnits: deepFreeze(def.fixedUnits),
+    parse,
+    format: (choices) => def.join(parse(def.join(choices))),
+    expand(arch): Network {
+      const choices = parse(arch);
+      return deepFreeze({ space: def.name, arch: def.join(choices), input: def.input, layers: def.layers(choices) });
+    },
+    units(arch) {
+      const choices = parse(arch);
+      const out: OpSpec[] = [...def.fixedUnits];
+      choices.forEach((c, i) => out.push(...((def.positions[i] as Position).choices.find((x) => x.name === c)?.units ?? [])));
+      return out;
+    },
+  };
+  return Object.freeze(space);
+}

@@ -1,0 +1,75 @@
+import { ArchParseError } from '../errors.ts';
+import type { Layer } from '../graph.ts';
+import { formatNb201Cell, NB201_EDGE_ENDS, NB201_EDGES } from '../ops/nasbench201.ts';
+import type { Nb201Edge, OpSpec } from '../ops/types.ts';
+import type { Chw } from '../shape.ts';
+import { defineSpace } from './define.ts';
+import type { Position } from './types.ts';
+
+const C = 16;
+const CELLS_PER_STAGE = 5;
+const STAGES: readonly Chw[] = [[C, 32, 32], [2 * C, 16, 16], [4 * C, 8, 8]];
+const SPACE = 'nasbench201';
+
+const stem: OpSpec = { op: 'conv_bn_act', input: [3, 32, 32], out: C, kernel: 3, act: 'none' };
+const reductions: OpSpec[] = [
+  { op: 'nb201_reduction', input: STAGES[0] as Chw, out: 2 * C },
+  { op: 'nb201_reduction', input: STAGES[1] as Chw, out: 4 * C },
+];
+const head: OpSpec = { op: 'nb201_head', input: STAGES[2] as Chw, classes: 10 };
+
+// an edge choice is the same op in all 15 cells: its LUT units are that op at each stage's shape
+const positions: Position[] = NB201_EDGE_ENDS.map(([from, to]) => ({
+  name: `edge${to}<-${from}`,
+  choices: NB201_EDGES.map((edge) => ({
+    name: edge,
+    units:
+      edge === 'none' || edge === 'skip_connect'
+        ? []
+        : STAGES.flatMap((input) => Array.from({ length: CELLS_PER_STAGE }, (): OpSpec => ({ op: 'nb201_op', edge, input }))),
+  })),
+}));
+
+/**
+ * NAS-Bench-201 on CIFAR (C = 16, N = 5), arch strings as `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
+ * Classes default to 10, the CIFAR-10 network of the shared HELP latency data.
+ */
+export const nasbench201 = defineSpace({
+  name: SPACE,
+  summary: 'NAS-Bench-201 CIFAR cell network (C=16, N=5): 6 edges × 5 ops, 15,625 cells',
+  input: [3, 32, 32],
+  classes: 10,
+  positions,
+  fixedUnits: [stem, ...reductions, head],
+  split(arch) {
+    const groups = arch.split('+');
+    if (groups.length !== 3) throw new ArchParseError(SPACE, arch, `expected 3 node groups joined by '+', got ${groups.length}`);
+    const tokens: string[] = [];
+    groups.forEach((group, g) => {
+      const m = /^\|(.*)\|$/.exec(group);
+      if (!m) throw new ArchParseError(SPACE, arch, `node group ${g + 1} '${group}' must be wrapped in '|'`);
+      const edges = (m[1] as string).split('|');
+      if (edges.length !== g + 1) throw new ArchParseError(SPACE, arch, `node ${g + 1} needs ${g + 1} inputs, got ${edges.length}`);
+      edges.forEach((e, i) => {
+        const [op, from, ...rest] = e.split('~');
+        if (rest.length > 0 || from !== String(i) || op === undefined) {
+          throw new ArchParseError(SPACE, arch, `edge '${e}' of node ${g + 1} must be 'op~${i}'`);
+        }
+        tokens.push(op);
+      });
+    });
+    return tokens;
+  },
+  join: (choices) => formatNb201Cell(choices as Nb201Edge[]),
+  layers(choices) {
+    const edges = choices as Nb201Edge[];
+    const layers: Layer[] = [{ name: 'stem', spec: stem }];
+    STAGES.forEach((input, s) => {
+      for (let i = 0; i < CELLS_PER_STAGE; i++) layers.push({ name: `cell${s * CELLS_PER_STAGE + i}`, spec: { op: 'nb201_cell', input, edges } });
+      const red = reductions[s];
+      if (red) layers.push({ name: `reduction${s}`, spec: red });
+    });
+    layers.push({ name: 'head', spec: head });
+    return layers;
+  },
+});

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** Robust statistics of one measured model, all in milliseconds (see agent/harness/stats). */
+export const LatencyStatsSchema = z.object({
+  median: z.number().nonnegative(),
+  mean: z.number().nonnegative(),
+  p10: z.number().nonnegative(),
+  p90: z.number().nonnegative(),
+  stddev: z.number().nonnegative(),
+  min: z.number().nonnegative(),
+  /** coefficient of variation (stddev / mean) after outlier removal */
+  cv: z.number().nonnegative(),
+  /** samples kept after the MAD-based outlier drop */
+  repeats: z.number().int().min(1),
+  /** samples dropped as outliers */
+  outliers: z.number().int().min(0),
+});
+export type LatencyStats = z.infer<typeof LatencyStatsSchema>;
+
+export const MeasurementLevelSchema = z.enum(['op', 'network']);
+export type MeasurementLevel = z.infer<typeof MeasurementLevelSchema>;
+
+/**
+ * One measurement: never a single number. `key` is the canonical layer key (op level) or the
+ * architecture string (network level); `calibrationMs` is the median latency of the pass's
+ * calibration workload, so measurements from different passes can be normalised before use.
+ */
+export const MeasurementSchema = z.object({
+  id: z.string().min(8).describe('client-generated result id; the store ignores duplicates'),
+  deviceId: z.string().min(1),
+  passId: z.string().min(1),
+  level: MeasurementLevelSchema,
+  space: z.string().min(1).nullable(),
+  key: z.string().min(1),
+  spec: z.unknown().optional().describe('op spec (op level) or null'),
+  batch: z.number().int().min(1),
+  warmup: z.number().int().min(0),
+  stats: LatencyStatsSchema,
+  wallMs: z.number().nonnegative().describe('wall time spent measuring this model'),
+  calibrationMs: z.number().positive().nullable(),
+  createdAt: z.string().describe('ISO timestamp'),
+});
+export type Measurement = z.infer<typeof MeasurementSchema>;
+
+/** A pass: one process measuring a batch of models in interleaved rounds, with its calibration. */
+export const PassSchema = z.object({
+  id: z.string().min(1),
+  deviceId: z.string().min(1),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  calibrationKey: z.string().min(1),
+  /** median of the calibration workload over the whole pass */
+  calibrationMs: z.number().positive().nullable(),
+  /** per-round calibration medians, in order: drift within the pass is visible here */
+  calibrationTrace: z.array(z.number().positive()),
+});
+export type Pass = z.infer<typeof PassSchema>;
