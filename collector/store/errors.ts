@@ -1,0 +1,93 @@
+/**
+ * Errors every Store implementation throws. They belong to the interface, not to SQLite: a
+ * PostgreSQL store must throw the same classes so callers (the ws endpoint, the CLI) can map them
+ * to replies without knowing which database is behind the seam.
+ */
+
+/** The database could not be opened; the message names the path and the reason. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot open database '${path}': ${reason}`, options);
+  }
+}
+
+/** A method was called after close(). */
+export class StoreClosedError extends Error {
+  override readonly name = 'StoreClosedError';
+  constructor(
+    readonly path: string,
+    readonly method: string,
+  ) {
+    super(`${method}: store '${path}' is closed`);
+  }
+}
+
+/**
+ * An argument failed validation. `argument` is the dotted path of the offending value, index
+ * included (e.g. `measurements[3].stats.median`), so a caller can tell an agent which field of
+ * which result was wrong. Extends TypeError: it is the caller's input, not the store, that is bad.
+ */
+export class StoreValidationError extends TypeError {
+  override readonly name = 'StoreValidationError';
+  constructor(
+    readonly argument: string,
+    readonly reason: string,
+  ) {
+    super(`invalid ${argument}: ${reason}`);
+  }
+}
+
+/**
+ * A row refers to something the store does not hold (a measurement of an unknown device or pass),
+ * or to a pass of another device. Nothing of the batch was written.
+ */
+export class StoreReferenceError extends Error {
+  override readonly name = 'StoreReferenceError';
+  constructor(
+    readonly argument: string,
+    reason: string,
+  ) {
+    super(`${argument}: ${reason}`);
+  }
+}
+
+/** An update names a row that does not exist (e.g. finishPass of an unknown pass). */
+export class StoreNotFoundError extends Error {
+  override readonly name = 'StoreNotFoundError';
+  constructor(
+    readonly what: string,
+    readonly id: string,
+    method: string,
+  ) {
+    super(`${method}: unknown ${what} '${id}'`);
+  }
+}
+
+/** A create names an existing row whose content differs (e.g. a pass id reused by another device). */
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+  constructor(
+    readonly what: string,
+    readonly id: string,
+    reason: string,
+  ) {
+    super(`${what} '${id}' already exists: ${reason}`);
+  }
+}
+
+/** A schema migration failed or the database and the code disagree about the schema. */
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`database '${path}': ${message}`, options);
+  }
+}
