@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { buildOnnx, lowerNetwork, lowerSpec, specKey, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
+import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
+import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
+import { measureInterleaved } from './harness/harness.ts';
+import { robustStats } from './harness/stats.ts';
+
+/**
+ * The calibration workload: a fixed 3x3 conv (~7 M MACs) measured once in every interleaved
+ * round, so each measurement carries its pass's speed and passes can be normalised.
+ */
+export const CALIBRATION_SPEC: OpSpec = Object.freeze({ op: 'conv2d', input: [32, 28, 28], out: 32, kernel: 3 } as const);
+export const CALIBRATION_KEY = specKey(CALIBRATION_SPEC);
+
+/** One model to profile: an op-level unit (with its spec) or a network (its arch string). */
+export interface ProfileItem {
+  level: MeasurementLevel;
+  space: string | null;
+  /** canonical layer key (op level) or architecture string (network level) */
+  key: string;
+  spec?: OpSpec;
+  /** builds the ONNX bytes when the item's group is loaded */
+  model(batch: number): Uint8Array;
+}
+
+/** Items for every unit spec (op level), keyed by their canonical key. */
+export function opItems(space: string | null, units: Iterable<[string, OpSpec]>): ProfileItem[] {
+  return [...units].map(([key, spec]) => ({
+    level: 'op',
+    space,
+    key,
+    spec,
+    model: (batch) => buildOnnx(lowerSpec(spec), { batch }),
+  }));
+}
+
+/** Items for whole networks of a space (network level). */
+export function networkItems(space: SearchSpace, archs: readonly string[]): ProfileItem[] {
+  return archs.map((arch) => ({
+    level: 'network',
+    space: space.name,
+    key: space.format(space.parse(arch)),
+    model: (batch) => buildOnnx(lowerNetwork(space.expand(arch)), { batch }),
+  }));
+}
+
+export interface ProfileOptions {
+  backend: RuntimeBackend;
+  deviceId: string;
+  passId: string;
+  batch?: number;
+  warmup?: number;
+  minRepeats?: number;
+  minTimeMs?: number;
+  maxRepeats?: number;
+  /** models loaded and measured together in interleaved rounds (default 12) */
+  groupSize?: number;
+  onProgress?: (done: number, total: number, note: string) => void;
+  /** called with each group's measurements as soon as they exist (store them there) */
+  onMeasurements?: (measurements: Measurement[]) => void | Promise<void>;
+}
+
+export interface ProfileResult {
+  measurements: Measurement[];
+  /** median of every calibration run of the pass */
+  calibrationMs: number | null;
+  /** per-round calibration times, in order */
+  calibrationTrace: number[];
+}
+
+/**
+ * Measures items in groups; inside a group every round visits every model and the calibration
+ * workload, so drift hits all alike. Each measurement carries its group's calibration median.
+ *
+ * @example
+ * const backend = await createBackend('ort-node', { threads: 1 });
+ * const items = networkItems(getSpace('fbnet'), sampleArchs(getSpace('fbnet'), { count: 4 }));
+ * const { measurements } = await profileItems(items, { backend, deviceId, passId });
+ */
+export async function profileItems(items: readonly ProfileItem[], options: ProfileOptions): Promise<ProfileResult> {
+  const batch = options.batch ?? 1;
+  const groupSize = options.groupSize ?? 12;
+  if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`'groupSize' must be an integer >= 1, got ${groupSize}`);
+  const calibration = await options.backend.load(buildOnnx(lowerSpec(CALIBRATION_SPEC), { batch: 1 }));
+  const trace: number[] = [];
+  const measurements: Measurement[] = [];
+  try {
+    for (let start = 0; start < items.length; start += groupSize) {
+      const group = items.slice(start, start + groupSize);
+      options.onProgress?.(start, items.length, `loading ${group.length} models`);
+      const loaded: LoadedModel[] = [];
+      try {
+        for (const item of group) loaded.push(await options.backend.load(item.model(batch)));
+        const res = await measureInterleaved(loaded, {
+          warmup: options.warmup,
+          minRepeats: options.minRepeats,
+          minTimeMs: options.minTimeMs,
+          maxRepeats: options.maxRepeats,
+          calibration,
+          onRound: () => options.onProgress?.(start, items.length, `measuring ${group[0]?.level} ${start + 1}-${start + group.length}`),
+        });
+        const groupCalibration = res.calibration?.stats.median ?? null;
+        if (res.calibration) trace.push(...res.calibration.trace);
+        const now = new Date().toISOString();
+        const batchOut = group.map((item, i): Measurement => {
+          const r = res.results[i] as (typeof res.results)[number];
+          return {
+            id: randomUUID(),
+            deviceId: options.deviceId,
+            passId: options.passId,
+            level: item.level,
+            space: item.space,
+            key: item.key,
+            spec: item.spec ?? null,
+            batch,
+            warmup: options.warmup ?? 3,
+            stats: r.stats,
+            wallMs: r.wallMs,
+            calibrationMs: groupCalibration,
+            createdAt: now,
+          };
+        });
+        measurements.push(...batchOut);
+        await options.onMeasurements?.(batchOut);
+      } finally {
+        await Promise.all(loaded.map((m) => m.dispose()));
+      }
+      options.onProgress?.(Math.min(start + groupSize, items.length), items.length, '');
+    }
+  } finally {
+    await calibration.dispose();
+  }
+  return { measurements, calibrationMs: trace.length > 0 ? robustStats(trace).median : null, calibrationTrace: trace };
+}

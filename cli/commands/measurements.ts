@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import { openStore } from '../../collector/index.ts';
+import type { MeasurementLevel } from '../../protocol/index.ts';
+import { emit, intOption, table } from '../output.ts';
+
+export function measurementsCommand(): Command {
+  return new Command('measurements')
+    .description('list stored measurements (and the devices they belong to)')
+    .requiredOption('--db <file>', 'SQLite database')
+    .option('--device <id>', 'only this device')
+    .option('--level <level>', "'op' or 'network'")
+    .option('--space <name>', 'only this space')
+    .option('--limit <n>', 'at most this many rows', intOption('--limit', 1))
+    .option('--json', 'machine-readable output')
+    .action((o: { db: string; device?: string; level?: string; space?: string; limit?: number; json?: boolean }) => {
+      if (o.level !== undefined && o.level !== 'op' && o.level !== 'network') {
+        throw new RangeError(`'--level' must be 'op' or 'network', got '${o.level}'`);
+      }
+      const store = openStore({ path: o.db });
+      try {
+        const filter = { deviceId: o.device, level: o.level as MeasurementLevel | undefined, space: o.space, limit: o.limit };
+        const rows = store.listMeasurements(filter);
+        const devices = store.listDevices();
+        emit(Boolean(o.json), { devices, total: store.countMeasurements({ ...filter, limit: undefined }), measurements: rows }, () =>
+          [
+            table(['device', 'name', 'measurements'], devices.map((d) => [d.id, d.name, d.measurements])),
+            '',
+            table(
+              ['device', 'level', 'space', 'median ms', 'p10', 'p90', 'cv', 'key'],
+              rows.map((m) => [m.deviceId, m.level, m.space ?? '', m.stats.median.toFixed(4), m.stats.p10.toFixed(4), m.stats.p90.toFixed(4), m.stats.cv.toFixed(3), m.key]),
+            ),
+          ].join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
+}

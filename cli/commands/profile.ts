@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Command } from 'commander';
+import {
+  CALIBRATION_KEY, createBackend, fingerprint, networkItems, opItems, parseBackendSpec, profileItems, type ProfileItem,
+} from '../../agent/index.ts';
+import { openStore } from '../../collector/index.ts';
+import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
+import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+
+interface ProfileFlags {
+  space: string;
+  networks: number;
+  ops?: boolean;
+  db: string;
+  backend: string;
+  threads: number;
+  seed: number;
+  batch: number;
+  warmup: number;
+  repeats: number;
+  minTime: number;
+  maxOps?: number;
+  json?: boolean;
+}
+
+export function profileCommand(): Command {
+  return new Command('profile')
+    .description("profile a space on this machine: every distinct layer key ('--ops') and/or N sampled networks, into SQLite")
+    .requiredOption('--space <name>', 'search space or fixed network (see `hwlat ops list`)')
+    .option('--networks <n>', 'number of sampled networks to measure', intOption('--networks', 0), 0)
+    .option('--ops', "measure every distinct layer key of the space (the LUT's entries)")
+    .requiredOption('--db <file>', 'SQLite database file (created if missing)')
+    .option('--backend <name[:provider]>', 'runtime backend and execution provider', 'ort-node:cpu')
+    .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
+    .option('--seed <n>', 'seed of the architecture sampler', intOption('--seed', 0), 0)
+    .option('--batch <n>', 'batch size', intOption('--batch', 1), 1)
+    .option('--warmup <n>', 'warm-up runs per model', intOption('--warmup', 0), 3)
+    .option('--repeats <n>', 'minimum timed runs per model', intOption('--repeats', 1), 10)
+    .option('--min-time <ms>', 'minimum timed milliseconds per model', numberOption('--min-time', 0), 200)
+    .option('--max-ops <n>', 'measure at most this many layer keys (a quick sample)', intOption('--max-ops', 1))
+    .option('--json', 'machine-readable summary')
+    .action(async (o: ProfileFlags) => {
+      const space = getSpace(o.space);
+      if (!o.ops && o.networks === 0) throw new TypeError("nothing to profile: pass '--ops' and/or '--networks N' (N >= 1)");
+      const { name, provider } = parseBackendSpec(o.backend);
+      // open the store first: a bad path fails before minutes of measuring
+      const store = openStore({ path: o.db });
+      try {
+        const backend = await createBackend(name, { provider, threads: o.threads });
+        try {
+          const device = await fingerprint(backend.info);
+          store.upsertDevice(device);
+          const items: ProfileItem[] = [];
+          if (o.ops) items.push(...opItems(space.name, [...spaceUnits(space)].slice(0, o.maxOps)));
+          if (o.networks > 0) items.push(...networkItems(space, sampleArchs(space, { count: o.networks, seed: o.seed })));
+          const passId = `pass-${randomUUID()}`;
+          store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+          const bar = progressBar(`profile ${space.name}`, items.length);
+          let stored = 0;
+          const result = await profileItems(items, {
+            backend,
+            deviceId: device.id,
+            passId,
+            batch: o.batch,
+            warmup: o.warmup,
+            minRepeats: o.repeats,
+            minTimeMs: o.minTime,
+            onProgress: (done, _total, note) => bar.update(done, note),
+            onMeasurements: (ms) => {
+              stored += store.insertMeasurements(ms).inserted;
+            },
+          }).finally(() => bar.stop());
+          store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
+          const ops = result.measurements.filter((m) => m.level === 'op');
+          const nets = result.measurements.filter((m) => m.level === 'network');
+          const cvs = result.measurements.map((m) => m.stats.cv).sort((a, b) => a - b);
+          const summary = {
+            db: o.db,
+            device: { id: device.id, name: device.name },
+            passId,
+            space: space.name,
+            stored,
+            ops: ops.length,
+            networks: nets.length,
+            calibrationMs: result.calibrationMs,
+            medianCv: cvs[Math.floor(cvs.length / 2)] ?? null,
+          };
+          emit(Boolean(o.json), summary, () =>
+            [
+              `device ${device.id} (${device.name}), pass ${passId}`,
+              `stored ${stored} measurements in ${o.db}: ${ops.length} op-level, ${nets.length} network-level`,
+              `calibration ${result.calibrationMs?.toFixed(4)} ms; median coefficient of variation ${summary.medianCv?.toFixed(3)}`,
+              '',
+              table(
+                ['level', 'median ms', 'cv', 'key'],
+                result.measurements.slice(0, 20).map((m) => [m.level, m.stats.median.toFixed(4), m.stats.cv.toFixed(3), m.key]),
+              ),
+              result.measurements.length > 20 ? `… ${result.measurements.length - 20} more (hwlat measurements --db ${o.db})` : '',
+            ].join('\n'),
+          );
+        } finally {
+          await backend.dispose();
+        }
+      } finally {
+        store.close();
+      }
+    });
+}

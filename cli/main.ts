@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { agentCommand } from './commands/agent.ts';
+import { measurementsCommand } from './commands/measurements.ts';
+import { opsCommand } from './commands/ops.ts';
+import { profileCommand } from './commands/profile.ts';
+import { setupCommand } from './commands/setup.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('hwlat')
+    .description('measure and predict how fast neural networks run on real hardware')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), agentCommand(), setupCommand()]) program.addCommand(cmd);
+  // subcommands inherit exit handling so errors come back here as exceptions
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 error, 2 usage). */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed help or the usage error
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`hwlat: error: ${(e as Error).message}\n`);
+    if (process.env.HWLAT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
