@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { buildOnnx, lowerNetwork, lowerSpec, specKey, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
+import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved } from './harness/harness.ts';
 import { robustStats } from './harness/stats.ts';
 
 /**
- * The calibration workload: a fixed 3x3 conv (~7 M MACs) measured once in every interleaved
- * round, so each measurement carries its pass's speed and passes can be normalised.
+ * The calibration workload, measured once in every interleaved round so each measurement carries
+ * its pass's speed and passes can be normalised. It is a small real network (FBNet CIFAR, every
+ * layer k3_e1, ~0.8 ms on one core) rather than a single conv: a lone conv lives in L2 and did not
+ * follow the machine's speed changes that networks see (docs/benchmarks.md, reproducibility).
  */
-export const CALIBRATION_SPEC: OpSpec = Object.freeze({ op: 'conv2d', input: [32, 28, 28], out: 32, kernel: 3 } as const);
-export const CALIBRATION_KEY = specKey(CALIBRATION_SPEC);
+export const CALIBRATION_NETWORK = Object.freeze({ space: 'fbnet', arch: Array(22).fill('k3_e1').join('-') });
+export const CALIBRATION_KEY = `network:${CALIBRATION_NETWORK.space}:${CALIBRATION_NETWORK.arch}`;
+
+function calibrationModel(): Uint8Array {
+  return buildOnnx(lowerNetwork(getSpace(CALIBRATION_NETWORK.space).expand(CALIBRATION_NETWORK.arch)), { batch: 1 });
+}
 
 /** One model to profile: an op-level unit (with its spec) or a network (its arch string). */
 export interface ProfileItem {
@@ -81,7 +87,7 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
   const batch = options.batch ?? 1;
   const groupSize = options.groupSize ?? 12;
   if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`'groupSize' must be an integer >= 1, got ${groupSize}`);
-  const calibration = await options.backend.load(buildOnnx(lowerSpec(CALIBRATION_SPEC), { batch: 1 }));
+  const calibration = await options.backend.load(calibrationModel());
   const trace: number[] = [];
   const measurements: Measurement[] = [];
   try {

@@ -3,5 +3,4 @@ export type { ProviderInfo } from './provider-info.ts';
 export type { BackendSpec } from './registry.ts';
 export { BACKENDS, createBackend, listBackends, parseBackendSpec } from './registry.ts';
 export { createOrtNodeBackend, listProviders, ortNodeVersion } from './ort-node.ts';
-export { buildSingleNodeModel, probeModel } from './probe-model.ts';
-export type { InitializerSpec, SingleNodeSpec, ValueSpec } from './probe-model.ts';
+export { probeModel } from './probe-model.ts';

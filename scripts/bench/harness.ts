@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { median } from 'simple-statistics';
 import { createBackend } from '../../agent/backends/registry.ts';
-import { buildSingleNodeModel, probeModel } from '../../agent/backends/probe-model.ts';
+import { probeModel } from '../../agent/backends/probe-model.ts';
+import { buildOnnx, lowerSpec } from '../../ops-library/index.ts';
 import { makeFeeds } from '../../agent/backends/ort-feeds.ts';
 import type { LoadedModel } from '../../agent/backends/types.ts';
 import { measureInterleaved, measureOne } from '../../agent/harness/harness.ts';
@@ -27,22 +28,12 @@ const repeats = Number(args.repeats);
 const warmup = Number(args.warmup);
 
 function conv(cin: number, cout: number, k: number, hw: number, group = 1): Uint8Array {
-  return buildSingleNodeModel({
-    opType: 'Conv',
-    inputs: [{ name: 'x', shape: [1, cin, hw, hw] }, { name: 'w' }],
-    initializers: [{ name: 'w', dims: [cout, cin / group, k, k] }],
-    output: { name: 'y' },
-    attributes: { kernel_shape: [k, k], pads: [(k - 1) / 2, (k - 1) / 2, (k - 1) / 2, (k - 1) / 2], group },
-  });
+  return buildOnnx(lowerSpec({ op: 'conv2d', input: [cin, hw, hw], out: cout, kernel: k, groups: group }));
 }
 
+/** [m, k] x [k, n] as a Linear layer over a batch of m rows */
 function matmul(m: number, k: number, n: number): Uint8Array {
-  return buildSingleNodeModel({
-    opType: 'MatMul',
-    inputs: [{ name: 'a', shape: [m, k] }, { name: 'w' }],
-    initializers: [{ name: 'w', dims: [k, n] }],
-    output: { name: 'y' },
-  });
+  return buildOnnx(lowerSpec({ op: 'linear', input: [k], out: n, bias: false }), { batch: m });
 }
 
 const MODELS: ReadonlyArray<[string, Uint8Array]> = [

@@ -15,7 +15,7 @@ test('ort-node loads the probe model, runs it and reports output shapes with dyn
     const model = await backend.load(probeModel());
     await model.run();
     await model.run();
-    assert.deepEqual(await model.outputShapes(), { y: [1, 16] });
+    assert.deepEqual(await model.outputShapes(), { output: [1, 16] });
   } finally {
     await backend.dispose();
   }
@@ -27,8 +27,8 @@ test('ort-node feeds initializer-weighted models and reports their inferred outp
     const conv = await backend.load(tinyConv());
     const mm = await backend.load(tinyMatMul());
     // outputShapes before any run() makes a run itself
-    assert.deepEqual(await conv.outputShapes(), { y: [1, 8, 6, 6] });
-    assert.deepEqual(await mm.outputShapes(), { y: [1, 16] });
+    assert.deepEqual(await conv.outputShapes(), { output: [1, 8, 6, 6] });
+    assert.deepEqual(await mm.outputShapes(), { output: [1, 16] });
     await conv.dispose();
     await mm.run();
   } finally {
