@@ -14,7 +14,7 @@ import { robustStats } from './harness/stats.ts';
 export const CALIBRATION_NETWORK = Object.freeze({ space: 'fbnet', arch: Array(22).fill('k3_e1').join('-') });
 export const CALIBRATION_KEY = `network:${CALIBRATION_NETWORK.space}:${CALIBRATION_NETWORK.arch}`;
 
-function calibrationModel(): Uint8Array {
+export function calibrationModel(): Uint8Array {
   return buildOnnx(lowerNetwork(getSpace(CALIBRATION_NETWORK.space).expand(CALIBRATION_NETWORK.arch)), { batch: 1 });
 }
 

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { median } from 'simple-statistics';
 import { createBackend } from '../../agent/backends/registry.ts';
 import { probeModel } from '../../agent/backends/probe-model.ts';
+import { calibrationModel } from '../../agent/profiler.ts';
 import { buildOnnx, lowerSpec } from '../../ops-library/index.ts';
 import { makeFeeds } from '../../agent/backends/ort-feeds.ts';
 import type { LoadedModel } from '../../agent/backends/types.ts';
@@ -43,7 +44,8 @@ const MODELS: ReadonlyArray<[string, Uint8Array]> = [
   ['matmul 128x512x512', matmul(128, 512, 512)],
 ];
 const OVERHEAD_MODELS: ReadonlyArray<[string, Uint8Array]> = [['relu 16 (probe)', probeModel()], MODELS[2]!, MODELS[0]!];
-const CALIBRATION = conv(32, 32, 3, 28);
+// the profiler's own calibration workload, so these figures describe what `hwlat profile` does
+const CALIBRATION = calibrationModel();
 
 const ALTERNATIONS = 7;
 const LOOP_MS = 200;
