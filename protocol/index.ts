@@ -1,2 +1,4 @@
 export * from './device.ts';
 export * from './measurement.ts';
+export * from './job.ts';
+export * from './messages.ts';

@@ -39,6 +39,8 @@ export const MeasurementSchema = z.object({
   wallMs: z.number().nonnegative().describe('wall time spent measuring this model'),
   calibrationMs: z.number().positive().nullable(),
   createdAt: z.string().describe('ISO timestamp'),
+  /** the collector job this measurement completes (fleet campaigns); absent for local profiles */
+  jobId: z.string().min(1).nullable().optional(),
 });
 export type Measurement = z.infer<typeof MeasurementSchema>;
 
