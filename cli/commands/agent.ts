@@ -1,18 +1,157 @@
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createBackend, fingerprint, listProviders, parseBackendSpec } from '../../agent/index.ts';
+import { createBackend, fingerprint, listProviders, parseBackendSpec, runAgent, type AgentEvent } from '../../agent/index.ts';
 import { emit, intOption, table } from '../output.ts';
+
+interface AgentFlags {
+  backend: string;
+  threads: number;
+  json?: boolean;
+  collector?: string;
+  token?: string;
+  name?: string;
+  stateDir?: string;
+  maxJobs: number;
+  logJson?: boolean;
+}
+
+/** Checks the collector-mode flags; errors name the flag. */
+function checkFlags(o: AgentFlags): { collector: string; token: string } {
+  const collector = o.collector as string;
+  let url: URL | null = null;
+  try {
+    url = new URL(collector);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || !url.host) {
+    throw new TypeError(`'--collector' must be a ws:// or wss:// URL, got '${collector}'`);
+  }
+  const token = o.token ?? process.env.HWLAT_TOKEN ?? '';
+  if (token.length === 0) throw new TypeError("'--token' is required with '--collector' (or set HWLAT_TOKEN)");
+  if (o.json) throw new TypeError("'--json' prints the fingerprint; with '--collector' use '--log-json' for JSON event lines");
+  return { collector, token };
+}
+
+function short(value: unknown): string {
+  return typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : String(value);
+}
+
+/** One short line per event for people; null for the chatty ones. */
+function humanLine(e: AgentEvent): string | null {
+  const time = new Date().toTimeString().slice(0, 8);
+  const text = ((): string | null => {
+    switch (e.event) {
+      case 'start':
+        return `agent ${short(e.agentId)} for ${short(e.deviceId)} (${short(e.name)}) → ${short(e.collector)}`;
+      case 'connecting':
+        return e.attempt === 0 ? null : `reconnecting (attempt ${short(e.attempt)})`;
+      case 'connected':
+        return `connected (session ${short(e.session)})`;
+      case 'disconnected':
+        return `disconnected (${e.error ? short(e.error) : `code ${short(e.code)}`}${e.reason ? `, ${short(e.reason)}` : ''}); retrying in ${short(e.retryInMs)} ms`;
+      case 'lease':
+        return `lease ${short(e.leaseId)}: ${short(e.jobs)} jobs`;
+      case 'measuring':
+        return `measuring ${short(e.jobs)} jobs`;
+      case 'result':
+        return `result ${short(e.jobId)} ${short(e.key)}: median ${short(e.median)} ms${e.sent ? '' : ' (queued)'}`;
+      case 'ack':
+        return `acked ${(e.resultIds as unknown[]).length} result(s)`;
+      case 'resend':
+        return `re-sent ${short(e.count)} unacknowledged result(s)`;
+      case 'job_failed':
+        return `job ${short(e.jobId)} (${short(e.key)}) failed to ${e.stage === 'build' ? 'build' : 'run'}: ${short(e.message)}`;
+      case 'result_dropped':
+        return `collector refused result ${short(e.resultId)} (${short(e.code)}): ${short(e.message)}; dropped`;
+      case 'error':
+        return `collector error ${short(e.code)}: ${short(e.message)}`;
+      case 'released':
+        return `released lease(s) ${(e.leaseIds as unknown[]).join(', ')}`;
+      case 'stopping':
+        return `stopping${e.openLeases ? `: releasing ${short(e.openLeases)} unfinished lease(s)` : ''}`;
+      case 'stopped':
+        return `stopped: ${short(e.results)} results, ${short(e.acked)} acked, ${short(e.failedJobs)} failed jobs, ${short(e.pending)} pending in the outbox`;
+      case 'idle':
+        return 'no jobs for this device; waiting';
+      case 'fatal': // the CLI prints the error itself
+      case 'heartbeat':
+      case 'closed':
+        return null;
+      default: {
+        const rest = Object.entries(e).filter(([k]) => k !== 'event').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : short(v)}`);
+        return `${e.event} ${rest.join(' ')}`.trim();
+      }
+    }
+  })();
+  return text === null ? null : `${time} ${text}`;
+}
 
 export function agentCommand(): Command {
   return new Command('agent')
-    .description('the device agent: prints this device\'s fingerprint and the execution providers that really load here')
+    .description(
+      "the device agent: with '--collector' it leases jobs from a collector, measures them and reports the results until Ctrl-C; " +
+        "without, it prints this device's fingerprint and the execution providers that really load here",
+    )
     .option('--backend <name[:provider]>', 'runtime backend and execution provider', 'ort-node:cpu')
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
-    .option('--json', 'machine-readable output')
-    .action(async (o: { backend: string; threads: number; json?: boolean }) => {
+    .option('--json', 'machine-readable output (fingerprint mode)')
+    .option('--collector <ws-url>', "the collector's agent endpoint, e.g. ws://127.0.0.1:8700/agent")
+    .option('--token <token>', 'the collector token (default: $HWLAT_TOKEN)')
+    .option('--name <name>', "display name for this device (its id stays the fingerprint's)")
+    .option('--state-dir <dir>', 'folder for the durable outbox (default .hwlat/agent/<device id>)')
+    .option('--max-jobs <n>', 'jobs per lease, measured together (1-256)', (v: string) => {
+      const n = intOption('--max-jobs', 1)(v);
+      if (n > 256) throw new RangeError(`'--max-jobs' must be an integer from 1 to 256, got '${v}'`);
+      return n;
+    }, 4)
+    .option('--log-json', 'print agent events as JSON lines (collector mode)')
+    .action(async (o: AgentFlags) => {
+      if (o.name !== undefined && o.name.trim().length === 0) throw new TypeError(`'--name' must not be empty`);
+      const connect = o.collector !== undefined ? checkFlags(o) : null;
       const { name, provider } = parseBackendSpec(o.backend);
       const backend = await createBackend(name, { provider, threads: o.threads });
       try {
-        const device = await fingerprint(backend.info);
+        const probed = await fingerprint(backend.info);
+        const device = o.name !== undefined ? { ...probed, name: o.name.trim() } : probed;
+        if (connect) {
+          const log = o.logJson
+            ? (e: AgentEvent) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`)
+            : (e: AgentEvent) => {
+                const line = humanLine(e);
+                if (line !== null) process.stdout.write(`${line}\n`);
+              };
+          const ctl = new AbortController();
+          let signals = 0;
+          const onSignal = (sig: NodeJS.Signals) => {
+            signals++;
+            if (signals === 1) {
+              process.stderr.write(`hwlat agent: ${sig}: finishing the measurement in hand (again to exit now)\n`);
+              ctl.abort();
+            } else {
+              process.stderr.write(`hwlat agent: ${sig} again: exiting now; unacknowledged results stay in the outbox\n`);
+              process.exit(130);
+            }
+          };
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+          try {
+            await runAgent({
+              collector: connect.collector,
+              token: connect.token,
+              backend,
+              device,
+              stateDir: resolve(o.stateDir ?? join('.hwlat', 'agent', device.id)),
+              maxJobs: o.maxJobs,
+              log,
+              signal: ctl.signal,
+            });
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          }
+          return;
+        }
         const providers = await listProviders();
         emit(Boolean(o.json), { device, providers }, () =>
           [

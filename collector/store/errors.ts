@@ -91,3 +91,22 @@ export class MigrationError extends Error {
     super(`database '${path}': ${message}`, options);
   }
 }
+
+/** Why completeJob refused a result: the names match the protocol's error codes. */
+export type JobStateErrorCode = 'wrong_device' | 'not_leased';
+
+/**
+ * A result cannot complete its job in the job's present state: the job belongs to another device
+ * (`wrong_device`), or it was never leased to anyone (`not_leased`), so no agent can have been
+ * asked to measure it. Nothing was written. `code` is the protocol error code for the reply.
+ */
+export class StoreJobStateError extends Error {
+  override readonly name = 'StoreJobStateError';
+  constructor(
+    readonly code: JobStateErrorCode,
+    readonly jobId: string,
+    reason: string,
+  ) {
+    super(`job '${jobId}': ${reason}`);
+  }
+}

@@ -1,12 +1,31 @@
-export type { DeviceSummary, InsertResult, MeasurementFilter, OpenStoreOptions, PassFinish, Store } from './types.ts';
+export type {
+  CampaignInput,
+  CompleteJobInput,
+  CompleteOutcome,
+  DeviceSummary,
+  ExtendLeasesOptions,
+  InsertResult,
+  JobFilter,
+  JobRecord,
+  JobStatus,
+  LeaseGrant,
+  LeaseOptions,
+  MeasurementFilter,
+  OpenStoreOptions,
+  PassFinish,
+  ReleaseLeasesOptions,
+  Store,
+} from './types.ts';
 export {
   MigrationError,
   StoreClosedError,
   StoreConflictError,
+  StoreJobStateError,
   StoreNotFoundError,
   StoreOpenError,
   StoreReferenceError,
   StoreValidationError,
+  type JobStateErrorCode,
 } from './errors.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
 export { checkMigrations, type AppliedMigration } from './migrate.ts';

@@ -1,7 +1,7 @@
 /**
  * Schema migrations, numbered in code. A migration is never edited once released: a later change
- * to the schema is a new entry with the next version (jobs, campaigns, luts, models come as 2, 3,
- * …), so every database, however old, reaches the same schema by replaying the list in order.
+ * to the schema is a new entry with the next version (luts, models come as 3, 4, …), so every
+ * database, however old, reaches the same schema by replaying the list in order.
  * The runner is in migrate.ts; it records each applied version in `schema_migrations`.
  */
 
@@ -81,7 +81,84 @@ CREATE INDEX measurements_device_space ON measurements (device_id, space);
 CREATE INDEX measurements_pass ON measurements (pass_id);
 `;
 
+/**
+ * Version 2: fleet campaigns, their tasks, and per-device jobs with leases.
+ *
+ * A campaign's tasks are device-independent (what to measure); a job is one task on one device, so
+ * the same layer key on two devices is two jobs, each done exactly once. `all_devices` = 1 makes
+ * devices that register later join the campaign (their jobs are created when they say hello);
+ * otherwise `campaign_devices` lists the devices. A job moves queued → leased → done; a lease that
+ * expires, or is released, puts it back to queued. `lease_expires_at` and `done_at` are epoch ms
+ * (the lease manager compares them with the clock); `attempts` counts leases. A done job names its
+ * measurement, and the measurement names its job: the unique index on measurements(job_id) is what
+ * makes "exactly one measurement per job" hold even against a buggy caller.
+ */
+const V2_CAMPAIGNS_JOBS = `
+CREATE TABLE campaigns (
+  id          TEXT PRIMARY KEY,
+  created_at  TEXT NOT NULL,
+  -- the CampaignRequest, defaults filled in
+  request     TEXT NOT NULL CHECK (json_valid(request)),
+  -- 1: every device, including ones that register later; 0: the devices in campaign_devices
+  all_devices INTEGER NOT NULL CHECK (all_devices IN (0, 1)),
+  tasks       INTEGER NOT NULL CHECK (tasks >= 0)
+) STRICT;
+CREATE INDEX campaigns_created ON campaigns (created_at, id);
+
+CREATE TABLE campaign_tasks (
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+  idx         INTEGER NOT NULL CHECK (idx >= 0),
+  level       TEXT NOT NULL CHECK (level IN ('op', 'network')),
+  space       TEXT,
+  key         TEXT NOT NULL,
+  -- the JobTask as leased to agents
+  payload     TEXT NOT NULL CHECK (json_valid(payload)),
+  PRIMARY KEY (campaign_id, idx)
+) STRICT;
+
+CREATE TABLE campaign_devices (
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+  device_id   TEXT NOT NULL REFERENCES devices(id),
+  PRIMARY KEY (campaign_id, device_id)
+) STRICT;
+CREATE INDEX campaign_devices_device ON campaign_devices (device_id);
+
+CREATE TABLE jobs (
+  id               TEXT PRIMARY KEY,
+  campaign_id      TEXT NOT NULL,
+  task_idx         INTEGER NOT NULL,
+  device_id        TEXT NOT NULL REFERENCES devices(id),
+  status           TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'leased', 'done')),
+  lease_id         TEXT,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  result_id        TEXT REFERENCES measurements(id),
+  done_at          INTEGER,
+  created_at       TEXT NOT NULL,
+  UNIQUE (campaign_id, task_idx, device_id),
+  FOREIGN KEY (campaign_id, task_idx) REFERENCES campaign_tasks (campaign_id, idx),
+  -- a lease is all three or none, and only a leased job has one
+  CHECK ((status = 'leased') = (lease_id IS NOT NULL AND lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
+  CHECK (status = 'leased' OR (lease_id IS NULL AND lease_owner IS NULL AND lease_expires_at IS NULL)),
+  -- done ⇔ it has its result; a job is leased at least once before it can be done
+  CHECK ((status = 'done') = (result_id IS NOT NULL AND done_at IS NOT NULL)),
+  CHECK (status = 'queued' OR attempts >= 1)
+) STRICT;
+-- leasing: a device's queued jobs, campaign by campaign, in task order
+CREATE INDEX jobs_device_status ON jobs (device_id, status, campaign_id, task_idx);
+-- heartbeats and releases select an agent's leases; only leased jobs have an owner
+CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+-- expiry scans the leased jobs only
+CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'leased';
+
+-- NULL for measurements that belong to no job (local profiles)
+ALTER TABLE measurements ADD COLUMN job_id TEXT REFERENCES jobs(id);
+CREATE UNIQUE INDEX measurements_job ON measurements (job_id) WHERE job_id IS NOT NULL;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'devices_passes_measurements', up: V1_DEVICES_PASSES_MEASUREMENTS }),
+  Object.freeze({ version: 2, name: 'campaigns_jobs', up: V2_CAMPAIGNS_JOBS }),
 ]);

@@ -1,20 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDb, Statement } from 'better-sqlite3';
 import { z } from 'zod';
 import {
+  CampaignRequestSchema,
   DeviceProfileSchema,
+  JobTaskSchema,
   MeasurementLevelSchema,
   MeasurementSchema,
   PassSchema,
+  type Campaign,
+  type CampaignProgress,
+  type CampaignRequest,
   type DeviceProfile,
+  type Job,
+  type JobTask,
   type Measurement,
+  type MeasureSettings,
   type Pass,
 } from '../../protocol/index.ts';
 import {
   StoreClosedError,
   StoreConflictError,
+  StoreJobStateError,
   StoreNotFoundError,
   StoreOpenError,
   StoreReferenceError,
@@ -23,11 +33,21 @@ import {
 import { appliedMigrations, migrate, type AppliedMigration } from './migrate.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type {
+  CampaignInput,
+  CompleteJobInput,
+  CompleteOutcome,
   DeviceSummary,
+  ExtendLeasesOptions,
   InsertResult,
+  JobFilter,
+  JobRecord,
+  JobStatus,
+  LeaseGrant,
+  LeaseOptions,
   MeasurementFilter,
   OpenStoreOptions,
   PassFinish,
+  ReleaseLeasesOptions,
   Store,
 } from './types.ts';
 
@@ -57,6 +77,57 @@ const MeasurementFilterSchema = z
   .optional();
 
 const IdSchema = z.string().min(1, 'must be a non-empty string');
+
+/** Lease clocks and expiries: epoch milliseconds, as Date.now() gives them. */
+const EpochMsSchema = z.number().int('must be an integer (epoch ms)').min(0);
+
+const JobStatusSchema = z.enum(['queued', 'leased', 'done']);
+
+/** More than this many ids in one heartbeat or release is a caller bug, not a fleet. */
+const MAX_LEASE_IDS = 10_000;
+const LeaseIdsSchema = z.array(IdSchema).max(MAX_LEASE_IDS).optional();
+
+const CampaignInputSchema = z.strictObject({
+  id: IdSchema.max(200, 'must be at most 200 characters'),
+  // campaigns are leased oldest first by this text, so it must sort like time: UTC ISO only
+  createdAt: z.iso.datetime('must be an ISO timestamp in UTC, e.g. 2025-01-01T00:00:00.000Z'),
+  request: CampaignRequestSchema,
+  tasks: z.array(JobTaskSchema).min(1, 'a campaign needs at least one task'),
+});
+
+const LeaseOptionsSchema = z.strictObject({
+  deviceId: IdSchema,
+  agentId: IdSchema,
+  max: z.number().int().min(1).max(10_000),
+  ttlMs: z.number().int().positive(),
+  now: EpochMsSchema,
+});
+
+const ExtendLeasesOptionsSchema = z.strictObject({
+  agentId: IdSchema,
+  leaseIds: LeaseIdsSchema,
+  expiresAt: EpochMsSchema,
+  now: EpochMsSchema,
+});
+
+const ReleaseLeasesOptionsSchema = z.strictObject({ agentId: IdSchema, leaseIds: LeaseIdsSchema });
+
+/** The measurement is validated on its own, so its errors read `measurement.stats.median`. */
+const CompleteJobInputSchema = z.strictObject({
+  jobId: IdSchema,
+  deviceId: IdSchema,
+  measurement: z.unknown(),
+  now: EpochMsSchema.optional(),
+});
+
+const JobFilterSchema = z
+  .strictObject({
+    campaignId: z.string().min(1).optional(),
+    deviceId: z.string().min(1).optional(),
+    status: JobStatusSchema.optional(),
+    limit: z.number().int().positive().optional(),
+  })
+  .optional();
 
 /** `['stats', 'median']` → `.stats.median`; `[3, 'id']` → `[3].id` */
 function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -220,13 +291,46 @@ interface MeasurementRow {
   wall_ms: number;
   calibration_ms: number | null;
   created_at: string;
+  job_id: string | null;
 }
 
 const MEASUREMENT_COLUMNS = [
   'id', 'device_id', 'pass_id', 'level', 'space', 'key', 'spec', 'batch', 'warmup',
   'median_ms', 'mean_ms', 'p10_ms', 'p90_ms', 'stddev_ms', 'min_ms', 'cv', 'repeats', 'outliers',
-  'wall_ms', 'calibration_ms', 'created_at',
+  'wall_ms', 'calibration_ms', 'created_at', 'job_id',
 ] as const;
+
+interface CampaignRow {
+  id: string;
+  created_at: string;
+  request: string;
+  all_devices: 0 | 1;
+  tasks: number;
+}
+
+interface JobRow {
+  id: string;
+  campaign_id: string;
+  task_idx: number;
+  device_id: string;
+  status: JobStatus;
+  lease_id: string | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  attempts: number;
+  result_id: string | null;
+  done_at: number | null;
+  created_at: string;
+}
+
+/** A job row with its task and its campaign's request, enough to build the Job an agent gets. */
+type JobDetailRow = JobRow & { payload: string; request: string };
+
+interface TaskRow {
+  level: 'op' | 'network';
+  space: string | null;
+  key: string;
+}
 
 function deviceFromRow(row: DeviceRow): DeviceProfile {
   return { id: row.id, name: row.name, hardware: JSON.parse(row.hardware), runtime: JSON.parse(row.runtime) };
@@ -271,22 +375,29 @@ function measurementFromRow(row: MeasurementRow): Measurement {
   };
   // SQL NULL means "no spec was sent": leave the key out rather than invent `spec: null`
   if (row.spec !== null) m.spec = JSON.parse(row.spec);
+  // likewise no job (a local profile): the key stays absent
+  if (row.job_id !== null) m.jobId = row.job_id;
   return m;
 }
 
-function specToJson(spec: unknown, argument: string): string | null {
-  if (spec === undefined) return null;
+/** JSON text of a value the caller sent; StoreValidationError naming `argument` if it has none. */
+function toJson(value: unknown, argument: string): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(spec);
+    text = JSON.stringify(value);
   } catch (err) {
     throw new StoreValidationError(argument, `not JSON-serialisable (${reasonOf(err)})`);
   }
-  if (text === undefined) throw new StoreValidationError(argument, `not JSON-serialisable (${typeof spec})`);
+  if (text === undefined) throw new StoreValidationError(argument, `not JSON-serialisable (${typeof value})`);
   return text;
 }
 
-function measurementToRow(m: Measurement, index: number): MeasurementRow {
+function specToJson(spec: unknown, argument: string): string | null {
+  return spec === undefined ? null : toJson(spec, argument);
+}
+
+/** @param argument how errors name this measurement, e.g. `measurements[3]` */
+function measurementToRow(m: Measurement, argument: string): MeasurementRow {
   return {
     id: m.id,
     device_id: m.deviceId,
@@ -294,7 +405,7 @@ function measurementToRow(m: Measurement, index: number): MeasurementRow {
     level: m.level,
     space: m.space,
     key: m.key,
-    spec: specToJson(m.spec, `measurements[${index}].spec`),
+    spec: specToJson(m.spec, `${argument}.spec`),
     batch: m.batch,
     warmup: m.warmup,
     median_ms: m.stats.median,
@@ -309,7 +420,40 @@ function measurementToRow(m: Measurement, index: number): MeasurementRow {
     wall_ms: m.wallMs,
     calibration_ms: m.calibrationMs,
     created_at: m.createdAt,
+    job_id: m.jobId ?? null,
   };
+}
+
+function campaignFromRow(row: CampaignRow): Campaign {
+  return { id: row.id, createdAt: row.created_at, request: JSON.parse(row.request) as CampaignRequest, tasks: row.tasks };
+}
+
+function settingsOf(request: string): MeasureSettings {
+  return (JSON.parse(request) as CampaignRequest).settings;
+}
+
+function jobFromRow(row: JobDetailRow): JobRecord {
+  return {
+    id: row.id,
+    campaignId: row.campaign_id,
+    task: JSON.parse(row.payload) as JobTask,
+    settings: settingsOf(row.request),
+    deviceId: row.device_id,
+    taskIdx: row.task_idx,
+    status: row.status,
+    attempts: row.attempts,
+    leaseId: row.lease_id,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    resultId: row.result_id,
+    doneAt: row.done_at,
+    createdAt: row.created_at,
+  };
+}
+
+/** `'a', 'b'` for error messages */
+function quoteList(items: readonly string[]): string {
+  return items.map((x) => `'${x}'`).join(', ');
 }
 
 function isForeignKeyError(err: unknown): boolean {
@@ -333,6 +477,29 @@ export class SqliteStore implements Store {
     getPass: Statement<[string], PassRow>;
     finishPass: Statement;
     insertMeasurement: Statement;
+    measurementJob: Statement<[string], { job_id: string | null }>;
+    insertCampaign: Statement;
+    getCampaign: Statement<[string], CampaignRow>;
+    listCampaigns: Statement<[], CampaignRow>;
+    insertTask: Statement;
+    taskPayloads: Statement<[string], string>;
+    getTask: Statement<[string, number], TaskRow>;
+    insertCampaignDevice: Statement;
+    jobsForCampaign: Statement<[{ campaignId: string; now: string }]>;
+    campaignsMissingJobs: Statement<[{ deviceId: string }], string>;
+    jobsForDevice: Statement<[{ deviceId: string; campaignId: string; now: string }]>;
+    progress: Statement<[{ campaignId: string; now: number }], CampaignProgress>;
+    getJob: Statement<[string], JobDetailRow>;
+    jobState: Statement<[string], Pick<JobRow, 'device_id' | 'status' | 'attempts' | 'campaign_id' | 'task_idx'>>;
+    expireLeases: Statement<[number]>;
+    campaignsWithQueued: Statement<[string], { id: string; request: string }>;
+    queuedJobs: Statement<[{ deviceId: string; campaignId: string; limit: number }], { id: string; payload: string }>;
+    leaseJob: Statement<[{ id: string; leaseId: string; agentId: string; expiresAt: number }]>;
+    extendAll: Statement<[{ agentId: string; expiresAt: number; now: number }]>;
+    extendSome: Statement<[{ agentId: string; expiresAt: number; now: number; leaseIds: string }]>;
+    releaseAll: Statement<[{ agentId: string }]>;
+    releaseSome: Statement<[{ agentId: string; leaseIds: string }]>;
+    markDone: Statement<[{ id: string; resultId: string; now: number }]>;
   };
   /** filter shape → statement; a handful of shapes exist, so the cache stays tiny */
   readonly #filterStmts = new Map<string, Statement<[Record<string, unknown>], unknown>>();
@@ -376,6 +543,109 @@ export class SqliteStore implements Store {
         `INSERT INTO measurements (${MEASUREMENT_COLUMNS.join(', ')})
          VALUES (${MEASUREMENT_COLUMNS.map((c) => `@${c}`).join(', ')})
          ON CONFLICT (id) DO NOTHING`,
+      ),
+      measurementJob: db.prepare('SELECT job_id FROM measurements WHERE id = ?'),
+      insertCampaign: db.prepare(
+        `INSERT INTO campaigns (id, created_at, request, all_devices, tasks)
+         VALUES (@id, @createdAt, @request, @allDevices, @tasks)`,
+      ),
+      getCampaign: db.prepare('SELECT id, created_at, request, all_devices, tasks FROM campaigns WHERE id = ?'),
+      listCampaigns: db.prepare(
+        'SELECT id, created_at, request, all_devices, tasks FROM campaigns ORDER BY created_at DESC, id DESC',
+      ),
+      insertTask: db.prepare(
+        `INSERT INTO campaign_tasks (campaign_id, idx, level, space, key, payload)
+         VALUES (@campaignId, @idx, @level, @space, @key, @payload)`,
+      ),
+      taskPayloads: db.prepare<[string], string>('SELECT payload FROM campaign_tasks WHERE campaign_id = ? ORDER BY idx').pluck(),
+      getTask: db.prepare('SELECT level, space, key FROM campaign_tasks WHERE campaign_id = ? AND idx = ?'),
+      insertCampaignDevice: db.prepare('INSERT INTO campaign_devices (campaign_id, device_id) VALUES (?, ?)'),
+      // Job ids read `campaign:device:idx`; device ids and indexes hold no ':', so ids never collide.
+      // DO NOTHING: materialising again (a device's second hello) keeps the jobs and their state.
+      jobsForCampaign: db.prepare(
+        `INSERT INTO jobs (id, campaign_id, task_idx, device_id, created_at)
+         SELECT t.campaign_id || ':' || d.id || ':' || t.idx, t.campaign_id, t.idx, d.id, @now
+         FROM campaigns c JOIN campaign_tasks t ON t.campaign_id = c.id CROSS JOIN devices d
+         WHERE c.id = @campaignId
+           AND (c.all_devices = 1 OR EXISTS (
+             SELECT 1 FROM campaign_devices cd WHERE cd.campaign_id = c.id AND cd.device_id = d.id))
+         ON CONFLICT DO NOTHING`,
+      ),
+      // Campaigns whose jobs the device already has in full are skipped (its jobs counted on the
+      // (device_id, status, campaign_id) index), so a device's every hello does not probe every
+      // task of every campaign again.
+      campaignsMissingJobs: db.prepare<[{ deviceId: string }], string>(
+        `SELECT c.id FROM campaigns c
+         WHERE (c.all_devices = 1 OR EXISTS (
+             SELECT 1 FROM campaign_devices cd WHERE cd.campaign_id = c.id AND cd.device_id = @deviceId))
+           AND (SELECT COUNT(*) FROM jobs j
+                WHERE j.device_id = @deviceId AND j.status IN ('queued', 'leased', 'done') AND j.campaign_id = c.id) < c.tasks`,
+      ).pluck(),
+      jobsForDevice: db.prepare(
+        `INSERT INTO jobs (id, campaign_id, task_idx, device_id, created_at)
+         SELECT t.campaign_id || ':' || @deviceId || ':' || t.idx, t.campaign_id, t.idx, @deviceId, @now
+         FROM campaign_tasks t WHERE t.campaign_id = @campaignId
+         ON CONFLICT DO NOTHING`,
+      ),
+      progress: db.prepare(
+        `SELECT device_id AS deviceId,
+                COUNT(*) AS total,
+                SUM(status = 'queued' OR (status = 'leased' AND lease_expires_at <= @now)) AS queued,
+                SUM(status = 'leased' AND lease_expires_at > @now) AS leased,
+                SUM(status = 'done') AS done
+         FROM jobs WHERE campaign_id = @campaignId GROUP BY device_id ORDER BY device_id`,
+      ),
+      getJob: db.prepare(
+        `SELECT j.*, t.payload, c.request
+         FROM jobs j
+         JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
+         JOIN campaigns c ON c.id = j.campaign_id
+         WHERE j.id = ?`,
+      ),
+      jobState: db.prepare('SELECT device_id, status, attempts, campaign_id, task_idx FROM jobs WHERE id = ?'),
+      // a lease is valid while now < expiresAt
+      expireLeases: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
+         WHERE status = 'leased' AND lease_expires_at <= ?`,
+      ),
+      campaignsWithQueued: db.prepare(
+        `SELECT c.id, c.request FROM campaigns c
+         WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.device_id = ? AND j.status = 'queued' AND j.campaign_id = c.id)
+         ORDER BY c.created_at, c.id`,
+      ),
+      queuedJobs: db.prepare(
+        `SELECT j.id, t.payload
+         FROM jobs j JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
+         WHERE j.device_id = @deviceId AND j.status = 'queued' AND j.campaign_id = @campaignId
+         ORDER BY j.task_idx LIMIT @limit`,
+      ),
+      leaseJob: db.prepare(
+        `UPDATE jobs SET status = 'leased', lease_id = @leaseId, lease_owner = @agentId,
+                lease_expires_at = @expiresAt, attempts = attempts + 1
+         WHERE id = @id AND status = 'queued'`,
+      ),
+      // MAX: a heartbeat never shortens a lease
+      extendAll: db.prepare(
+        `UPDATE jobs SET lease_expires_at = MAX(lease_expires_at, @expiresAt)
+         WHERE lease_owner = @agentId AND status = 'leased' AND lease_expires_at > @now`,
+      ),
+      extendSome: db.prepare(
+        `UPDATE jobs SET lease_expires_at = MAX(lease_expires_at, @expiresAt)
+         WHERE lease_owner = @agentId AND status = 'leased' AND lease_expires_at > @now
+           AND lease_id IN (SELECT value FROM json_each(@leaseIds))`,
+      ),
+      releaseAll: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
+         WHERE lease_owner = @agentId AND status = 'leased'`,
+      ),
+      releaseSome: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
+         WHERE lease_owner = @agentId AND status = 'leased' AND lease_id IN (SELECT value FROM json_each(@leaseIds))`,
+      ),
+      markDone: db.prepare(
+        `UPDATE jobs SET status = 'done', result_id = @resultId, done_at = @now,
+                lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = @id AND status <> 'done'`,
       ),
     };
   }
@@ -456,11 +726,20 @@ export class SqliteStore implements Store {
       throw new StoreValidationError('measurements', `must be an array, got ${measurements === null ? 'null' : typeof measurements}`);
     }
     // Validate everything before the transaction: one bad result must not leave half a batch.
-    const rows = measurements.map((m, i) => measurementToRow(validate(MeasurementSchema, m, `measurements[${i}]`), i));
+    const rows = measurements.map((m, i) => {
+      const valid = validate(MeasurementSchema, m, `measurements[${i}]`);
+      if (valid.jobId != null) {
+        throw new StoreValidationError(
+          `measurements[${i}].jobId`,
+          `the result of job '${valid.jobId}' must be stored with completeJob, which also marks the job done`,
+        );
+      }
+      return measurementToRow(valid, `measurements[${i}]`);
+    });
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
 
     const write = db.transaction((): number => {
-      this.#checkReferences(rows);
+      this.#checkReferences(rows, (i) => `measurements[${i}]`);
       let inserted = 0;
       for (const row of rows) inserted += this.#stmts.insertMeasurement.run(row).changes;
       return inserted;
@@ -478,8 +757,11 @@ export class SqliteStore implements Store {
     return { inserted, duplicates: rows.length - inserted };
   }
 
-  /** Throws StoreReferenceError naming the first measurement whose device or pass is unknown. */
-  #checkReferences(rows: readonly MeasurementRow[]): void {
+  /**
+   * Throws StoreReferenceError naming the first measurement whose device or pass is unknown.
+   * @param label how errors name the i-th row, e.g. `measurements[3]`
+   */
+  #checkReferences(rows: readonly MeasurementRow[], label: (i: number) => string): void {
     const devices = new Map<string, boolean>();
     const passDevice = new Map<string, string | null>();
     rows.forEach((row, i) => {
@@ -489,7 +771,7 @@ export class SqliteStore implements Store {
         devices.set(row.device_id, known);
       }
       if (!known) {
-        throw new StoreReferenceError(`measurements[${i}].deviceId`, `unknown device '${row.device_id}'; upsertDevice it first`);
+        throw new StoreReferenceError(`${label(i)}.deviceId`, `unknown device '${row.device_id}'; upsertDevice it first`);
       }
       let owner = passDevice.get(row.pass_id);
       if (owner === undefined) {
@@ -497,11 +779,11 @@ export class SqliteStore implements Store {
         passDevice.set(row.pass_id, owner);
       }
       if (owner === null) {
-        throw new StoreReferenceError(`measurements[${i}].passId`, `unknown pass '${row.pass_id}'; startPass it first`);
+        throw new StoreReferenceError(`${label(i)}.passId`, `unknown pass '${row.pass_id}'; startPass it first`);
       }
       if (owner !== row.device_id) {
         throw new StoreReferenceError(
-          `measurements[${i}].passId`,
+          `${label(i)}.passId`,
           `pass '${row.pass_id}' belongs to device '${owner}', not '${row.device_id}'`,
         );
       }
@@ -559,6 +841,244 @@ export class SqliteStore implements Store {
     this.#live('countMeasurements');
     const q = this.#filtered('SELECT COUNT(*) AS n FROM measurements', filter, 'filter');
     const { n } = this.#statement(q.sql).get(q.params) as { n: number };
+    return q.limit === undefined ? n : Math.min(n, q.limit);
+  }
+
+  createCampaign(input: CampaignInput): Campaign {
+    const db = this.#live('createCampaign');
+    const c = validate(CampaignInputSchema, input, 'campaign');
+    const request = toJson(c.request, 'campaign.request');
+    const seen = new Map<string, number>();
+    const payloads = c.tasks.map((task, i) => {
+      const identity = JSON.stringify([task.level, task.space, task.key]);
+      const first = seen.get(identity);
+      if (first !== undefined) {
+        throw new StoreValidationError(
+          `campaign.tasks[${i}]`,
+          `repeats tasks[${first}] (${task.level} '${task.key}'); each task is measured once per device`,
+        );
+      }
+      seen.set(identity, i);
+      return toJson(task, `campaign.tasks[${i}]`);
+    });
+    const listed = c.request.devices === 'all' ? null : [...new Set(c.request.devices)];
+
+    return db.transaction((): Campaign => {
+      const existing = this.#stmts.getCampaign.get(c.id);
+      if (existing !== undefined) {
+        const diffs: string[] = [];
+        if (existing.created_at !== c.createdAt) diffs.push(`createdAt '${existing.created_at}' ≠ '${c.createdAt}'`);
+        if (existing.request !== request) diffs.push('a different request');
+        const stored = this.#stmts.taskPayloads.all(c.id);
+        if (stored.length !== payloads.length || stored.some((p, i) => p !== payloads[i])) diffs.push('different tasks');
+        if (diffs.length > 0) throw new StoreConflictError('campaign', c.id, `stored with ${diffs.join(', ')}`);
+        return campaignFromRow(existing); // the same campaign posted again
+      }
+      if (listed !== null) {
+        const unknown = listed.filter((id) => this.#stmts.deviceExists.get(id) === undefined);
+        if (unknown.length > 0) {
+          throw new StoreReferenceError(
+            'campaign.request.devices',
+            `unknown device${unknown.length > 1 ? 's' : ''} ${quoteList(unknown)}; a campaign can list only devices that have registered`,
+          );
+        }
+      }
+      this.#stmts.insertCampaign.run({
+        id: c.id,
+        createdAt: c.createdAt,
+        request,
+        allDevices: listed === null ? 1 : 0,
+        tasks: c.tasks.length,
+      });
+      c.tasks.forEach((task, idx) => {
+        this.#stmts.insertTask.run({ campaignId: c.id, idx, level: task.level, space: task.space, key: task.key, payload: payloads[idx] });
+      });
+      for (const deviceId of listed ?? []) this.#stmts.insertCampaignDevice.run(c.id, deviceId);
+      this.#stmts.jobsForCampaign.run({ campaignId: c.id, now: new Date().toISOString() });
+      return { id: c.id, createdAt: c.createdAt, request: c.request, tasks: c.tasks.length };
+    }).immediate();
+  }
+
+  getCampaign(id: string): Campaign | undefined {
+    this.#live('getCampaign');
+    const row = this.#stmts.getCampaign.get(validate(IdSchema, id, 'id'));
+    return row === undefined ? undefined : campaignFromRow(row);
+  }
+
+  listCampaigns(): Campaign[] {
+    this.#live('listCampaigns');
+    return this.#stmts.listCampaigns.all().map(campaignFromRow);
+  }
+
+  campaignProgress(id: string, now?: number): CampaignProgress[] {
+    const db = this.#live('campaignProgress');
+    const campaignId = validate(IdSchema, id, 'id');
+    const at = validate(EpochMsSchema.optional(), now, 'now') ?? Date.now();
+    // one read transaction: the existence check and the counts see the same snapshot
+    return db.transaction((): CampaignProgress[] => {
+      if (this.#stmts.getCampaign.get(campaignId) === undefined) {
+        throw new StoreNotFoundError('campaign', campaignId, 'campaignProgress');
+      }
+      return this.#stmts.progress.all({ campaignId, now: at });
+    }).deferred();
+  }
+
+  ensureJobsForDevice(deviceId: string): number {
+    const db = this.#live('ensureJobsForDevice');
+    const id = validate(IdSchema, deviceId, 'deviceId');
+    return db.transaction((): number => {
+      if (this.#stmts.deviceExists.get(id) === undefined) {
+        throw new StoreReferenceError('deviceId', `unknown device '${id}'; upsertDevice it first`);
+      }
+      const now = new Date().toISOString();
+      let created = 0;
+      for (const campaignId of this.#stmts.campaignsMissingJobs.all({ deviceId: id })) {
+        created += this.#stmts.jobsForDevice.run({ deviceId: id, campaignId, now }).changes;
+      }
+      return created;
+    }).immediate();
+  }
+
+  leaseJobs(options: LeaseOptions): LeaseGrant {
+    const db = this.#live('leaseJobs');
+    const o = validate(LeaseOptionsSchema, options, 'options');
+    // IMMEDIATE: choosing the queued jobs and marking them leased must be one step for every
+    // writer, or two collectors on the same file could lease a job twice.
+    return db.transaction((): LeaseGrant => {
+      this.#stmts.expireLeases.run(o.now);
+      const leaseId = randomUUID();
+      const expiresAt = o.now + o.ttlMs;
+      const jobs: Job[] = [];
+      for (const campaign of this.#stmts.campaignsWithQueued.all(o.deviceId)) {
+        if (jobs.length >= o.max) break;
+        const settings = settingsOf(campaign.request);
+        for (const row of this.#stmts.queuedJobs.all({ deviceId: o.deviceId, campaignId: campaign.id, limit: o.max - jobs.length })) {
+          this.#stmts.leaseJob.run({ id: row.id, leaseId, agentId: o.agentId, expiresAt });
+          jobs.push({ id: row.id, campaignId: campaign.id, task: JSON.parse(row.payload) as JobTask, settings: { ...settings } });
+        }
+      }
+      return jobs.length === 0 ? { leaseId: null, jobs: [], expiresAt: null } : { leaseId, jobs, expiresAt };
+    }).immediate();
+  }
+
+  extendLeases(options: ExtendLeasesOptions): number {
+    this.#live('extendLeases');
+    const o = validate(ExtendLeasesOptionsSchema, options, 'options');
+    if (o.expiresAt <= o.now) throw new StoreValidationError('options.expiresAt', `must be after now (${o.expiresAt} ≤ ${o.now})`);
+    const params = { agentId: o.agentId, expiresAt: o.expiresAt, now: o.now };
+    // one statement is one transaction
+    if (o.leaseIds === undefined) return this.#stmts.extendAll.run(params).changes;
+    if (o.leaseIds.length === 0) return 0;
+    return this.#stmts.extendSome.run({ ...params, leaseIds: JSON.stringify(o.leaseIds) }).changes;
+  }
+
+  releaseLeases(options: ReleaseLeasesOptions): number {
+    this.#live('releaseLeases');
+    const o = validate(ReleaseLeasesOptionsSchema, options, 'options');
+    if (o.leaseIds === undefined) return this.#stmts.releaseAll.run({ agentId: o.agentId }).changes;
+    if (o.leaseIds.length === 0) return 0;
+    return this.#stmts.releaseSome.run({ agentId: o.agentId, leaseIds: JSON.stringify(o.leaseIds) }).changes;
+  }
+
+  expireLeases(now: number): number {
+    this.#live('expireLeases');
+    return this.#stmts.expireLeases.run(validate(EpochMsSchema, now, 'now')).changes;
+  }
+
+  completeJob(input: CompleteJobInput): CompleteOutcome {
+    const db = this.#live('completeJob');
+    const o = validate(CompleteJobInputSchema, input, 'input');
+    const m = validate(MeasurementSchema, o.measurement, 'measurement');
+    if (m.deviceId !== o.deviceId) {
+      throw new StoreValidationError('measurement.deviceId', `'${m.deviceId}' is not the sending device '${o.deviceId}'`);
+    }
+    if (m.jobId != null && m.jobId !== o.jobId) {
+      throw new StoreValidationError('measurement.jobId', `'${m.jobId}' is not the job being completed, '${o.jobId}'`);
+    }
+    const row = measurementToRow({ ...m, jobId: o.jobId }, 'measurement');
+    const now = o.now ?? Date.now();
+
+    const write = db.transaction((): CompleteOutcome => {
+      const job = this.#stmts.jobState.get(o.jobId);
+      if (job === undefined) throw new StoreNotFoundError('job', o.jobId, 'completeJob');
+      if (job.device_id !== o.deviceId) {
+        throw new StoreJobStateError('wrong_device', o.jobId, `belongs to device '${job.device_id}', not '${o.deviceId}'`);
+      }
+      const stored = this.#stmts.measurementJob.get(m.id);
+      if (stored !== undefined) {
+        if (stored.job_id === o.jobId) return 'duplicate'; // the same result re-sent after a reconnect
+        throw new StoreConflictError(
+          'measurement',
+          m.id,
+          stored.job_id === null ? 'it is a measurement of no job' : `it completed job '${stored.job_id}'`,
+        );
+      }
+      // another result (another agent of this device, or a re-lease) got there first
+      if (job.status === 'done') return 'duplicate';
+      if (job.attempts === 0) throw new StoreJobStateError('not_leased', o.jobId, 'was never leased, so no agent was asked to measure it');
+      const task = this.#stmts.getTask.get(job.campaign_id, job.task_idx);
+      if (task === undefined) throw new Error(`job '${o.jobId}' has no task: the database is inconsistent`);
+      for (const field of ['level', 'space', 'key'] as const) {
+        if (task[field] !== m[field]) {
+          throw new StoreValidationError(
+            `measurement.${field}`,
+            `job '${o.jobId}' measures ${field} ${JSON.stringify(task[field])}, not ${JSON.stringify(m[field])}`,
+          );
+        }
+      }
+      this.#checkReferences([row], () => 'measurement');
+      this.#stmts.insertMeasurement.run(row);
+      this.#stmts.markDone.run({ id: o.jobId, resultId: m.id, now });
+      return 'stored';
+    });
+    try {
+      return write.immediate();
+    } catch (err) {
+      if (isForeignKeyError(err)) {
+        throw new StoreReferenceError('measurement', `a device, pass or job it refers to does not exist (${reasonOf(err)})`);
+      }
+      throw err;
+    }
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    this.#live('getJob');
+    const row = this.#stmts.getJob.get(validate(IdSchema, id, 'id'));
+    return row === undefined ? undefined : jobFromRow(row);
+  }
+
+  /** The WHERE clause and parameters of a job filter (columns qualified by `j.`). */
+  #jobFilter(filter: JobFilter | undefined): { where: string; params: Record<string, unknown>; limit: number | undefined } {
+    const f = validate(JobFilterSchema, filter, 'filter') ?? {};
+    const terms: string[] = [];
+    const params: Record<string, unknown> = {};
+    for (const [field, column] of [['campaignId', 'campaign_id'], ['deviceId', 'device_id'], ['status', 'status']] as const) {
+      if (f[field] === undefined) continue;
+      terms.push(`j.${column} = @${field}`);
+      params[field] = f[field];
+    }
+    return { where: terms.length > 0 ? ` WHERE ${terms.join(' AND ')}` : '', params, limit: f.limit };
+  }
+
+  listJobs(filter?: JobFilter): JobRecord[] {
+    this.#live('listJobs');
+    const q = this.#jobFilter(filter);
+    let sql = `SELECT j.*, t.payload, c.request
+      FROM jobs j
+      JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
+      JOIN campaigns c ON c.id = j.campaign_id${q.where}
+      ORDER BY c.created_at, c.id, j.task_idx, j.device_id`;
+    if (q.limit !== undefined) {
+      sql += ' LIMIT @limit';
+      q.params.limit = q.limit;
+    }
+    return (this.#statement(sql).all(q.params) as JobDetailRow[]).map(jobFromRow);
+  }
+
+  countJobs(filter?: JobFilter): number {
+    this.#live('countJobs');
+    const q = this.#jobFilter(filter);
+    const { n } = this.#statement(`SELECT COUNT(*) AS n FROM jobs j${q.where}`).get(q.params) as { n: number };
     return q.limit === undefined ? n : Math.min(n, q.limit);
   }
 

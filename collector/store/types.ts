@@ -1,4 +1,14 @@
-import type { DeviceProfile, Measurement, MeasurementLevel, Pass } from '../../protocol/index.ts';
+import type {
+  Campaign,
+  CampaignProgress,
+  CampaignRequest,
+  DeviceProfile,
+  Job,
+  JobTask,
+  Measurement,
+  MeasurementLevel,
+  Pass,
+} from '../../protocol/index.ts';
 import type { Migration } from './migrations.ts';
 
 /** What finishPass records once a pass is over. */
@@ -34,6 +44,108 @@ export interface InsertResult {
 /** A device with the number of measurements stored for it. */
 export type DeviceSummary = DeviceProfile & { measurements: number };
 
+/** What createCampaign stores: the request as posted and the device-independent task list. */
+export interface CampaignInput {
+  /** 1–200 characters */
+  id: string;
+  /** ISO timestamp (UTC, `Z`): campaigns are leased oldest first by it */
+  createdAt: string;
+  request: CampaignRequest;
+  /** at least one; no two with the same level, space and key. Jobs are tasks × matching devices. */
+  tasks: JobTask[];
+}
+
+/** Where a job is: queued (leasable), leased (to an agent, until its lease expires), done. */
+export type JobStatus = 'queued' | 'leased' | 'done';
+
+/** A job with its bookkeeping, for diagnostics and tests (agents get the plain `Job`). */
+export interface JobRecord extends Job {
+  deviceId: string;
+  /** the task's position in its campaign */
+  taskIdx: number;
+  /** as stored: a lease that expired is still 'leased' until a lease call or expireLeases returns it */
+  status: JobStatus;
+  /** how many times it has been leased */
+  attempts: number;
+  leaseId: string | null;
+  /** the agent id holding the lease */
+  leaseOwner: string | null;
+  /** epoch ms */
+  leaseExpiresAt: number | null;
+  /** the measurement that completed it */
+  resultId: string | null;
+  /** epoch ms */
+  doneAt: number | null;
+  /** ISO timestamp */
+  createdAt: string;
+}
+
+/** Which jobs listJobs and countJobs select; every given field must match (status as stored). */
+export interface JobFilter {
+  campaignId?: string;
+  deviceId?: string;
+  status?: JobStatus;
+  /** at most this many rows (positive integer) */
+  limit?: number;
+}
+
+/** Options of leaseJobs. */
+export interface LeaseOptions {
+  /** only this device's jobs are leased */
+  deviceId: string;
+  /** the agent that will hold the lease (one agent process; stable across its reconnects) */
+  agentId: string;
+  /** at most this many jobs (1–10000) */
+  max: number;
+  /** the lease lasts this long from `now` unless extended (ms, positive integer) */
+  ttlMs: number;
+  /** the clock, epoch ms */
+  now: number;
+}
+
+/** A batch of leased jobs; with no job to lease, `{ leaseId: null, jobs: [], expiresAt: null }`. */
+export interface LeaseGrant {
+  leaseId: string | null;
+  jobs: Job[];
+  /** epoch ms */
+  expiresAt: number | null;
+}
+
+/** Options of extendLeases (a heartbeat). */
+export interface ExtendLeasesOptions {
+  agentId: string;
+  /** only these leases; all of the agent's when absent (an empty list extends none) */
+  leaseIds?: string[];
+  /** the new expiry, epoch ms; it must be after `now`. A lease is never shortened. */
+  expiresAt: number;
+  /** the clock, epoch ms: leases that expired by now are not revived */
+  now: number;
+}
+
+/** Options of releaseLeases. */
+export interface ReleaseLeasesOptions {
+  agentId: string;
+  /** only these leases; all of the agent's when absent (an empty list releases none) */
+  leaseIds?: string[];
+}
+
+/** A job's result, for completeJob. */
+export interface CompleteJobInput {
+  jobId: string;
+  /** the device of the agent that sent the result */
+  deviceId: string;
+  /**
+   * the result as a measurement: level, space and key are the job's task's, deviceId is `deviceId`,
+   * and jobId, when given, is `jobId`
+   */
+  measurement: Measurement;
+  /** the clock, epoch ms (default: Date.now()); recorded as the job's doneAt */
+  now?: number;
+}
+
+/** What completeJob did: stored the measurement, or recognised a result it already had. */
+export type CompleteOutcome = 'stored' | 'duplicate';
+
 /**
  * The collector's persistence seam. Nothing outside collector/store speaks SQL: the ws endpoint,
  * the planner, LUT building and training all go through this interface, so a PostgreSQL
@@ -43,7 +155,13 @@ export type DeviceSummary = DeviceProfile & { measurements: number };
  *
  * Errors (collector/store/errors.ts): StoreValidationError (a TypeError) for bad arguments, naming
  * the argument path; StoreReferenceError for rows that point at unknown devices or passes;
- * StoreNotFoundError, StoreConflictError, StoreClosedError.
+ * StoreNotFoundError, StoreConflictError, StoreJobStateError, StoreClosedError.
+ *
+ * Fleet work: a campaign is a list of device-independent tasks; a job is one task on one device,
+ * done exactly once. Agents lease jobs in batches that expire unless heartbeats extend them; an
+ * expired or released lease puts its jobs back in the queue; completeJob stores a job's one
+ * measurement and marks it done in the same transaction. Lease methods take the clock (`now`, epoch
+ * ms) as an argument, so the lease manager and tests decide what time it is.
  *
  * @example
  * import { openStore } from './collector/index.ts';
@@ -88,6 +206,8 @@ export interface Store {
    * Stores a batch of measurements atomically: every one is validated (MeasurementSchema) and its
    * device and pass checked first, and any failure writes nothing of the batch. Measurements whose
    * id is already stored are ignored and counted as duplicates, so re-sent results are harmless.
+   * A measurement with a jobId is refused (StoreValidationError): a job's result goes through
+   * completeJob, which also marks the job done.
    */
   insertMeasurements(measurements: Measurement[]): InsertResult;
 
@@ -96,6 +216,72 @@ export interface Store {
 
   /** How many rows listMeasurements(filter) would return (so `limit` caps the count too). */
   countMeasurements(filter?: MeasurementFilter): number;
+
+  /**
+   * Stores a campaign and its tasks (validated with CampaignRequestSchema and JobTaskSchema) and
+   * creates its jobs for every known device it targets: all of them for `devices: 'all'`, else the
+   * listed ones, which must all be known (StoreReferenceError naming the unknown ones, nothing
+   * written). Creating a campaign that exists with the same content returns it; with other content
+   * it is a StoreConflictError.
+   */
+  createCampaign(input: CampaignInput): Campaign;
+
+  /** The campaign with this id (its request with defaults filled in), or undefined. */
+  getCampaign(id: string): Campaign | undefined;
+
+  /** Every campaign, newest first. */
+  listCampaigns(): Campaign[];
+
+  /**
+   * Per device that has jobs of the campaign (by device id): how many are queued, leased and done
+   * at `now` (epoch ms, default Date.now()); a lease that expired by then counts as queued.
+   * StoreNotFoundError for an unknown campaign.
+   */
+  campaignProgress(id: string, now?: number): CampaignProgress[];
+
+  /**
+   * Creates the missing jobs of every campaign that targets this device (all-device campaigns
+   * include devices that registered after them); returns how many it created. Call it when a
+   * device says hello. StoreReferenceError for an unknown device.
+   */
+  ensureJobsForDevice(deviceId: string): number;
+
+  /**
+   * Returns expired leases to the queue, then leases up to `max` of the device's queued jobs
+   * (oldest campaign first, in task order) to the agent under one new lease id, expiring at
+   * now + ttlMs; each leased job's attempts grow by one.
+   */
+  leaseJobs(options: LeaseOptions): LeaseGrant;
+
+  /** Moves the expiry of the agent's unexpired leases to `expiresAt`; returns how many jobs. */
+  extendLeases(options: ExtendLeasesOptions): number;
+
+  /** Returns the agent's leased jobs to the queue (e.g. it disconnected); returns how many. */
+  releaseLeases(options: ReleaseLeasesOptions): number;
+
+  /** Returns every lease that expired by `now` (epoch ms) to the queue; returns how many jobs. */
+  expireLeases(now: number): number;
+
+  /**
+   * Stores a job's result and marks the job done, in one transaction. The measurement is validated
+   * (MeasurementSchema; StoreValidationError naming the field) and must be the job's: same level,
+   * space and key as its task, the caller's device, a pass of that device (StoreReferenceError).
+   * StoreNotFoundError for an unknown job; StoreJobStateError 'wrong_device' for a job of another
+   * device, 'not_leased' for a job never leased. A result whose lease expired or went to another
+   * agent of the same device is stored as long as the job is not done. 'duplicate' (nothing
+   * written) when the job is already done or this result id is already its measurement; a result
+   * id stored for something else is a StoreConflictError. Exactly one measurement per job.
+   */
+  completeJob(input: CompleteJobInput): CompleteOutcome;
+
+  /** The job with this id and its lease bookkeeping, or undefined. */
+  getJob(id: string): JobRecord | undefined;
+
+  /** Jobs matching the filter, by campaign age, then task order, then device id. */
+  listJobs(filter?: JobFilter): JobRecord[];
+
+  /** How many rows listJobs(filter) would return (status as stored, see JobRecord.status). */
+  countJobs(filter?: JobFilter): number;
 
   /** Releases the database; idempotent. Any later call throws StoreClosedError. */
   close(): void;

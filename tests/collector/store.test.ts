@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { DeviceProfile, Measurement, Pass } from '../../protocol/index.ts';
 import {
   MIGRATIONS,
@@ -16,6 +17,7 @@ import {
   openStore,
   type SqliteStore,
 } from '../../collector/index.ts';
+import { migrate } from '../../collector/store/migrate.ts';
 
 /** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
 function withTmp(fn: (dir: string) => void): void {
@@ -295,8 +297,10 @@ test('upsertDevice updates a device in place and validates the profile', () => {
 test('reopening keeps the data and applies only migrations not yet applied', () => {
   withTmp((dir) => {
     const file = path.join(dir, 'hwlat.sqlite');
+    const all = MIGRATIONS.map((m) => m.version);
+    const last = MIGRATIONS.length;
     const first = openStore({ path: file });
-    assert.deepEqual(first.migrationsApplied, [1]);
+    assert.deepEqual(first.migrationsApplied, all);
     seeded(first);
     first.insertMeasurements([measurement(1), measurement(2)]);
     const appliedAt = first.appliedMigrations();
@@ -306,44 +310,81 @@ test('reopening keeps the data and applies only migrations not yet applied', () 
     const second = openStore({ path: file });
     assert.deepEqual(second.migrationsApplied, []);
     assert.deepEqual(second.appliedMigrations(), appliedAt);
-    assert.equal(second.schemaVersion(), 1);
+    assert.equal(second.schemaVersion(), last);
     assert.deepEqual(second.listMeasurements(), data);
     assert.deepEqual(second.getDevice(DEV), device());
     second.close();
 
     // a later issue appends a migration: only it runs, and earlier data survives
-    const v2 = [...MIGRATIONS, { version: 2, name: 'notes', up: 'CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;' }];
-    const third = openStore({ path: file, migrations: v2 });
-    assert.deepEqual(third.migrationsApplied, [2]);
-    assert.deepEqual(third.appliedMigrations().map((m) => [m.version, m.name]), [[1, 'devices_passes_measurements'], [2, 'notes']]);
+    const next = last + 1;
+    const plusNotes = [...MIGRATIONS, { version: next, name: 'notes', up: 'CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;' }];
+    const third = openStore({ path: file, migrations: plusNotes });
+    assert.deepEqual(third.migrationsApplied, [next]);
+    assert.deepEqual(
+      third.appliedMigrations().map((m) => [m.version, m.name]),
+      [...MIGRATIONS.map((m) => [m.version, m.name]), [next, 'notes']],
+    );
     assert.equal(third.countMeasurements(), 2);
     third.close();
 
     // a failing migration is rolled back whole and named in the error
     const broken = [
-      ...v2,
-      { version: 3, name: 'broken', up: 'CREATE TABLE half (x INTEGER) STRICT; CREATE TABLE notes (id TEXT);' },
+      ...plusNotes,
+      { version: next + 1, name: 'broken', up: 'CREATE TABLE half (x INTEGER) STRICT; CREATE TABLE notes (id TEXT);' },
     ];
     assert.throws(() => openStore({ path: file, migrations: broken }), (err: Error) => {
       assert.ok(err instanceof MigrationError);
-      assert.match(err.message, /migration 3 'broken' failed: .*notes already exists/);
+      assert.match(err.message, new RegExp(`migration ${next + 1} 'broken' failed: .*notes already exists`));
       return true;
     });
-    const fixed = [...v2, { version: 3, name: 'broken', up: 'CREATE TABLE half (x INTEGER) STRICT;' }];
+    const fixed = [...plusNotes, { version: next + 1, name: 'broken', up: 'CREATE TABLE half (x INTEGER) STRICT;' }];
     const fourth = openStore({ path: file, migrations: fixed });
-    assert.deepEqual(fourth.migrationsApplied, [3]); // 'half' was not left behind by the failed try
+    assert.deepEqual(fourth.migrationsApplied, [next + 1]); // 'half' was not left behind by the failed try
     fourth.close();
 
     // code that knows fewer migrations than the file has applied refuses it rather than guessing
-    assert.throws(() => openStore({ path: file }), /schema version 2 \('notes'\) is newer than this code, which knows up to 1/);
     assert.throws(
-      () => openStore({ path: file, migrations: [...MIGRATIONS, { version: 2, name: 'renamed', up: 'SELECT 1' }, fixed[2]!] }),
-      /migration 2 was applied as 'notes' but the code calls it 'renamed'/,
+      () => openStore({ path: file }),
+      new RegExp(`schema version ${next} \\('notes'\\) is newer than this code, which knows up to ${last}`),
+    );
+    assert.throws(
+      () => openStore({ path: file, migrations: [...MIGRATIONS, { version: next, name: 'renamed', up: 'SELECT 1' }, fixed[next]!] }),
+      new RegExp(`migration ${next} was applied as 'notes' but the code calls it 'renamed'`),
     );
     assert.throws(
       () => openStore({ path: file, migrations: [{ version: 2, name: 'x', up: 'SELECT 1' }] }),
       /migrations\[0\]\.version must be 1/,
     );
+  });
+});
+
+test('a version-1 database upgrades to campaigns and jobs with its measurements intact', () => {
+  withTmp((dir) => {
+    const file = path.join(dir, 'hwlat.sqlite');
+    // a file as the version-1 code left it (that code's statements are gone, so write its rows in SQL)
+    const v1 = new Database(file);
+    assert.deepEqual(migrate(v1, MIGRATIONS.slice(0, 1), file), [1]);
+    v1.prepare(
+      `INSERT INTO devices VALUES ('${DEV}', 'old', '{}', '{}', 'ort-node', 'cpu', '1.30.0', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`,
+    ).run();
+    v1.prepare(`INSERT INTO passes (id, device_id, started_at, calibration_key) VALUES ('pass-1', '${DEV}', '2025-01-01T00:00:00.000Z', 'c')`).run();
+    v1.prepare(
+      `INSERT INTO measurements VALUES ('result-0001', '${DEV}', 'pass-1', 'op', 'fbnet', 'k1', NULL, 1, 3, 1, 1, 1, 1, 0, 1, 0, 10, 0, 50, NULL,
+        '2025-01-01T00:00:01.000Z')`,
+    ).run();
+    v1.close();
+
+    const upgraded = openStore({ path: file });
+    assert.deepEqual(upgraded.migrationsApplied, [2]);
+    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs']);
+    // a measurement of no job still reads back without a jobId (or spec) key
+    const back = upgraded.listMeasurements();
+    assert.deepEqual(back.map((m) => [m.id, m.key, m.stats.repeats]), [['result-0001', 'k1', 10]]);
+    assert.equal('jobId' in back[0]!, false);
+    assert.equal('spec' in back[0]!, false);
+    assert.deepEqual(upgraded.listCampaigns(), []);
+    assert.equal(upgraded.countJobs(), 0);
+    upgraded.close();
   });
 });
 

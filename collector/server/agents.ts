@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+  type AgentMessage, type ErrorCode, type Hello, type Measurement, type ResultMessage, type ServerMessage,
+} from '../../protocol/index.ts';
+import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreValidationError } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import { tokenMatches } from './auth.ts';
+
+export interface AgentEndpointOptions {
+  store: Store;
+  token: string;
+  leaseTtlMs: number;
+  heartbeatMs: number;
+  /** how long an agent with nothing to do waits before asking again */
+  idleRetryMs: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+interface Session {
+  id: string;
+  agentId: string;
+  deviceId: string;
+}
+
+/**
+ * The ws endpoint agents talk to. Every inbound frame is size-checked, parsed and validated; a bad
+ * one gets an `error` naming the field and the connection stays up (except a failed hello, which
+ * closes it). Results are acknowledged only after their transaction committed.
+ */
+export class AgentEndpoint {
+  /** live connections per agent id: leases are released only when an agent's last one closes */
+  private readonly live = new Map<string, Set<WebSocket>>();
+  readonly stats = { results: 0, duplicates: 0, errors: 0 };
+
+  constructor(private readonly o: AgentEndpointOptions) {}
+
+  /** Agents connected now (by agent id) with their device ids. */
+  connectedAgents(): number {
+    return this.live.size;
+  }
+
+  handle(ws: WebSocket): void {
+    let session: Session | null = null;
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      try {
+        session = this.onFrame(ws, session, bytes, isBinary);
+      } catch (e) {
+        // a store failure must not take the server down; the agent re-sends what was not acked
+        this.o.log?.({ event: 'internal_error', message: (e as Error).message });
+        this.send(ws, { type: 'error', code: 'internal', message: `collector error: ${(e as Error).message}` });
+      }
+    });
+    ws.on('close', () => {
+      if (!session) return;
+      const set = this.live.get(session.agentId);
+      set?.delete(ws);
+      if (set && set.size === 0) {
+        this.live.delete(session.agentId);
+        // a gone agent's jobs go back to the queue at once instead of waiting for the lease to expire
+        this.o.store.releaseLeases({ agentId: session.agentId });
+      }
+    });
+    ws.on('error', () => {});
+  }
+
+  private onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean): Session | null {
+    if (bytes.length > MAX_MESSAGE_BYTES) {
+      return this.fail(ws, session, 'too_large', `message of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`);
+    }
+    if (isBinary) return this.fail(ws, session, 'bad_message', 'binary frames are not part of the protocol; send JSON text');
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      return this.fail(ws, session, 'bad_json', `message is not valid JSON: ${(e as Error).message}`);
+    }
+    const parsed = AgentMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      const { field, message } = describeZodError(parsed.error);
+      const resultId = typeof (json as { resultId?: unknown })?.resultId === 'string' ? (json as { resultId: string }).resultId : undefined;
+      return this.fail(ws, session, 'bad_message', message, field, resultId);
+    }
+    const msg: AgentMessage = parsed.data;
+    if (msg.type === 'hello') return this.hello(ws, session, msg);
+    if (!session) return this.fail(ws, session, 'not_registered', `'${msg.type}' before 'hello': say hello with the token first`);
+    switch (msg.type) {
+      case 'lease_request': {
+        const lease = this.o.store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
+        this.send(ws, lease.jobs.length > 0 ? { type: 'lease', ...lease } : { type: 'lease', leaseId: null, jobs: [], expiresAt: null, retryAfterMs: this.o.idleRetryMs });
+        break;
+      }
+      case 'heartbeat': {
+        const expiresAt = Date.now() + this.o.leaseTtlMs;
+        const n = this.o.store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
+        this.send(ws, { type: 'heartbeat', expiresAt: n > 0 ? expiresAt : null });
+        break;
+      }
+      case 'result':
+        this.result(ws, session, msg);
+        break;
+      case 'release':
+        this.o.store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
+        break;
+    }
+    return session;
+  }
+
+  private hello(ws: WebSocket, session: Session | null, msg: Hello): Session | null {
+    if (!tokenMatches(this.o.token, msg.token)) {
+      this.fail(ws, session, 'unauthorized', 'wrong token');
+      ws.close(4001, 'unauthorized');
+      return null;
+    }
+    if (msg.version !== PROTOCOL_VERSION) {
+      this.fail(ws, session, 'version', `protocol version ${msg.version} is not supported; this collector speaks ${PROTOCOL_VERSION}`);
+      ws.close(4002, 'version');
+      return null;
+    }
+    const { store } = this.o;
+    store.upsertDevice(msg.device);
+    store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
+    const created = store.ensureJobsForDevice(msg.device.id);
+    const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id };
+    if (!this.live.has(next.agentId)) this.live.set(next.agentId, new Set());
+    this.live.get(next.agentId)?.add(ws);
+    this.o.log?.({ event: 'hello', agentId: msg.agentId, deviceId: msg.device.id, name: msg.device.name, jobsCreated: created });
+    this.send(ws, { type: 'welcome', version: PROTOCOL_VERSION, session: next.id, deviceId: next.deviceId, heartbeatMs: this.o.heartbeatMs });
+    return next;
+  }
+
+  private result(ws: WebSocket, session: Session, msg: ResultMessage): void {
+    const { store } = this.o;
+    const job = store.getJob(msg.jobId);
+    if (!job) {
+      this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, 'jobId', msg.resultId);
+      return;
+    }
+    const task = job.task;
+    const measurement: Measurement = {
+      id: msg.resultId,
+      deviceId: session.deviceId,
+      passId: msg.passId,
+      level: task.level,
+      space: task.space,
+      key: task.key,
+      spec: task.level === 'op' ? task.spec : null,
+      batch: msg.batch,
+      warmup: msg.warmup,
+      stats: msg.stats,
+      wallMs: msg.wallMs,
+      calibrationMs: msg.calibrationMs,
+      createdAt: msg.createdAt,
+      jobId: msg.jobId,
+    };
+    try {
+      const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement });
+      if (outcome === 'duplicate') this.stats.duplicates++;
+      else this.stats.results++;
+      this.send(ws, { type: 'ack', resultIds: [msg.resultId] });
+    } catch (e) {
+      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, 'jobId', msg.resultId);
+      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, 'jobId', msg.resultId);
+      else if (e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof StoreConflictError || e instanceof TypeError) this.fail(ws, session, 'bad_message', e.message, undefined, msg.resultId);
+      else throw e;
+    }
+  }
+
+  private fail(ws: WebSocket, session: Session | null, code: ErrorCode, message: string, field?: string, resultId?: string): Session | null {
+    this.stats.errors++;
+    const reply: ServerMessage = { type: 'error', code, message };
+    if (field) reply.field = field;
+    if (resultId) reply.resultId = resultId;
+    this.send(ws, reply);
+    return session;
+  }
+
+  private send(ws: WebSocket, msg: ServerMessage): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  }
+}

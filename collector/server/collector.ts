@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { ArchParseError, UnknownKeyError } from '../../ops-library/index.ts';
+import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
+import { StoreNotFoundError, StoreReferenceError, StoreValidationError, type Store } from '../store/index.ts';
+import { AgentEndpoint } from './agents.ts';
+import { bearerToken, tokenMatches } from './auth.ts';
+import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
+import { planTasks } from './planner.ts';
+
+export interface CollectorOptions {
+  store: Store;
+  /** agents and write requests must present it */
+  token: string;
+  port?: number;
+  host?: string;
+  /** lease lifetime without a heartbeat (default 60 s) */
+  leaseTtlMs?: number;
+  /** heartbeat period asked of agents (default leaseTtlMs / 4) */
+  heartbeatMs?: number;
+  idleRetryMs?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface Collector {
+  /** http://host:port */
+  readonly url: string;
+  /** ws://host:port/ws, what agents connect to */
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly endpoint: AgentEndpoint;
+  close(): Promise<void>;
+}
+
+export const AGENT_WS_PATH = '/ws';
+
+/**
+ * Starts the collector: HTTP API and the agents' ws endpoint on one port.
+ *
+ * @example
+ * const store = openStore({ path: 'lat.sqlite' });
+ * const collector = await startCollector({ store, token: 'secret', port: 8700 });
+ * console.log(`agents: hwlat agent --collector ${collector.wsUrl} --token secret`);
+ */
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const { store } = options;
+  if (typeof options.token !== 'string' || options.token.length < 4) {
+    throw new RangeError(`'token' must be a string of at least 4 characters`);
+  }
+  const leaseTtlMs = options.leaseTtlMs ?? 60_000;
+  const endpoint = new AgentEndpoint({
+    store,
+    token: options.token,
+    leaseTtlMs,
+    heartbeatMs: options.heartbeatMs ?? Math.max(50, Math.floor(leaseTtlMs / 4)),
+    idleRetryMs: options.idleRetryMs ?? 1000,
+    log: options.log,
+  });
+
+  const requireToken = (req: IncomingMessage) => {
+    if (!tokenMatches(options.token, bearerToken(req.headers.authorization))) {
+      throw new HttpError(401, "this endpoint needs 'Authorization: Bearer <token>' with the collector's token");
+    }
+  };
+
+  const router = new Router()
+    .on('GET', '/api/health', (_q, res) => sendJson(res, 200, { ok: true, agents: endpoint.connectedAgents() }))
+    .on('GET', '/api/devices', (_q, res) => sendJson(res, 200, { devices: store.listDevices() }))
+    .on('GET', '/api/measurements', (_q, res, _p, url) => {
+      const level = url.searchParams.get('level') ?? undefined;
+      if (level !== undefined && level !== 'op' && level !== 'network') throw new HttpError(400, `'level' must be 'op' or 'network', got '${level}'`, 'level');
+      const limitRaw = url.searchParams.get('limit');
+      const limit = limitRaw === null ? 1000 : Number(limitRaw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new HttpError(400, `'limit' must be an integer in 1..100000, got '${limitRaw}'`, 'limit');
+      const filter = {
+        deviceId: url.searchParams.get('device') ?? undefined,
+        level: level as MeasurementLevel | undefined,
+        space: url.searchParams.get('space') ?? undefined,
+      };
+      sendJson(res, 200, { total: store.countMeasurements(filter), measurements: store.listMeasurements({ ...filter, limit }) });
+    })
+    .on('GET', '/api/campaigns', (_q, res) =>
+      sendJson(res, 200, { campaigns: store.listCampaigns().map((c) => ({ ...c, progress: store.campaignProgress(c.id) })) }),
+    )
+    .on('GET', '/api/campaigns/:id', (_q, res, p) => {
+      const c = store.getCampaign(p.id as string);
+      if (!c) throw new HttpError(404, `unknown campaign '${p.id}'`);
+      sendJson(res, 200, { ...c, progress: store.campaignProgress(c.id) });
+    })
+    .on('POST', '/api/campaigns', async (req, res) => {
+      requireToken(req);
+      const request = parseBody(CampaignRequestSchema, await readJson(req));
+      const tasks = planTasks(request);
+      const campaign = store.createCampaign({ id: `camp-${randomUUID().slice(0, 8)}`, createdAt: new Date().toISOString(), request, tasks });
+      options.log?.({ event: 'campaign', id: campaign.id, space: request.space, tasks: tasks.length });
+      sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
+    });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://collector');
+        const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
+        await handler(req, res, params, url);
+      } catch (e) {
+        const status =
+          e instanceof HttpError ? e.status
+          : e instanceof UnknownKeyError || e instanceof ArchParseError || e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof TypeError || e instanceof RangeError ? 400
+          : e instanceof StoreNotFoundError ? 404
+          : 500;
+        if (status === 500) options.log?.({ event: 'http_error', message: (e as Error).message });
+        if (!res.headersSent) sendJson(res, status, { error: (e as Error).message, ...(e instanceof HttpError && e.field ? { field: e.field } : {}) });
+        else res.end();
+      }
+    })();
+  });
+
+  // the hard frame limit is well above the protocol's, so an oversized message gets an error reply
+  // naming its size instead of a dropped connection
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_MESSAGE_BYTES });
+  wss.on('connection', (ws) => endpoint.handle(ws));
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://collector').pathname;
+    if (path !== AGENT_WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8700, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const shownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    wsUrl: `ws://${shownHost}:${addr.port}${AGENT_WS_PATH}`,
+    port: addr.port,
+    endpoint,
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+
+/** An HTTP error with its status; the message is sent to the client as `{error, field?}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'request body is empty; send JSON');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Validates with zod, turning the first issue into a 400 naming the field. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue ? issue.path.map(String).join('.') : '';
+    throw new HttpError(400, `${field || '(body)'}: ${issue?.message ?? 'invalid'}`, field || undefined);
+  }
+  return r.data;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  names: string[];
+  handler: Handler;
+}
+
+/** A small method + path router: `/api/campaigns/:id` style patterns. */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  on(method: string, path: string, handler: Handler): this {
+    const names: string[] = [];
+    const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_, n: string) => (names.push(n), '([^/]+)'))}$`);
+    this.routes.push({ method, pattern, names, handler });
+    return this;
+  }
+
+  /** Finds the route; 404 for an unknown path, 405 for a known path with another method. */
+  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
+    let pathKnown = false;
+    for (const r of this.routes) {
+      const m = r.pattern.exec(pathname);
+      if (!m) continue;
+      pathKnown = true;
+      if (r.method !== method) continue;
+      const params: Record<string, string> = {};
+      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] as string)));
+      return { handler: r.handler, params };
+    }
+    throw pathKnown ? new HttpError(405, `method ${method} not allowed on ${pathname}`) : new HttpError(404, `no route ${method} ${pathname}`);
+  }
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { openStore, startCollector, type Collector, type SqliteStore } from '../../collector/index.ts';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type DeviceProfile } from '../../protocol/index.ts';
+
+const TOKEN = 'test-token-123';
+const dir = mkdtempSync(join(tmpdir(), 'hwlat-proto-'));
+let store: SqliteStore;
+let collector: Collector;
+
+const device: DeviceProfile = {
+  id: 'dev-0123456789ab',
+  name: 'test device',
+  hardware: { cpu: 'Test CPU', cores: 2, memoryBytes: 2 ** 30, os: 'TestOS', arch: 'x64', gpus: [] },
+  runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 },
+};
+const STARTED = new Date().toISOString();
+const hello = (token = TOKEN) => ({
+  type: 'hello', version: PROTOCOL_VERSION, token, agentId: 'agent-test-0001', device,
+  pass: { id: 'pass-test-0001', startedAt: STARTED, calibrationKey: 'calib' },
+});
+const stats = { median: 1, mean: 1, p10: 0.9, p90: 1.1, stddev: 0.1, min: 0.9, cv: 0.1, repeats: 10, outliers: 0 };
+const result = (jobId: string, resultId: string) => ({
+  type: 'result', resultId, jobId, passId: 'pass-test-0001', stats, batch: 1, warmup: 1, wallMs: 12, calibrationMs: 1, createdAt: new Date().toISOString(),
+});
+
+/** A raw ws client that collects every server message. */
+async function client(): Promise<{ ws: WebSocket; next: (pred?: (m: any) => boolean) => Promise<any>; closed: Promise<number> }> {
+  const ws = new WebSocket(collector.wsUrl);
+  const inbox: any[] = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (d) => {
+    inbox.push(JSON.parse(d.toString()));
+    wake?.();
+  });
+  const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  const next = async (pred: (m: any) => boolean = () => true) => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const i = inbox.findIndex(pred);
+      if (i >= 0) return inbox.splice(i, 1)[0];
+      if (Date.now() > deadline) throw new Error(`no matching message; inbox ${JSON.stringify(inbox)}`);
+      await new Promise<void>((r) => ((wake = r), setTimeout(r, 100)));
+    }
+  };
+  return { ws, next, closed };
+}
+
+before(async () => {
+  store = openStore({ path: join(dir, 'c.sqlite') });
+  collector = await startCollector({ store, token: TOKEN, port: 0, host: '127.0.0.1', leaseTtlMs: 5000 });
+});
+after(async () => {
+  await collector.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('malformed, schema-violating, oversized and unregistered messages get an error; the connection stays up', async () => {
+  const c = await client();
+  c.ws.send('{not json');
+  assert.equal((await c.next()).code, 'bad_json');
+  c.ws.send(JSON.stringify({ type: 'lease_request', max: 0 }));
+  const bad = await c.next();
+  assert.equal(bad.code, 'bad_message');
+  assert.equal(bad.field, 'max');
+  c.ws.send(JSON.stringify({ type: 'teleport' }));
+  assert.match((await c.next()).message, /type/);
+  c.ws.send(JSON.stringify({ type: 'lease_request', max: 1, padding: 'x'.repeat(MAX_MESSAGE_BYTES + 10) }));
+  const big = await c.next();
+  assert.equal(big.code, 'too_large');
+  assert.match(big.message, /exceeds the limit of 262144/);
+  c.ws.send(JSON.stringify({ type: 'lease_request', max: 1 }));
+  assert.equal((await c.next()).code, 'not_registered');
+  // still the same connection: hello now works
+  c.ws.send(JSON.stringify(hello()));
+  assert.equal((await c.next()).type, 'welcome');
+  c.ws.close();
+});
+
+test('a wrong token is refused and the connection closed; nothing is registered', async () => {
+  const c = await client();
+  c.ws.send(JSON.stringify({ ...hello('wrong'), device: { ...device, id: 'dev-ffffffffffff' } }));
+  const err = await c.next();
+  assert.equal(err.code, 'unauthorized');
+  assert.equal(await c.closed, 4001);
+  assert.equal(store.getDevice('dev-ffffffffffff'), undefined);
+});
+
+test('results for unknown or never-leased jobs are refused and store nothing; valid ones are acked once', async () => {
+  const res = await fetch(`${collector.url}/api/campaigns`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ space: 'nasbench201', networks: 2, devices: [device.id] }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const campaign = (await res.json()) as any;
+  const c = await client();
+  c.ws.send(JSON.stringify(hello()));
+  await c.next((m) => m.type === 'welcome');
+  const before = store.countMeasurements();
+
+  c.ws.send(JSON.stringify(result('no-such-job', 'result-unknown-1')));
+  const unknown = await c.next();
+  assert.equal(unknown.code, 'unknown_job');
+  assert.equal(unknown.resultId, 'result-unknown-1');
+
+  const jobId = store.listJobs({ campaignId: campaign.id })[0]?.id as string;
+  c.ws.send(JSON.stringify(result(jobId, 'result-notleased-1')));
+  const notLeased = await c.next();
+  assert.equal(notLeased.code, 'not_leased', JSON.stringify(notLeased));
+  c.ws.send(JSON.stringify({ ...result(jobId, 'result-badstats-1'), stats: { ...stats, median: -1 } }));
+  const badStats = await c.next();
+  assert.equal(badStats.code, 'bad_message');
+  assert.equal(badStats.field, 'stats.median');
+  assert.equal(store.countMeasurements(), before);
+
+  // lease both jobs, send one result twice: exactly one measurement, two acks
+  c.ws.send(JSON.stringify({ type: 'lease_request', max: 8 }));
+  const lease = await c.next((m) => m.type === 'lease');
+  assert.equal(lease.jobs.length, 2);
+  const j = lease.jobs[0].id;
+  c.ws.send(JSON.stringify(result(j, 'result-good-0001')));
+  c.ws.send(JSON.stringify(result(j, 'result-good-0001')));
+  c.ws.send(JSON.stringify(result(j, 'result-good-0002')));
+  for (let i = 0; i < 3; i++) assert.equal((await c.next((m) => m.type === 'ack')).type, 'ack');
+  assert.equal(store.countMeasurements(), before + 1);
+  const progress = ((await (await fetch(`${collector.url}/api/campaigns/${campaign.id}`)).json()) as any).progress;
+  assert.deepEqual(progress.map((p: any) => [p.deviceId, p.done, p.leased]), [[device.id, 1, 1]]);
+  c.ws.close();
+});
+
+test('HTTP: writes need the token, bad bodies are 400 naming the field, reads are open', async () => {
+  const post = (body: unknown, token?: string) =>
+    fetch(`${collector.url}/api/campaigns`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  assert.equal((await post({ space: 'fbnet', ops: true })).status, 401);
+  assert.equal((await post({ space: 'fbnet', ops: true }, 'nope')).status, 401);
+  const unknown = await post({ space: 'darts', ops: true }, TOKEN);
+  assert.equal(unknown.status, 400);
+  assert.match(((await unknown.json()) as any).error, /unknown space 'darts'/);
+  const bad = await post({ space: 'fbnet', networks: -3 }, TOKEN);
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as any).field, 'networks');
+  const nothing = await post({ space: 'fbnet' }, TOKEN);
+  assert.equal(nothing.status, 400);
+  assert.equal((await post('{oops', TOKEN)).status, 400);
+  const unknownDevice = await post({ space: 'fbnet', networks: 1, devices: ['dev-000000000000'] }, TOKEN);
+  assert.equal(unknownDevice.status, 400);
+  assert.equal((await fetch(`${collector.url}/api/campaigns/nope`)).status, 404);
+  assert.equal((await fetch(`${collector.url}/api/nothing`)).status, 404);
+  assert.equal((await fetch(`${collector.url}/api/devices`)).status, 200);
+  assert.equal((await fetch(`${collector.url}/api/measurements?level=kernel`)).status, 400);
+  const health = (await (await fetch(`${collector.url}/api/health`)).json()) as any;
+  assert.equal(health.ok, true);
+});
