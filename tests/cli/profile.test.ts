@@ -102,7 +102,7 @@ test('bad input: a clear error naming the problem and a non-zero exit', async ()
 });
 
 test('--help works on every command', async () => {
-  for (const args of [[], ['profile'], ['ops'], ['ops', 'build'], ['ops', 'list'], ['ops', 'keys'], ['measurements'], ['agent'], ['setup']]) {
+  for (const args of [[], ['profile'], ['ops'], ['ops', 'build'], ['ops', 'list'], ['ops', 'keys'], ['measurements'], ['agent'], ['setup'], ['serve'], ['campaign'], ['campaign', 'create'], ['campaign', 'status']]) {
     const res = await hwlat([...args, '--help']);
     assert.equal(res.code, 0, args.join(' '));
     assert.match(res.stdout, /Usage: hwlat/);
