@@ -1,0 +1,12 @@
+export * from './types.ts';
+export * from './metrics.ts';
+export { LatencyPredictor, unitCost, type PredictOptions } from './predictor.ts';
+export { trainPredictor, type TrainOptions } from './train.ts';
+export { savePredictor, loadPredictor } from './model-dir.ts';
+export { buildSpaceTables, choiceIndices, networkFeatures, lutSum, type SpaceTables, type UnitCost, type UnitSource } from './tables.ts';
+export { trainKernelModels, predictKernel, type KernelModels } from './kernels.ts';
+export { initTf } from './tf.ts';
+export { inHoldout, hash32 } from './split.ts';
+export { referenceCalibration, normalisedMs, networkSamples } from './dataset.ts';
+export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions } from './evaluate.ts';
+export { evalReportHtml, renderSvg } from './report.ts';

@@ -1,0 +1,79 @@
+import { initTf, tf } from './tf.ts';
+
+/**
+ * Small tfjs regressors. Inputs are scaled by a stored per-feature scale so training is well
+ * conditioned; the scale travels with the weights.
+ */
+export interface RegressorSpec {
+  inputs: number;
+  /** hidden layer widths; [] = linear */
+  hidden: number[];
+  /** initial weights of a linear model (length inputs) and bias, e.g. "prediction = LUT sum" */
+  init?: { kernel: number[]; bias: number };
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** 'relative': mean((ŷ−y)/y)², so every network counts by its relative error; 'mse' plain */
+  loss: 'relative' | 'mse';
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+export function makeRegressor(spec: RegressorSpec): tf.LayersModel {
+  const model = tf.sequential();
+  spec.hidden.forEach((units, i) =>
+    model.add(tf.layers.dense({ units, activation: 'relu', inputShape: i === 0 ? [spec.inputs] : undefined, kernelInitializer: 'heNormal' })),
+  );
+  model.add(tf.layers.dense({ units: 1, inputShape: spec.hidden.length === 0 ? [spec.inputs] : undefined, kernelInitializer: 'zeros' }));
+  if (spec.init && spec.hidden.length === 0) {
+    const last = model.layers[model.layers.length - 1] as tf.layers.Layer;
+    last.setWeights([tf.tensor2d(spec.init.kernel, [spec.inputs, 1]), tf.tensor1d([spec.init.bias])]);
+  }
+  return model;
+}
+
+const relativeLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.tidy(() => tf.mean(tf.square(tf.div(tf.sub(yPred, yTrue), yTrue))));
+
+/** Trains on rows `x` (already scaled) and targets `y`. */
+export async function fitRegressor(model: tf.LayersModel, x: number[][], y: number[], o: FitOptions): Promise<number> {
+  await initTf();
+  model.compile({ optimizer: tf.train.adam(o.learningRate ?? 0.01), loss: o.loss === 'relative' ? relativeLoss : 'meanSquaredError' });
+  const xs = tf.tensor2d(x);
+  const ys = tf.tensor2d(y, [y.length, 1]);
+  try {
+    const h = await model.fit(xs, ys, {
+      epochs: o.epochs,
+      batchSize: o.batchSize ?? Math.min(256, y.length),
+      shuffle: true,
+      verbose: 0,
+      callbacks: o.onEpoch ? { onEpochEnd: (e, logs) => o.onEpoch?.(e, logs?.loss ?? NaN) } : undefined,
+    });
+    return (h.history.loss?.at(-1) as number) ?? NaN;
+  } finally {
+    xs.dispose();
+    ys.dispose();
+  }
+}
+
+/** Batched prediction; rows already scaled. */
+export function predictRows(model: tf.LayersModel, x: Float32Array, rows: number, inputs: number): Float32Array {
+  return tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, inputs])) as tf.Tensor).dataSync() as Float32Array);
+}
+
+/** Serialises a layers model to {topology, weightSpecs, weightData} for a model directory. */
+export async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    saved = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  if (!saved) throw new Error('tfjs did not hand over the model artifacts');
+  return saved;
+}
+
+export async function loadArtifacts(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
+  await initTf();
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}

@@ -1,0 +1,145 @@
+import { spaceUnits, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
+import { trainKernelModels } from './kernels.ts';
+import { accuracy, type AccuracyMetrics } from './metrics.ts';
+import { LatencyPredictor, unitCost } from './predictor.ts';
+import { fitRegressor, makeRegressor } from './regressors.ts';
+import { inHoldout } from './split.ts';
+import { buildSpaceTables, choiceIndices, networkFeatures } from './tables.ts';
+import { initTf, tf } from './tf.ts';
+import { quantile } from 'simple-statistics';
+import { PREDICTOR_KINDS, type LinearCorrection, type NetworkSample, type PredictorData, type PredictorKind } from './types.ts';
+
+export interface TrainOptions {
+  deviceId: string;
+  space: SearchSpace;
+  /** the reference calibration every latency here is normalised to (null: none measured) */
+  calibrationMs: number | null;
+  calibrationKey?: string | null;
+  /** LUT means per unit key, ms, normalised to `calibrationMs` */
+  lutMs: ReadonlyMap<string, number>;
+  /** specs of the LUT's keys, for the per-kernel regressor (default: the space's units) */
+  lutSpecs?: ReadonlyMap<string, OpSpec>;
+  /** network measurements, ms normalised to `calibrationMs` */
+  networks: readonly NetworkSample[];
+  /** share of architectures held out to choose the predictor and size its band (default 0.2) */
+  validationShare?: number;
+  /** train the encoding→MLP baseline too (default true) */
+  encodingBaseline?: boolean;
+  epochs?: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/**
+ * Trains a device's predictors for one space from its LUT and network measurements, validates
+ * the three kinds on held-out architectures, and keeps the best as the default.
+ *
+ * @example
+ * const p = await trainPredictor({ deviceId, space: getSpace('fbnet'), calibrationMs: 1.1, lutMs, networks });
+ * p.predict(arch).ms
+ */
+export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor> {
+  const t0 = performance.now();
+  await initTf();
+  const progress = o.onProgress ?? (() => {});
+  const space = o.space;
+  const lut: Record<string, number> = Object.fromEntries(o.lutMs);
+  const specs = o.lutSpecs ?? spaceUnits(space);
+  progress('kernel regressors', 0, 3);
+  const kernels = await trainKernelModels([...o.lutMs].flatMap(([key, ms]) => {
+    const spec = specs.get(key);
+    return spec ? [{ spec, ms }] : [];
+  }));
+  const tables = buildSpaceTables(space, (spec, key) => unitCost({ lut, kernels }, spec, key));
+  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
+
+  const rows = o.networks.filter((n) => n.ms > 0).map((n) => ({ ...n, idx: choiceIndices(space, n.arch) }));
+  const share = o.validationShare ?? 0.2;
+  let valid = rows.filter((r) => inHoldout(r.arch, share));
+  let train = rows.filter((r) => !inHoldout(r.arch, share));
+  if (train.length < 3 || valid.length < 2) {
+    // too few networks to hold some out: validate on the training set (reported as such)
+    train = rows;
+    valid = rows;
+  }
+  if (train.length < 2) throw new RangeError(`training needs at least 2 network measurements of '${space.name}', got ${train.length}`);
+
+  // network-level correction: linear in the additive features, relative-error loss
+  progress('network correction', 1, 3);
+  const D = tables.featureNames.length;
+  const feats = train.map((r) => Array.from(networkFeatures(tables, r.idx)));
+  const scale = Array.from({ length: D }, (_, d) => Math.max(1e-9, ...feats.map((f) => Math.abs(f[d] as number))));
+  const yScale = quantile(train.map((r) => r.ms), 0.5);
+  const init = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
+  const lin = makeRegressor({ inputs: D, hidden: [], init: { kernel: init, bias: 0 } });
+  await fitRegressor(lin, feats.map((f) => f.map((v, d) => v / (scale[d] as number))), train.map((r) => r.ms / yScale), {
+    epochs: o.epochs ?? 400, loss: 'relative', learningRate: 0.02,
+  });
+  const [k, b] = lin.getWeights();
+  const correction: LinearCorrection = { featureNames: tables.featureNames, scale, yScale, kernel: Array.from(k?.dataSync() ?? []), bias: (b?.dataSync()[0] as number) ?? 0 };
+  lin.dispose();
+
+  // the LA-DARTS-style baseline: one-hot architecture encoding → MLP
+  let encodingModel: tf.LayersModel | null = null;
+  let encoding: PredictorData['encoding'] = null;
+  if ((o.encodingBaseline ?? true) && space.positions.length > 0) {
+    progress('encoding MLP', 2, 3);
+    const inputs = space.positions.reduce((a, p) => a + p.choices.length, 0);
+    encoding = { inputs, hidden: [64, 64], yScale };
+    encodingModel = makeRegressor({ inputs, hidden: encoding.hidden });
+    const offsets: number[] = [];
+    space.positions.reduce((a, p) => (offsets.push(a), a + p.choices.length), 0);
+    const x = train.map((r) => {
+      const v = new Array<number>(inputs).fill(0);
+      r.idx.forEach((c, p) => (v[(offsets[p] as number) + c] = 1));
+      return v;
+    });
+    await fitRegressor(encodingModel, x, train.map((r) => r.ms / yScale), { epochs: o.epochs ?? 400, loss: 'relative', learningRate: 0.003 });
+  }
+
+  const data: PredictorData = {
+    format: 'hwlat-predictor/1',
+    deviceId: o.deviceId,
+    space: space.name,
+    createdAt: new Date().toISOString(),
+    calibrationMs: o.calibrationMs,
+    calibrationKey: o.calibrationKey ?? null,
+    lut,
+    kernels,
+    correction,
+    encoding,
+    chosen: 'composite',
+    bands: { 'lut-sum': [0, 0], composite: [0, 0], 'encoding-mlp': [0, 0] },
+    metrics: {},
+    training: {
+      networks: train.length,
+      validation: valid === train ? 0 : valid.length,
+      passes: [...new Set(o.networks.map((n) => n.passId))],
+      lutEntries: o.lutMs.size,
+      regressorUnits,
+      seconds: 0,
+    },
+  };
+  const predictor = new LatencyPredictor(data, encodingModel);
+
+  // validate every kind on the held-out architectures; the best becomes the default
+  const measured = valid.map((r) => r.ms);
+  let best: PredictorKind = 'lut-sum';
+  let bestScore = -Infinity;
+  for (const kind of PREDICTOR_KINDS) {
+    if (kind === 'encoding-mlp' && !encoding) continue;
+    const pred = Array.from(predictor.predictIndices(valid.map((r) => r.idx), kind));
+    const m: AccuracyMetrics | null = measured.length >= 2 ? accuracy(pred, measured) : null;
+    if (m) data.metrics[kind] = m;
+    const rel = pred.map((p, i) => (p - (measured[i] as number)) / (measured[i] as number));
+    data.bands[kind] = rel.length > 0 ? [quantile(rel, 0.1), quantile(rel, 0.9)] : [0, 0];
+    const score = m ? m.within10 - m.mape : 0;
+    if (score > bestScore) {
+      bestScore = score;
+      best = kind;
+    }
+  }
+  data.chosen = best;
+  data.training.seconds = (performance.now() - t0) / 1000;
+  progress('done', 3, 3);
+  return predictor;
+}

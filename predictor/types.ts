@@ -1,0 +1,75 @@
+import type { AccuracyMetrics } from './metrics.ts';
+import type { KernelModels } from './kernels.ts';
+import type { UnitSource } from './tables.ts';
+
+export type PredictorKind = 'lut-sum' | 'composite' | 'encoding-mlp';
+export const PREDICTOR_KINDS: readonly PredictorKind[] = Object.freeze(['lut-sum', 'composite', 'encoding-mlp']);
+
+/** One network measurement, latency normalised to the predictor's reference calibration. */
+export interface NetworkSample {
+  arch: string;
+  ms: number;
+  passId: string;
+}
+
+/** Where one part of a prediction came from. */
+export interface BreakdownRow {
+  /** 'fixed' or the position name */
+  position: string;
+  choice: string | null;
+  key: string;
+  ms: number;
+  source: UnitSource;
+}
+
+export interface Prediction {
+  space: string;
+  arch: string;
+  kind: PredictorKind;
+  /** predicted latency, ms, at the requested (or reference) calibration */
+  ms: number;
+  /** uncertainty band from the validation errors (p10..p90) */
+  low: number;
+  high: number;
+  lutSumMs: number;
+  calibrationMs: number | null;
+  breakdown: BreakdownRow[];
+}
+
+/** A linear network-level correction: ŷ·yScale = bias + Σ kernel_d · f_d / scale_d. */
+export interface LinearCorrection {
+  featureNames: string[];
+  scale: number[];
+  yScale: number;
+  kernel: number[];
+  bias: number;
+}
+
+export interface EncodingSpec {
+  /** one-hot width: Σ candidates over positions */
+  inputs: number;
+  hidden: number[];
+  yScale: number;
+}
+
+/** What a predictor directory's predictor.json holds (with encoding.json/.bin beside it). */
+export interface PredictorData {
+  format: 'hwlat-predictor/1';
+  deviceId: string;
+  space: string;
+  createdAt: string;
+  /** the calibration latencies are expressed at; predictions scale to a given current one */
+  calibrationMs: number | null;
+  calibrationKey: string | null;
+  /** LUT means (ms, normalised) of the space's units that were measured */
+  lut: Record<string, number>;
+  kernels: KernelModels;
+  correction: LinearCorrection;
+  encoding: EncodingSpec | null;
+  /** the kind `predict` uses unless told otherwise: the one that won on validation */
+  chosen: PredictorKind;
+  /** relative error band (p10, p90) per kind on validation networks */
+  bands: Record<PredictorKind, [number, number]>;
+  metrics: Partial<Record<PredictorKind, AccuracyMetrics>>;
+  training: { networks: number; validation: number; passes: string[]; lutEntries: number; regressorUnits: number; seconds: number };
+}
