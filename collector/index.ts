@@ -1,2 +1,3 @@
 export * from './store/index.ts';
 export * from './server/index.ts';
+export * from './predictors.ts';

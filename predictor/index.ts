@@ -1,7 +1,7 @@
 export * from './types.ts';
 export * from './metrics.ts';
 export { LatencyPredictor, unitCost, type PredictOptions } from './predictor.ts';
-export { trainPredictor, type TrainOptions } from './train.ts';
+export { trainPredictor, buildLutPredictor, type TrainOptions } from './train.ts';
 export { savePredictor, loadPredictor } from './model-dir.ts';
 export { buildSpaceTables, choiceIndices, networkFeatures, lutSum, type SpaceTables, type UnitCost, type UnitSource } from './tables.ts';
 export { trainKernelModels, predictKernel, type KernelModels } from './kernels.ts';

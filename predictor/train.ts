@@ -143,3 +143,37 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   progress('done', 3, 3);
   return predictor;
 }
+
+/**
+ * A predictor from a LUT alone (no network measurements yet, or an imported ProxylessNAS/FBNet
+ * LUT): the LUT sum, with the per-kernel regressor for missing keys. Its correction is the identity.
+ */
+export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Promise<LatencyPredictor> {
+  await initTf();
+  const lut: Record<string, number> = Object.fromEntries(o.lutMs);
+  const specs = o.lutSpecs ?? spaceUnits(o.space);
+  const kernels = await trainKernelModels([...o.lutMs].flatMap(([key, ms]) => {
+    const spec = specs.get(key);
+    return spec ? [{ spec, ms }] : [];
+  }));
+  const tables = buildSpaceTables(o.space, (spec, key) => unitCost({ lut, kernels }, spec, key));
+  const D = tables.featureNames.length;
+  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
+  const data: PredictorData = {
+    format: 'hwlat-predictor/1',
+    deviceId: o.deviceId,
+    space: o.space.name,
+    createdAt: new Date().toISOString(),
+    calibrationMs: o.calibrationMs,
+    calibrationKey: o.calibrationKey ?? null,
+    lut,
+    kernels,
+    correction: { featureNames: tables.featureNames, scale: new Array(D).fill(1), yScale: 1, kernel: Array.from({ length: D }, (_, d) => (d === 0 ? 1 : 0)), bias: 0 },
+    encoding: null,
+    chosen: 'lut-sum',
+    bands: { 'lut-sum': [0, 0], composite: [0, 0], 'encoding-mlp': [0, 0] },
+    metrics: {},
+    training: { networks: 0, validation: 0, passes: [], lutEntries: o.lutMs.size, regressorUnits, seconds: 0 },
+  };
+  return new LatencyPredictor(data, null);
+}

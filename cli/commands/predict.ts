@@ -1,0 +1,145 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { openStore, predictorFor, trainingData } from '../../collector/index.ts';
+import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
+import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+
+function kindOption(value: string): PredictorKind {
+  if (!(PREDICTOR_KINDS as readonly string[]).includes(value)) throw new RangeError(`'--kind' must be one of ${PREDICTOR_KINDS.join(', ')}, got '${value}'`);
+  return value as PredictorKind;
+}
+
+function metricsRows(metrics: Partial<Record<PredictorKind, { within10: number; mape: number; rmse: number; spearman: number; kendall: number }>>, chosen?: string) {
+  return PREDICTOR_KINDS.filter((k) => metrics[k]).map((k) => {
+    const m = metrics[k]!;
+    return [`${k}${k === chosen ? ' *' : ''}`, pct(m.within10), pct(m.mape), m.rmse.toFixed(3), m.spearman.toFixed(3), m.kendall.toFixed(3)];
+  });
+}
+const METRIC_HEADER = ['predictor', '±10%', 'MAPE', 'RMSE ms', 'Spearman', 'Kendall'];
+
+/** Reads `arch_id,arch` CSV (arch strings may contain '|' and '~' but no commas). */
+function readArchCsv(path: string): Array<{ id: string; arch: string }> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = lines[0]?.split(',').map((s) => s.trim());
+  if (header?.[0] !== 'arch_id' || header?.[1] !== 'arch') throw new SyntaxError(`'${path}' must start with the header 'arch_id,arch', got '${lines[0] ?? ''}'`);
+  return lines.slice(1).map((line, i) => {
+    const comma = line.indexOf(',');
+    if (comma < 0) throw new SyntaxError(`'${path}' line ${i + 2}: expected 'arch_id,arch'`);
+    return { id: line.slice(0, comma).trim(), arch: line.slice(comma + 1).trim() };
+  });
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description("train a device's latency predictor for a space from its LUT and network measurements")
+    .requiredOption('--db <file>', 'SQLite database')
+    .requiredOption('--device <id>', 'device id (see `hwlat measurements`)')
+    .requiredOption('--space <name>', 'search space')
+    .requiredOption('--out <dir>', 'predictor directory to write')
+    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1), 400)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { db: string; device: string; space: string; out: string; epochs: number; json?: boolean }) => {
+      const store = openStore({ path: o.db });
+      let data;
+      try {
+        data = trainingData(store, o.device, o.space);
+      } finally {
+        store.close();
+      }
+      const bar = progressBar(`train ${o.space}`, 3);
+      const predictor = await predictorFor(data, { epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
+      await savePredictor(predictor, o.out);
+      const d = predictor.data;
+      emit(Boolean(o.json), { out: o.out, deviceId: d.deviceId, space: d.space, chosen: d.chosen, training: d.training, metrics: d.metrics }, () =>
+        [
+          `wrote ${o.out}: ${d.space} on ${d.deviceId}, default predictor '${d.chosen}'`,
+          `trained on ${d.training.networks} networks (${d.training.passes.length} passes), LUT ${d.training.lutEntries} entries, ${d.training.regressorUnits} units from the kernel regressor, ${d.training.seconds.toFixed(1)} s`,
+          d.training.validation > 0 ? `held-out validation (${d.training.validation} networks):\n${table(METRIC_HEADER, metricsRows(d.metrics, d.chosen))}` : '(too few networks to hold any out)',
+        ].join('\n'),
+      );
+    });
+}
+
+export function predictCommand(): Command {
+  return new Command('predict')
+    .description('predict the latency of an architecture (--arch) or a CSV of them (--archs) with a trained predictor')
+    .requiredOption('--model <dir>', 'predictor directory (from `hwlat train`)')
+    .option('--space <name>', "search space (must be the predictor's)")
+    .option('--arch <string>', 'one architecture string')
+    .option('--archs <csv>', "CSV with 'arch_id,arch'")
+    .option('--out <csv>', "where to write 'arch_id,latency_ms' (with --archs)")
+    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, kindOption)
+    .option('--calibration <ms>', "the device's current calibration latency: predict for its speed now", numberOption('--calibration', 0))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { model: string; space?: string; arch?: string; archs?: string; out?: string; kind?: PredictorKind; calibration?: number; json?: boolean }) => {
+      const predictor = await loadPredictor(o.model);
+      if (o.space !== undefined && o.space !== predictor.data.space) {
+        throw new RangeError(`'--space ${o.space}' does not match the predictor's space '${predictor.data.space}'`);
+      }
+      const opts = { kind: o.kind, calibrationMs: o.calibration };
+      if (o.arch !== undefined) {
+        const p = predictor.predict(o.arch, opts);
+        emit(Boolean(o.json), p, () =>
+          [
+            `${p.ms.toFixed(3)} ms (${p.low.toFixed(3)}–${p.high.toFixed(3)}) by '${p.kind}' on ${predictor.deviceId}; LUT sum ${p.lutSumMs.toFixed(3)} ms`,
+            table(['position', 'choice', 'ms', 'source', 'key'], p.breakdown.map((b) => [b.position, b.choice ?? '', b.ms.toFixed(4), b.source, b.key])),
+          ].join('\n'),
+        );
+      } else if (o.archs !== undefined) {
+        const rows = readArchCsv(o.archs);
+        const ms = predictor.predictBatch(rows.map((r) => r.arch), opts);
+        const csv = `arch_id,latency_ms\n${rows.map((r, i) => `${r.id},${(ms[i] as number).toFixed(5)}`).join('\n')}\n`;
+        if (o.out) {
+          try {
+            writeFileSync(o.out, csv);
+          } catch (e) {
+            throw new Error(`cannot write '${o.out}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+        }
+        emit(Boolean(o.json), { predicted: rows.length, out: o.out ?? null }, () => (o.out ? `wrote ${rows.length} predictions to ${o.out}` : csv.trimEnd()));
+      } else {
+        throw new TypeError("one of '--arch' or '--archs' is required");
+      }
+    });
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('accuracy of every predictor kind on held-out networks: same pass and other passes')
+    .requiredOption('--db <file>', 'SQLite database')
+    .requiredOption('--device <id>', 'device id')
+    .requiredOption('--space <name>', 'search space')
+    .option('--max-train <n>', 'at most this many training networks', intOption('--max-train', 2), 500)
+    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1), 400)
+    .option('--report <html>', 'write an HTML report with plots')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { db: string; device: string; space: string; maxTrain: number; epochs: number; report?: string; json?: boolean }) => {
+      const store = openStore({ path: o.db });
+      let data;
+      try {
+        data = trainingData(store, o.device, o.space);
+      } finally {
+        store.close();
+      }
+      if (data.networks.length < 4) throw new RangeError(`eval needs network measurements of '${o.space}' on '${o.device}', found ${data.networks.length}`);
+      const bar = progressBar(`eval ${o.space}`, 3);
+      const report = await evaluatePredictors({ ...data, maxTrain: o.maxTrain, epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
+      if (o.report) writeFileSync(o.report, await evalReportHtml(report));
+      const out = { deviceId: report.deviceId, space: report.space, calibrationMs: report.calibrationMs, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
+      emit(Boolean(o.json), out, () =>
+        [
+          `${report.space} on ${report.deviceId}: LUT ${report.lutEntries} entries, reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms`,
+          ...report.splits.map((s) => `\n${s.split}: trained on ${s.trainNetworks}, tested on ${s.testNetworks} unseen networks\n${table(METRIC_HEADER, metricsRows(s.metrics, report.predictor.data.chosen))}`),
+          o.report ? `\nreport: ${o.report}` : '',
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,44 @@
+import { buildLut } from '../lut/index.ts';
+import { getSpace, type SearchSpace } from '../ops-library/index.ts';
+import {
+  buildLutPredictor, networkSamples, referenceCalibration, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
+} from '../predictor/index.ts';
+import type { Store } from './store/index.ts';
+
+/** What training needs from the store for one device and space, all normalised to one calibration. */
+export interface TrainingData {
+  deviceId: string;
+  space: SearchSpace;
+  calibrationMs: number | null;
+  lutMs: Map<string, number>;
+  networks: NetworkSample[];
+  opMeasurements: number;
+}
+
+/**
+ * Reads a device's op-level (LUT) and network-level measurements of a space and normalises both
+ * to the device's reference calibration, so a LUT and networks measured in different passes can
+ * be combined.
+ */
+export function trainingData(store: Store, deviceId: string, spaceName: string): TrainingData {
+  const space = getSpace(spaceName);
+  if (!store.getDevice(deviceId)) {
+    throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
+  }
+  const ops = store.listMeasurements({ deviceId, level: 'op' });
+  const nets = store.listMeasurements({ deviceId, level: 'network', space: space.name });
+  const ref = referenceCalibration([...ops, ...nets]);
+  const lut = buildLut(ops, { deviceId, calibrationMs: ref });
+  // the LUT value of a key is its median (robust to a noisy pass), at the reference calibration
+  const lutMs = new Map([...lut.entries].map(([k, e]) => [k, e.median]));
+  return { deviceId, space, calibrationMs: ref, lutMs, networks: networkSamples(nets, ref), opMeasurements: ops.length };
+}
+
+/** Trains (with network measurements) or builds a LUT-only predictor (without). */
+export async function predictorFor(data: TrainingData, options: Partial<TrainOptions> = {}): Promise<LatencyPredictor> {
+  const base = { deviceId: data.deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, ...options };
+  if (data.lutMs.size === 0 && data.networks.length === 0) {
+    throw new RangeError(`device '${data.deviceId}' has no measurements for '${data.space.name}': profile it or import a LUT first`);
+  }
+  return data.networks.length >= 10 ? trainPredictor({ ...base, networks: data.networks }) : buildLutPredictor(base);
+}
