@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { openStore } from '../../collector/index.ts';
+import {
+  buildLut, getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, writeLutFile,
+} from '../../lut/index.ts';
+import { getSpace, UnknownKeyError, type SearchSpace } from '../../ops-library/index.ts';
+import type { DeviceProfile } from '../../protocol/index.ts';
+import { emit } from '../output.ts';
+
+/** The calibration key of an imported pass: a foreign table has no calibration workload of ours. */
+const IMPORTED_CALIBRATION_KEY = 'imported';
+
+/**
+ * The device an imported LUT is stored under. Its id derives from the name alone, so importing
+ * tables under one name again lands on the same device; the runtime records which format it
+ * came from, since nothing is known of the hardware.
+ *
+ * @example
+ * importedDeviceProfile('pixel4-cpu', 'proxyless').id; // 'dev-' + 12 hex digits, the same every time
+ */
+export function importedDeviceProfile(name: string, format: string): DeviceProfile {
+  if (typeof name !== 'string' || name.trim() === '') throw new TypeError("'--device' must be a non-empty device name");
+  return {
+    id: `dev-${createHash('sha256').update(`imported:${name}`).digest('hex').slice(0, 12)}`,
+    name,
+    hardware: { cpu: 'imported', cores: 0, memoryBytes: 0, os: 'imported', arch: 'unknown', gpus: [] },
+    runtime: { backend: 'imported', provider: format, version: 'lut', threads: 0 },
+  };
+}
+
+function spaceOption(name: string | undefined): SearchSpace | undefined {
+  return name === undefined ? undefined : getSpace(name);
+}
+
+/** Refuses a database path that does not exist: a read-only command must not create an empty one. */
+function existingDb(path: string): string {
+  if (!existsSync(path)) throw new Error(`database '${path}' does not exist (create it with \`hwlat profile --db ${path}\` or \`hwlat lut import\`)`);
+  return path;
+}
+
+const FORMAT_HELP = `LUT format: ${listLutFormats().join(' | ')}`;
+
+interface BuildFlags { db: string; device: string; space?: string; format: string; out: string; json?: boolean }
+interface ImportFlags { db: string; device: string; space?: string; format: string; file: string; json?: boolean }
+
+export function lutCommand(): Command {
+  const cmd = new Command('lut').description('lookup tables: build one from stored op-level measurements, or import one (ProxylessNAS yaml, FBNet json, CSV)');
+
+  cmd
+    .command('build')
+    .description("build a device's LUT from its op-level measurements (normalised to one calibration) and write it")
+    .requiredOption('--db <file>', 'SQLite database')
+    .requiredOption('--device <id>', 'device id (see `hwlat measurements`)')
+    .option('--space <name>', "only this space's measurements (required by --format fbnet)")
+    .requiredOption('--format <name>', FORMAT_HELP)
+    .requiredOption('--out <file>', 'file to write')
+    .option('--json', 'machine-readable summary')
+    .action((o: BuildFlags) => {
+      // every flag is checked before the database is opened
+      const format = getLutFormat(o.format);
+      const space = spaceOption(o.space);
+      if (format.name === 'fbnet' && !space) throw new TypeError("'--space' is required by '--format fbnet': its table has one row per searchable position of the space");
+      const store = openStore({ path: existingDb(o.db) });
+      try {
+        const device = store.getDevice(o.device);
+        if (!device) throw new UnknownKeyError('device', o.device, store.listDevices().map((d) => d.id));
+        const measurements = store.listMeasurements({ deviceId: device.id, level: 'op', ...(space ? { space: space.name } : {}) });
+        if (measurements.length === 0) {
+          throw new RangeError(
+            `device '${device.id}' has no op-level measurements${space ? ` in space '${space.name}'` : ''} ` +
+              `(measure them with \`hwlat profile --space ${space?.name ?? 'S'} --ops --db ${o.db}\`)`,
+          );
+        }
+        const lut = buildLut(measurements, { deviceId: device.id, ...(space ? { space: space.name } : {}) });
+        writeLutFile(o.out, lut, format.name, { space });
+        const summary = {
+          db: o.db,
+          device: { id: device.id, name: device.name },
+          space: lut.space ?? null,
+          format: format.name,
+          out: o.out,
+          entries: lut.entries.size,
+          measurements: measurements.length,
+          calibrationMs: lut.calibrationMs,
+        };
+        emit(Boolean(o.json), summary, () =>
+          [
+            `wrote ${lut.entries.size} entries (${format.name}) to ${o.out}`,
+            `device ${device.id} (${device.name}), ${measurements.length} op-level measurements` +
+              (lut.calibrationMs === null ? ', no calibration' : `, expressed at calibration ${lut.calibrationMs.toFixed(4)} ms`),
+          ].join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
+
+  cmd
+    .command('import')
+    .description('store a LUT file as op-level measurements of a new device named NAME (prints its id)')
+    .requiredOption('--db <file>', 'SQLite database (created if missing)')
+    .requiredOption('--device <name>', 'name of the imported device, e.g. pixel4-cpu')
+    .requiredOption('--format <name>', FORMAT_HELP)
+    .requiredOption('--file <file>', 'LUT file to read')
+    .option('--space <name>', 'the space the keys belong to (recorded, and their op specs stored)')
+    .option('--json', 'machine-readable summary')
+    .action((o: ImportFlags) => {
+      const format = getLutFormat(o.format);
+      const space = spaceOption(o.space);
+      const device = importedDeviceProfile(o.device, format.name);
+      // the file is read and parsed before the store is opened: bad input writes nothing
+      const lut = readLutFile(o.file, format.name, { space, deviceId: device.id });
+      if (lut.entries.size === 0) throw new RangeError(`'${o.file}' holds no LUT entries: nothing to import`);
+      const spaceName = space?.name ?? lut.space ?? null;
+      // the pass id derives from the device and the entries, so importing the same table again
+      // recreates the same measurement ids and the store keeps them once
+      const canonical = LUT_FORMATS.csv.format(lut);
+      const passId = `pass-imported-${createHash('sha256').update(`${device.id}\n${spaceName ?? ''}\n${canonical}`).digest('hex').slice(0, 16)}`;
+      const now = new Date().toISOString();
+      const measurements = lutToMeasurements(lut.entries, {
+        deviceId: device.id,
+        passId,
+        space: spaceName,
+        specOf: spaceName ? specsOfSpace(spaceName) : undefined,
+        createdAt: now,
+      });
+      const store = openStore({ path: o.db });
+      try {
+        store.upsertDevice(device);
+        if (!store.getPass(passId)) {
+          store.startPass({
+            id: passId, deviceId: device.id, startedAt: now, finishedAt: now,
+            calibrationKey: IMPORTED_CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [],
+          });
+        }
+        const result = store.insertMeasurements(measurements);
+        const summary = {
+          db: o.db,
+          device: { id: device.id, name: device.name },
+          passId,
+          space: spaceName,
+          format: format.name,
+          file: o.file,
+          entries: lut.entries.size,
+          inserted: result.inserted,
+          duplicates: result.duplicates,
+        };
+        emit(Boolean(o.json), summary, () =>
+          [
+            device.id,
+            `imported ${result.inserted} entries (${format.name}, ${o.file}) as device '${device.name}'` +
+              (result.duplicates > 0 ? `; ${result.duplicates} were already stored` : ''),
+          ].join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
+
+  return cmd;
+}
