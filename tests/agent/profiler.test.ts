@@ -54,3 +54,20 @@ test('profileItems rejects a bad group size', async () => {
     await backend.dispose();
   }
 });
+
+test('profileItems re-measures models whose runs scattered beyond maxCv', async () => {
+  const backend = await createBackend('ort-node', { threads: 1 });
+  try {
+    const space = getSpace('nasbench201');
+    const items = opItems(space.name, [...spaceUnits(space)].slice(0, 2));
+    const base = { backend, deviceId: 'dev-000000000000', passId: 'pass-test', warmup: 0, minRepeats: 5, minTimeMs: 0 };
+    const calm = await profileItems(items, { ...base, maxCv: Infinity });
+    // maxCv 0 counts every model as noisy: each is measured once more per retry
+    const strict = await profileItems(items, { ...base, maxCv: 0, noisyRetries: 2 });
+    assert.equal(calm.calibrationTrace.length, 5);
+    assert.equal(strict.calibrationTrace.length, 15);
+    assert.equal(strict.measurements.length, 2);
+  } finally {
+    await backend.dispose();
+  }
+});
