@@ -5,13 +5,11 @@ import { loadArtifacts, saveArtifacts } from './regressors.ts';
 import type { PredictorData } from './types.ts';
 
 const META = 'predictor.json';
-const ENC_JSON = 'encoding.json';
-const ENC_BIN = 'encoding.weights.bin';
 
 /**
  * Writes a predictor as a directory: predictor.json (device, space, calibration, LUT, kernel
  * regressors, the linear correction, metrics, training summary) and the encoding MLP in tfjs's
- * layers format (encoding.json + encoding.weights.bin). It loads without the database.
+ * layers format (encoding.json + encoding.weights.bin, residual.json + residual.weights.bin). It loads without the database.
  *
  * @example
  * await savePredictor(predictor, 'models/fbnet');
@@ -23,13 +21,18 @@ export async function savePredictor(predictor: LatencyPredictor, dir: string): P
     throw new Error(`cannot create model directory '${dir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   writeFileSync(join(dir, META), `${JSON.stringify(predictor.data, null, 1)}\n`);
-  const enc = predictor.encodingModel;
-  if (enc) {
-    const a = await saveArtifacts(enc);
-    writeFileSync(join(dir, ENC_JSON), JSON.stringify({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, format: a.format, generatedBy: a.generatedBy }));
-    const data = a.weightData as ArrayBuffer;
-    writeFileSync(join(dir, ENC_BIN), new Uint8Array(data));
+  for (const [name, model] of [['encoding', predictor.encodingModel], ['residual', predictor.residualModel]] as const) {
+    if (!model) continue;
+    const a = await saveArtifacts(model);
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, format: a.format, generatedBy: a.generatedBy }));
+    writeFileSync(join(dir, `${name}.weights.bin`), new Uint8Array(a.weightData as ArrayBuffer));
   }
+}
+
+async function loadModel(dir: string, name: string) {
+  const j = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+  const bin = readFileSync(join(dir, `${name}.weights.bin`));
+  return loadArtifacts({ ...j, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) });
 }
 
 /** Loads a predictor directory written by savePredictor. */
@@ -43,11 +46,7 @@ export async function loadPredictor(dir: string): Promise<LatencyPredictor> {
     throw new Error(`cannot read '${metaPath}': ${(e as Error).message}`);
   }
   if (data.format !== 'hwlat-predictor/1') throw new Error(`'${metaPath}' has format '${String(data.format)}', expected 'hwlat-predictor/1'`);
-  let encoding = null;
-  if (data.encoding) {
-    const j = JSON.parse(readFileSync(join(dir, ENC_JSON), 'utf8'));
-    const bin = readFileSync(join(dir, ENC_BIN));
-    encoding = await loadArtifacts({ ...j, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) });
-  }
-  return new LatencyPredictor(data, encoding);
+  const encoding = data.encoding ? await loadModel(dir, 'encoding') : null;
+  const residual = data.residual ? await loadModel(dir, 'residual') : null;
+  return new LatencyPredictor(data, encoding, residual);
 }

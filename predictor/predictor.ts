@@ -1,7 +1,7 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
-import { buildSpaceTables, choiceIndices, lutSum, networkFeatures, type SpaceTables, type UnitCost } from './tables.ts';
+import { architectureUnits, buildSpaceTables, choiceIndices, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
 import type { tf } from './tf.ts';
 import type { BreakdownRow, Prediction, PredictorData, PredictorKind } from './types.ts';
 
@@ -24,21 +24,16 @@ export interface PredictOptions {
 export class LatencyPredictor {
   readonly space: SearchSpace;
   readonly tables: SpaceTables;
-  private readonly offsets: Int32Array;
+  private readonly layout: { offsets: Int32Array; width: number };
 
   constructor(
     readonly data: PredictorData,
     readonly encodingModel: tf.LayersModel | null,
+    readonly residualModel: tf.LayersModel | null = null,
   ) {
     this.space = getSpace(data.space);
     this.tables = buildSpaceTables(this.space, (spec, key) => unitCost(data, spec, key));
-    const offs: number[] = [];
-    let o = 0;
-    for (const p of this.space.positions) {
-      offs.push(o);
-      o += p.choices.length;
-    }
-    this.offsets = Int32Array.from(offs);
+    this.layout = oneHotLayout(this.space);
   }
 
   get deviceId(): string {
@@ -52,13 +47,9 @@ export class LatencyPredictor {
     const ms = this.predictIndices([idx], kind)[0] as number;
     const scale = this.calibrationScale(options.calibrationMs);
     const [lo, hi] = this.data.bands[kind] ?? [0, 0];
-    const breakdown: BreakdownRow[] = this.tables.fixed.map((u) => ({ position: 'fixed', choice: null, key: u.key, ms: u.ms * scale, source: u.source }));
-    idx.forEach((c, p) => {
-      const pos = this.space.positions[p] as SearchSpace['positions'][number];
-      for (const u of this.tables.choices[p]?.[c] ?? []) {
-        breakdown.push({ position: pos.name, choice: pos.choices[c]?.name ?? null, key: u.key, ms: u.ms * scale, source: u.source });
-      }
-    });
+    const breakdown: BreakdownRow[] = architectureUnits(this.tables, idx).map(({ position, choice, unit }) => ({
+      position, choice, key: unit.key, ms: unit.ms * scale, source: unit.source,
+    }));
     return {
       space: this.space.name,
       arch: this.space.format(this.space.parse(arch)),
@@ -101,14 +92,16 @@ export class LatencyPredictor {
           for (let d = 0; d < f.length; d++) y += (w[d] as number) * (f[d] as number);
           out[i] = y;
         }
+        if (this.residualModel && this.data.residual) {
+          const r = predictRows(this.residualModel, oneHotBatch(this.layout, batch), batch.length, this.layout.width);
+          for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * (1 + (r[i] as number));
+        }
         return out;
       }
       case 'encoding-mlp': {
         const enc = this.data.encoding;
         if (!enc || !this.encodingModel) throw new RangeError(`this predictor has no 'encoding-mlp' model`);
-        const x = new Float32Array(batch.length * enc.inputs);
-        batch.forEach((idx, i) => idx.forEach((c, p) => (x[i * enc.inputs + (this.offsets[p] as number) + c] = 1)));
-        const y = predictRows(this.encodingModel, x, batch.length, enc.inputs);
+        const y = predictRows(this.encodingModel, oneHotBatch(this.layout, batch), batch.length, enc.inputs);
         for (let i = 0; i < batch.length; i++) out[i] = (y[i] as number) * enc.yScale;
         return out;
       }

@@ -10,6 +10,8 @@ export interface RegressorSpec {
   hidden: number[];
   /** initial weights of a linear model (length inputs) and bias, e.g. "prediction = LUT sum" */
   init?: { kernel: number[]; bias: number };
+  /** L2 penalty on the kernel, for many weakly informative inputs */
+  l2?: number;
 }
 
 export interface FitOptions {
@@ -26,7 +28,12 @@ export function makeRegressor(spec: RegressorSpec): tf.LayersModel {
   spec.hidden.forEach((units, i) =>
     model.add(tf.layers.dense({ units, activation: 'relu', inputShape: i === 0 ? [spec.inputs] : undefined, kernelInitializer: 'heNormal' })),
   );
-  model.add(tf.layers.dense({ units: 1, inputShape: spec.hidden.length === 0 ? [spec.inputs] : undefined, kernelInitializer: 'zeros' }));
+  model.add(tf.layers.dense({
+    units: 1,
+    inputShape: spec.hidden.length === 0 ? [spec.inputs] : undefined,
+    kernelInitializer: 'zeros',
+    kernelRegularizer: spec.l2 ? tf.regularizers.l2({ l2: spec.l2 }) : undefined,
+  }));
   if (spec.init && spec.hidden.length === 0) {
     const last = model.layers[model.layers.length - 1] as tf.layers.Layer;
     last.setWeights([tf.tensor2d(spec.init.kernel, [spec.inputs, 1]), tf.tensor1d([spec.init.bias])]);

@@ -13,64 +13,81 @@ export interface UnitCost {
 export type UnitLatency = (spec: OpSpec, key: string) => UnitCost;
 
 /**
- * A space's costs laid out for fast and differentiable prediction: the fixed units, and for each
- * searchable position and candidate the units it adds. Network features are additive over these
- * (fixed + Σ_positions chosen), so E[features] under architecture probabilities is linear in them.
+ * A space's costs laid out for fast and differentiable prediction. A network's features are a
+ * sum over the units it executes of φ(unit) = [ms, ms into its type, 1 into its type's count, ms
+ * into its key]: what fusion, per-call overhead and a badly measured LUT entry depend on beyond
+ * the plain sum. In an additive space that sum is fixed + Σ_positions chosen candidate, so
+ * E[features] under architecture probabilities is linear in the per-candidate tables.
  */
 export interface SpaceTables {
-  space: string;
-  /** distinct candidate names across positions, the aggregate feature groups */
-  choiceNames: string[];
+  space: SearchSpace;
+  featureNames: string[];
   fixed: UnitCost[];
   /** [position][candidate] → its units' costs */
   choices: UnitCost[][][];
-  /** feature names, in vector order */
-  featureNames: string[];
-  /** feature vector of the fixed part */
   fixedFeatures: Float64Array;
   /** [position][candidate] → feature vector contribution */
   choiceFeatures: Float64Array[][];
   /** [position][candidate] → Σ unit ms (the LUT-sum path) */
   choiceMs: Float64Array[];
   fixedMs: number;
+  /** cost of any unit by spec (memoised), for non-additive spaces */
+  cost(spec: OpSpec): UnitCost;
+  /** features and LUT sum of architectures of non-additive spaces, memoised by arch */
+  readonly memo: Map<string, { features: Float64Array; lutMs: number; units: UnitCost[] }>;
+  phi(unit: UnitCost, into: Float64Array): void;
 }
 
-const sumMs = (units: readonly UnitCost[]) => units.reduce((a, u) => a + u.ms, 0);
+/** A unit's type: its key's prefix ('expanded_conv', 'k3_e1', 'nor_conv_3x3', 'add', …). */
+export const unitType = (key: string) => key.slice(0, key.indexOf('-input:'));
 
-/**
- * Lays out a space's unit costs. Features: total LUT ms, then per candidate name its LUT ms and
- * its count — what fusion and per-call overhead depend on beyond the plain sum.
- */
+/** Lays out a space's unit costs (LUT hits, else the per-kernel regressor). */
 export function buildSpaceTables(space: SearchSpace, unitLatency: UnitLatency): SpaceTables {
-  const cost = (spec: OpSpec) => unitLatency(spec, specKey(spec));
-  const choiceNames = [...new Set(space.positions.flatMap((p) => p.choices.map((c) => c.name)))];
-  const featureNames = ['lut_ms', ...choiceNames.map((c) => `ms:${c}`), ...choiceNames.map((c) => `count:${c}`)];
-  const D = featureNames.length;
+  const cache = new Map<string, UnitCost>();
+  const cost = (spec: OpSpec): UnitCost => {
+    const key = specKey(spec);
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = unitLatency(spec, key)));
+    return c;
+  };
   const fixed = space.fixedUnits.map(cost);
-  const fixedFeatures = new Float64Array(D);
-  fixedFeatures[0] = sumMs(fixed);
   const choices = space.positions.map((p) => p.choices.map((c) => c.units.map(cost)));
-  const choiceFeatures = space.positions.map((p, pi) =>
-    p.choices.map((c, ci) => {
-      const v = new Float64Array(D);
-      const ms = sumMs(choices[pi]?.[ci] ?? []);
-      const k = choiceNames.indexOf(c.name);
-      v[0] = ms;
-      v[1 + k] = ms;
-      v[1 + choiceNames.length + k] = 1;
-      return v;
-    }),
-  );
+  const structural = space.structuralUnits.map(cost);
+  const all = [...fixed, ...choices.flat(2), ...structural];
+  const types = [...new Set(all.map((u) => unitType(u.key)))];
+  // fixed units are in every network: their keys carry no information beyond the intercept
+  const fixedKeys = new Set(fixed.map((u) => u.key));
+  const keys = [...new Set([...choices.flat(2), ...structural].map((u) => u.key))].filter((k) => !fixedKeys.has(k));
+  const featureNames = ['lut_ms', ...types.map((t) => `ms:${t}`), ...types.map((t) => `count:${t}`), ...keys.map((k) => `key:${k}`)];
+  const typeIndex = new Map(types.map((t, i) => [t, i]));
+  const keyIndex = new Map(keys.map((k, i) => [k, 1 + 2 * types.length + i]));
+  const D = featureNames.length;
+  const phi = (u: UnitCost, v: Float64Array) => {
+    const t = typeIndex.get(unitType(u.key)) as number;
+    v[0] = (v[0] as number) + u.ms;
+    v[1 + t] = (v[1 + t] as number) + u.ms;
+    v[1 + types.length + t] = (v[1 + types.length + t] as number) + 1;
+    const k = keyIndex.get(u.key);
+    if (k !== undefined) v[k] = (v[k] as number) + u.ms;
+  };
+  const sumPhi = (units: readonly UnitCost[]) => {
+    const v = new Float64Array(D);
+    for (const u of units) phi(u, v);
+    return v;
+  };
+  const sumMs = (units: readonly UnitCost[]) => units.reduce((a, u) => a + u.ms, 0);
   return {
-    space: space.name,
-    choiceNames,
+    space,
+    featureNames,
     fixed,
     choices,
-    featureNames,
-    fixedFeatures,
-    choiceFeatures,
+    fixedFeatures: sumPhi(fixed),
+    choiceFeatures: choices.map((cs) => cs.map(sumPhi)),
     choiceMs: choices.map((cs) => Float64Array.from(cs.map(sumMs))),
     fixedMs: sumMs(fixed),
+    cost,
+    memo: new Map(),
+    phi,
   };
 }
 
@@ -80,8 +97,27 @@ export function choiceIndices(space: SearchSpace, arch: string): Int32Array {
   return Int32Array.from(names.map((n, i) => (space.positions[i] as SearchSpace['positions'][number]).choices.findIndex((c) => c.name === n)));
 }
 
-/** Additive network features of one architecture (fixed + chosen candidates). */
+/** Features, LUT sum and units of a non-additive space's architecture, from space.units(arch). */
+function exact(t: SpaceTables, idx: Int32Array): { features: Float64Array; lutMs: number; units: UnitCost[] } {
+  const sig = idx.join(',');
+  let hit = t.memo.get(sig);
+  if (!hit) {
+    const arch = t.space.format(t.space.positions.map((p, i) => p.choices[idx[i] as number]?.name as string));
+    const units = t.space.units(arch).map(t.cost);
+    const features = new Float64Array(t.featureNames.length);
+    for (const u of units) t.phi(u, features);
+    hit = { features, lutMs: units.reduce((a, u) => a + u.ms, 0), units };
+    t.memo.set(sig, hit);
+  }
+  return hit;
+}
+
+/** Network features of one architecture: table sums (additive spaces) or its exact units. */
 export function networkFeatures(t: SpaceTables, idx: Int32Array, out = new Float64Array(t.fixedFeatures.length)): Float64Array {
+  if (!t.space.additive) {
+    out.set(exact(t, idx).features);
+    return out;
+  }
   out.set(t.fixedFeatures);
   for (let p = 0; p < idx.length; p++) {
     const v = t.choiceFeatures[p]?.[idx[p] as number] as Float64Array;
@@ -92,7 +128,37 @@ export function networkFeatures(t: SpaceTables, idx: Int32Array, out = new Float
 
 /** The plain LUT sum of one architecture. */
 export function lutSum(t: SpaceTables, idx: Int32Array): number {
+  if (!t.space.additive) return exact(t, idx).lutMs;
   let s = t.fixedMs;
   for (let p = 0; p < idx.length; p++) s += (t.choiceMs[p] as Float64Array)[idx[p] as number] as number;
   return s;
+}
+
+/** The units one architecture executes, with their costs and where they sit (for breakdowns). */
+export function architectureUnits(t: SpaceTables, idx: Int32Array): Array<{ position: string; choice: string | null; unit: UnitCost }> {
+  if (!t.space.additive) return exact(t, idx).units.map((unit) => ({ position: 'network', choice: null, unit }));
+  const out = t.fixed.map((unit) => ({ position: 'fixed', choice: null as string | null, unit }));
+  idx.forEach((c, p) => {
+    const pos = t.space.positions[p] as SearchSpace['positions'][number];
+    for (const unit of t.choices[p]?.[c] ?? []) out.push({ position: pos.name, choice: pos.choices[c]?.name ?? null, unit });
+  });
+  return out;
+}
+
+/** Start of each position's block in the one-hot architecture encoding, and its width. */
+export function oneHotLayout(space: SearchSpace): { offsets: Int32Array; width: number } {
+  const offsets: number[] = [];
+  let width = 0;
+  for (const p of space.positions) {
+    offsets.push(width);
+    width += p.choices.length;
+  }
+  return { offsets: Int32Array.from(offsets), width };
+}
+
+/** One-hot encodings of a batch of architectures, row-major [batch, width]. */
+export function oneHotBatch(layout: { offsets: Int32Array; width: number }, batch: readonly Int32Array[]): Float32Array {
+  const x = new Float32Array(batch.length * layout.width);
+  batch.forEach((idx, i) => idx.forEach((c, p) => (x[i * layout.width + (layout.offsets[p] as number) + c] = 1)));
+  return x;
 }

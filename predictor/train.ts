@@ -4,7 +4,7 @@ import { accuracy, type AccuracyMetrics } from './metrics.ts';
 import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
 import { inHoldout } from './split.ts';
-import { buildSpaceTables, choiceIndices, networkFeatures } from './tables.ts';
+import { buildSpaceTables, choiceIndices, networkFeatures, oneHotBatch, oneHotLayout } from './tables.ts';
 import { initTf, tf } from './tf.ts';
 import { quantile } from 'simple-statistics';
 import { PREDICTOR_KINDS, type LinearCorrection, type NetworkSample, type PredictorData, type PredictorKind } from './types.ts';
@@ -26,6 +26,8 @@ export interface TrainOptions {
   /** train the encoding→MLP baseline too (default true) */
   encodingBaseline?: boolean;
   epochs?: number;
+  /** L2 penalty of the network-level correction (default 1e-4) */
+  l2?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -50,7 +52,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     return spec ? [{ spec, ms }] : [];
   }));
   const tables = buildSpaceTables(space, (spec, key) => unitCost({ lut, kernels }, spec, key));
-  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
+  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2), ...space.structuralUnits.map(tables.cost)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
 
   const rows = o.networks.filter((n) => n.ms > 0).map((n) => ({ ...n, idx: choiceIndices(space, n.arch) }));
   const share = o.validationShare ?? 0.2;
@@ -70,9 +72,10 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   const scale = Array.from({ length: D }, (_, d) => Math.max(1e-9, ...feats.map((f) => Math.abs(f[d] as number))));
   const yScale = quantile(train.map((r) => r.ms), 0.5);
   const init = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
-  const lin = makeRegressor({ inputs: D, hidden: [], init: { kernel: init, bias: 0 } });
+  const lin = makeRegressor({ inputs: D, hidden: [], init: { kernel: init, bias: 0 }, l2: o.l2 ?? 1e-4 });
   await fitRegressor(lin, feats.map((f) => f.map((v, d) => v / (scale[d] as number))), train.map((r) => r.ms / yScale), {
-    epochs: o.epochs ?? 400, loss: 'relative', learningRate: 0.02,
+    // full batch: the data is small and the optimum of a linear model is what we want
+    epochs: o.epochs ?? 1500, loss: 'relative', learningRate: 0.02, batchSize: train.length,
   });
   const [k, b] = lin.getWeights();
   const correction: LinearCorrection = { featureNames: tables.featureNames, scale, yScale, kernel: Array.from(k?.dataSync() ?? []), bias: (b?.dataSync()[0] as number) ?? 0 };
@@ -86,13 +89,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     const inputs = space.positions.reduce((a, p) => a + p.choices.length, 0);
     encoding = { inputs, hidden: [64, 64], yScale };
     encodingModel = makeRegressor({ inputs, hidden: encoding.hidden });
-    const offsets: number[] = [];
-    space.positions.reduce((a, p) => (offsets.push(a), a + p.choices.length), 0);
-    const x = train.map((r) => {
-      const v = new Array<number>(inputs).fill(0);
-      r.idx.forEach((c, p) => (v[(offsets[p] as number) + c] = 1));
-      return v;
-    });
+    const x = rowsOf(oneHotBatch(oneHotLayout(space), train.map((r) => r.idx)), inputs);
     await fitRegressor(encodingModel, x, train.map((r) => r.ms / yScale), { epochs: o.epochs ?? 400, loss: 'relative', learningRate: 0.003 });
   }
 
@@ -107,6 +104,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     kernels,
     correction,
     encoding,
+    residual: null,
     chosen: 'composite',
     bands: { 'lut-sum': [0, 0], composite: [0, 0], 'encoding-mlp': [0, 0] },
     metrics: {},
@@ -119,7 +117,27 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
       seconds: 0,
     },
   };
-  const predictor = new LatencyPredictor(data, encodingModel);
+  let predictor = new LatencyPredictor(data, encodingModel);
+
+  // the composite's residual MLP on the one-hot encoding, kept only if it helps on validation
+  if (space.positions.length > 0 && train.length >= 20) {
+    const layout = oneHotLayout(space);
+    const linTrain = predictor.predictIndices(train.map((r) => r.idx), 'composite');
+    const residualSpec = { inputs: layout.width, hidden: [32] };
+    const residual = makeRegressor({ ...residualSpec, l2: 1e-3 });
+    await fitRegressor(residual, rowsOf(oneHotBatch(layout, train.map((r) => r.idx)), layout.width), train.map((r, i) => r.ms / (linTrain[i] as number) - 1), {
+      epochs: o.epochs ?? 1500, loss: 'mse', learningRate: 0.003, batchSize: train.length,
+    });
+    const withResidual = new LatencyPredictor({ ...data, residual: residualSpec }, encodingModel, residual);
+    const relErr = (p: LatencyPredictor) => {
+      const pred = p.predictIndices(valid.map((r) => r.idx), 'composite');
+      return valid.reduce((a, r, i) => a + Math.abs((pred[i] as number) / r.ms - 1), 0) / valid.length;
+    };
+    if (relErr(withResidual) < relErr(predictor)) {
+      data.residual = residualSpec;
+      predictor = withResidual;
+    } else residual.dispose();
+  }
 
   // validate every kind on the held-out architectures; the best becomes the default
   const measured = valid.map((r) => r.ms);
@@ -148,6 +166,12 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
  * A predictor from a LUT alone (no network measurements yet, or an imported ProxylessNAS/FBNet
  * LUT): the LUT sum, with the per-kernel regressor for missing keys. Its correction is the identity.
  */
+function rowsOf(flat: Float32Array, width: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < flat.length; i += width) rows.push(Array.from(flat.subarray(i, i + width)));
+  return rows;
+}
+
 export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Promise<LatencyPredictor> {
   await initTf();
   const lut: Record<string, number> = Object.fromEntries(o.lutMs);
@@ -158,7 +182,7 @@ export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Prom
   }));
   const tables = buildSpaceTables(o.space, (spec, key) => unitCost({ lut, kernels }, spec, key));
   const D = tables.featureNames.length;
-  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
+  const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2), ...o.space.structuralUnits.map(tables.cost)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
   const data: PredictorData = {
     format: 'hwlat-predictor/1',
     deviceId: o.deviceId,
@@ -170,6 +194,7 @@ export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Prom
     kernels,
     correction: { featureNames: tables.featureNames, scale: new Array(D).fill(1), yScale: 1, kernel: Array.from({ length: D }, (_, d) => (d === 0 ? 1 : 0)), bias: 0 },
     encoding: null,
+    residual: null,
     chosen: 'lut-sum',
     bands: { 'lut-sum': [0, 0], composite: [0, 0], 'encoding-mlp': [0, 0] },
     metrics: {},

@@ -45,6 +45,16 @@ export interface LinearCorrection {
   bias: number;
 }
 
+/**
+ * The composite's nonlinear part: ŷ = linear(features) · (1 + mlp(one-hot encoding)). Interactions
+ * the additive features cannot express (e.g. ONNX Runtime sharing one ReLU between two convs
+ * reading the same NAS-Bench-201 node) live here. Differentiable in the encoding.
+ */
+export interface ResidualSpec {
+  inputs: number;
+  hidden: number[];
+}
+
 export interface EncodingSpec {
   /** one-hot width: Σ candidates over positions */
   inputs: number;
@@ -66,6 +76,8 @@ export interface PredictorData {
   kernels: KernelModels;
   correction: LinearCorrection;
   encoding: EncodingSpec | null;
+  /** present when the residual MLP improved the composite on validation */
+  residual: ResidualSpec | null;
   /** the kind `predict` uses unless told otherwise: the one that won on validation */
   chosen: PredictorKind;
   /** relative error band (p10, p90) per kind on validation networks */

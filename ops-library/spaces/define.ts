@@ -16,6 +16,13 @@ export interface SpaceDefinition {
   join(choices: readonly string[]): string;
   /** the network's layers for validated choices */
   layers(choices: readonly string[]): Layer[];
+  /**
+   * The units the runtime really executes, when that is not simply the fixed units plus the
+   * chosen candidates' (NAS-Bench-201: dead edges are pruned, node sums are Adds). Absent: additive.
+   */
+  units?(choices: readonly string[]): OpSpec[];
+  /** units that occur depending on the whole architecture (NAS-Bench-201's Adds and zeros) */
+  structuralUnits?: readonly OpSpec[];
 }
 
 function deepFreeze<T>(o: T): T {
@@ -55,8 +62,11 @@ export function defineSpace(def: SpaceDefinition): SearchSpace {
       const choices = parse(arch);
       return deepFreeze({ space: def.name, arch: def.join(choices), input: def.input, layers: def.layers(choices) });
     },
+    additive: def.units === undefined,
+    structuralUnits: deepFreeze(def.structuralUnits ?? []),
     units(arch) {
       const choices = parse(arch);
+      if (def.units) return def.units(choices);
       const out: OpSpec[] = [...def.fixedUnits];
       choices.forEach((c, i) => out.push(...((def.positions[i] as Position).choices.find((x) => x.name === c)?.units ?? [])));
       return out;

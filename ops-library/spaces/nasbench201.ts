@@ -30,6 +30,30 @@ const positions: Position[] = NB201_EDGE_ENDS.map(([from, to]) => ({
   })),
 }));
 
+const zeroUnit = (input: Chw): OpSpec => ({ op: 'nb201_op', edge: 'none', input });
+const addUnit = (input: Chw): OpSpec => ({ op: 'add', input });
+
+/**
+ * What ONNX Runtime really executes for one cell: every non-`none` edge op (a node nobody reads
+ * is still computed: measured, ORT 1.30 does not prune it), the Adds that sum a node's incoming
+ * terms, and a Mul by 0 for a node whose inputs are all `none`.
+ */
+export function nb201CellUnits(edges: readonly Nb201Edge[], input: Chw): OpSpec[] {
+  const units: OpSpec[] = [];
+  for (let j = 1; j <= 3; j++) {
+    let terms = 0;
+    NB201_EDGE_ENDS.forEach(([, to], i) => {
+      const edge = edges[i] as Nb201Edge;
+      if (to !== j || edge === 'none') return;
+      terms++;
+      if (edge !== 'skip_connect') units.push({ op: 'nb201_op', edge, input });
+    });
+    if (terms === 0) units.push(zeroUnit(input));
+    for (let t = 1; t < terms; t++) units.push(addUnit(input));
+  }
+  return units;
+}
+
 /**
  * NAS-Bench-201 on CIFAR (C = 16, N = 5), arch strings as `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
  * Classes default to 10, the CIFAR-10 network of the shared HELP latency data.
@@ -41,6 +65,15 @@ export const nasbench201 = defineSpace({
   classes: 10,
   positions,
   fixedUnits: [stem, ...reductions, head],
+  structuralUnits: STAGES.flatMap((input) => [zeroUnit(input), addUnit(input)]),
+  units: (choices) => [
+    stem,
+    ...STAGES.flatMap((input, s) => [
+      ...Array.from({ length: CELLS_PER_STAGE }, () => nb201CellUnits(choices as Nb201Edge[], input)).flat(),
+      ...(reductions[s] ? [reductions[s] as OpSpec] : []),
+    ]),
+    head,
+  ],
   split(arch) {
     const groups = arch.split('+');
     if (groups.length !== 3) throw new ArchParseError(SPACE, arch, `expected 3 node groups joined by '+', got ${groups.length}`);

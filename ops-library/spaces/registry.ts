@@ -61,5 +61,6 @@ export function spaceUnits(space: SearchSpace): Map<string, OpSpec> {
   };
   space.fixedUnits.forEach(add);
   for (const p of space.positions) for (const c of p.choices) c.units.forEach(add);
+  space.structuralUnits.forEach(add);
   return out;
 }

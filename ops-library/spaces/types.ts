@@ -27,12 +27,19 @@ export interface SearchSpace {
   readonly positions: readonly Position[];
   /** LUT units every architecture has (stem, fixed blocks, head) */
   readonly fixedUnits: readonly OpSpec[];
+  /**
+   * True when units(arch) is exactly the fixed units plus each chosen candidate's units, so
+   * per-candidate tables are exact (and E[latency] under candidate probabilities is linear in them).
+   */
+  readonly additive: boolean;
+  /** units that may occur depending on the whole architecture (beyond the candidates' own) */
+  readonly structuralUnits: readonly OpSpec[];
   /** arch string → one choice name per position; throws ArchParseError naming the problem */
   parse(arch: string): readonly string[];
   /** choice names → canonical arch string */
   format(choices: readonly string[]): string;
   /** the whole network, layer by layer, with concrete shapes */
   expand(arch: string): Network;
-  /** the LUT decomposition: fixed units plus the units of each chosen candidate */
+  /** the LUT decomposition: the units the runtime executes for this architecture */
   units(arch: string): OpSpec[];
 }

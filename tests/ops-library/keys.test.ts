@@ -42,5 +42,6 @@ test('keys of FBNet and NAS-Bench-201 units name the block and its shapes', () =
     'k3_e1_g2-input:32x32x16-output:32x32x24-stride:1',
   );
   assert.equal(specKey({ op: 'nb201_op', edge: 'nor_conv_3x3', input: [32, 16, 16] }), 'nor_conv_3x3-input:16x16x32-output:16x16x32');
-  assert.equal(spaceUnits(getSpace('nasbench201')).size, 4 + 3 * 3);
+  // fixed 4, three edge ops and the structural Add and zero at each of 3 stage shapes
+  assert.equal(spaceUnits(getSpace('nasbench201')).size, 4 + 3 * 3 + 3 * 2);
 });

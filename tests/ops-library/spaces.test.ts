@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ArchParseError, buildOnnx, getSpace, graphCost, lowerNetwork, sampleArchs, SPACES, UnknownKeyError,
+  ArchParseError, buildOnnx, getSpace, graphCost, lowerNetwork, sampleArchs, SPACES, specKey, UnknownKeyError,
 } from '../../ops-library/index.ts';
 import { readHelpArchs } from '../helpers/data.ts';
 import { runOnnx } from '../helpers/ort.ts';
@@ -85,4 +85,24 @@ test('malformed architecture strings and unknown spaces give clear errors', () =
   assert.throws(() => nb.parse('|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|'), /'conv' at edge1<-0 is not one of none/);
   assert.throws(() => getSpace('darts'), (e: unknown) => e instanceof UnknownKeyError && /unknown space 'darts'; known: proxyless-mobile, fbnet/.test(e.message));
   assert.throws(() => getSpace('mobilenetv2').parse('resnet18'), /a fixed network's arch is 'mobilenetv2'/);
+});
+
+test('nasbench201 units are what the runtime executes: every edge op, node sums as Adds, zeros', () => {
+  const s = getSpace('nasbench201');
+  // the units of the first stage's cells (16 channels, 32x32), in order
+  const stage1 = (arch: string) =>
+    s.units(arch).filter((u) => u.op !== 'conv_bn_act' && u.input.join() === '16,32,32' && u.op !== 'nb201_reduction').map((u) => specKey(u));
+  // node1 = conv1x1(x) feeds only `none` edges, yet ORT computes it; no node sums two terms
+  assert.deepEqual(stage1('|nor_conv_1x1~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|'), Array(5).fill('nor_conv_1x1-input:32x32x16-output:32x32x16'));
+  // node1 = zero (all none), live through skip 1→2; node2 = x + 0 (one Add); node3 = conv + node1 + node2 (two Adds)
+  const cell = [
+    'none-input:32x32x16-output:32x32x16',
+    'add-input:32x32x16-output:32x32x16-arity:2',
+    'nor_conv_1x1-input:32x32x16-output:32x32x16',
+    'add-input:32x32x16-output:32x32x16-arity:2',
+    'add-input:32x32x16-output:32x32x16-arity:2',
+  ];
+  assert.deepEqual(stage1('|none~0|+|skip_connect~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'), [...cell, ...cell, ...cell, ...cell, ...cell]);
+  assert.equal(s.additive, false);
+  assert.equal(getSpace('fbnet').additive, true);
 });
