@@ -53,12 +53,29 @@ export const CampaignSchema = z.object({
 });
 export type Campaign = z.infer<typeof CampaignSchema>;
 
-/** Progress of one campaign on one device. */
+/**
+ * Progress of one campaign on one device: queued + leased + done + failed = total. `failed` jobs
+ * are the ones the collector gave up on (they failed on the device too often and are no longer
+ * leased); they are not `queued`, so a campaign is finished when done + failed = total (see
+ * campaignFinished), and done = total only when every job was measured.
+ */
 export const CampaignProgressSchema = z.object({
   deviceId: z.string(),
   total: z.number().int(),
   queued: z.number().int(),
   leased: z.number().int(),
   done: z.number().int(),
+  failed: z.number().int(),
 });
 export type CampaignProgress = z.infer<typeof CampaignProgressSchema>;
+
+/**
+ * Whether nothing is left to do on this device: every job is done or given up. A campaign is
+ * finished when this holds for every device of its progress.
+ *
+ * @example
+ * campaignFinished({ deviceId: 'dev-1', total: 3, queued: 0, leased: 0, done: 2, failed: 1 }); // true
+ */
+export function campaignFinished(progress: Pick<CampaignProgress, 'total' | 'done' | 'failed'>): boolean {
+  return progress.done + progress.failed === progress.total;
+}

@@ -13,11 +13,14 @@ import { LatencyStatsSchema } from './measurement.ts';
  *   heartbeat {leaseIds}                 → heartbeat {expiresAt}  (extends the agent's leases)
  *   result {resultId, jobId, …}          → ack {resultIds}        (only after the commit)
  *   release {leaseIds}                   (gives unfinished jobs back, e.g. on Ctrl-C)
+ *   job_failed {jobId, error}            (the job cannot be built or run here; no reply unless refused)
  *   any invalid message                  → error {code, message, field?}
  */
 export const PROTOCOL_VERSION = 1;
 /** The collector refuses frames larger than this with an `error` (the connection stays up). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** A `job_failed` error text is at most this long: enough for a message, not for a whole log. */
+export const MAX_JOB_ERROR_CHARS = 2000;
 
 export const HelloSchema = z.object({
   type: z.literal('hello'),
@@ -59,10 +62,24 @@ export const ReleaseSchema = z.object({
   leaseIds: z.array(z.string()).max(1000),
 });
 
-export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, LeaseRequestSchema, HeartbeatSchema, ResultSchema, ReleaseSchema]);
+/**
+ * A leased job that cannot be built or run on this device (bad spec, an op the execution provider
+ * lacks). The collector gives the job back to the queue with one more failure, and stops leasing
+ * it after a few (so a broken job cannot keep a campaign from finishing); keeping it leased instead
+ * would only bring it back after the lease expired, forever. The agent truncates `error` to
+ * MAX_JOB_ERROR_CHARS.
+ */
+export const JobFailedSchema = z.object({
+  type: z.literal('job_failed'),
+  jobId: z.string().min(1),
+  error: z.string().min(1).max(MAX_JOB_ERROR_CHARS),
+});
+
+export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, LeaseRequestSchema, HeartbeatSchema, ResultSchema, ReleaseSchema, JobFailedSchema]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
 export type ResultMessage = z.infer<typeof ResultSchema>;
+export type JobFailedMessage = z.infer<typeof JobFailedSchema>;
 
 export const WelcomeSchema = z.object({
   type: z.literal('welcome'),
@@ -96,6 +113,8 @@ export const ErrorMessageSchema = z.object({
   field: z.string().optional(),
   /** the result this error is about, so the agent can drop it from its outbox */
   resultId: z.string().optional(),
+  /** the job of a refused `job_failed`: such an error answers no request the agent is waiting on */
+  jobId: z.string().optional(),
 });
 
 export const ServerMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, LeaseSchema, HeartbeatAckSchema, AckSchema, ErrorMessageSchema]);

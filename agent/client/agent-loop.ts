@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  DeviceProfileSchema, JobSchema, PROTOCOL_VERSION,
+  DeviceProfileSchema, JobSchema, MAX_JOB_ERROR_CHARS, PROTOCOL_VERSION,
   type DeviceProfile, type Hello, type Job, type Lease, type Measurement, type ResultMessage,
 } from '../../protocol/index.ts';
 import type { RuntimeBackend } from '../backends/types.ts';
@@ -109,8 +109,10 @@ export function resultMessage(job: Job, m: Measurement, passId: string): ResultM
  * per job through the durable outbox. Runs until `signal` aborts (resolves with a summary after a
  * clean stop) or the collector refuses the agent (rejects with CollectorRefusedError).
  *
- * A job that cannot be built or run is logged (`job_failed`) and skipped; it stays leased until
- * its lease expires (releasing it at once would hand the same broken job straight back).
+ * A job that cannot be built or run is logged (`job_failed`), skipped, and reported to the
+ * collector (a `job_failed` message with the error), which puts it back in the queue with one more
+ * failure and gives it up after a few. Keeping it leased instead would only bring it back when the
+ * lease expired, forever, and its campaign would never finish.
  *
  * @example
  * const backend = await createBackend('ort-node', { threads: 1 });
@@ -154,6 +156,21 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentSummary> 
   log({ event: 'start', agentId, passId: pass.id, deviceId: device.id, name: device.name, collector: options.collector, maxJobs });
   conn.start();
 
+  /**
+   * A job that cannot be built or run here: logged and reported to the collector, which requeues it
+   * with one more failure (another agent of this device may fare better; a bad spec fails each time
+   * until the collector gives it up). Not connected: the collector releases this agent's leases when
+   * the connection drops, so the job is back in the queue anyway, just without the failure counted.
+   */
+  function jobFailed(job: Job, stage: 'build' | 'run', e: unknown): void {
+    summary.failedJobs++;
+    const message = e instanceof Error ? e.message : String(e);
+    // the protocol caps the text; the start of a message says what went wrong
+    const error = `${stage} failed: ${message || '(no message)'}`.slice(0, MAX_JOB_ERROR_CHARS);
+    const sent = conn.send({ type: 'job_failed', jobId: job.id, error });
+    log({ event: 'job_failed', jobId: job.id, key: job.task.key, stage, message, sent });
+  }
+
   /** Measures one group of jobs with the same settings; a group that fails is retried job by job to find the bad one. */
   async function measure(jobs: readonly Job[], items: readonly ProfileItem[]): Promise<void> {
     const settings = (jobs[0] as Job).settings;
@@ -192,8 +209,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentSummary> 
       });
     } catch (e) {
       if (jobs.length === 1) {
-        summary.failedJobs++;
-        log({ event: 'job_failed', jobId: (jobs[0] as Job).id, key: (jobs[0] as Job).task.key, stage: 'run', message: (e as Error).message });
+        jobFailed(jobs[0] as Job, 'run', e);
         return;
       }
       log({ event: 'group_failed', jobs: jobs.length, message: (e as Error).message, retry: 'one by one' });
@@ -218,8 +234,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentSummary> 
         try {
           ready.push({ job, item: jobItem(job) });
         } catch (e) {
-          summary.failedJobs++;
-          log({ event: 'job_failed', jobId: job.id, key: job.task.key, stage: 'build', message: (e as Error).message });
+          jobFailed(job, 'build', e);
         }
       }
       const groups = groupBySettings(ready.map((r) => ({ ...r, settings: r.job.settings })));

@@ -103,7 +103,8 @@ function abortError(signal: AbortSignal): Error {
 
 /**
  * A reconnecting ws connection to the collector. Every (re)connect says `hello`, waits for
- * `welcome`, then re-sends every outbox entry. Inbound messages are validated with
+ * `welcome`, then re-sends every outbox entry before any request (a lease request must not come
+ * before the results that complete its jobs). Inbound messages are validated with
  * ServerMessageSchema; an invalid one is logged and ignored. `ack` trims the outbox; an `error`
  * refusing a result for good (unknown_job, not_leased, wrong_device, bad_message) drops it from the
  * outbox; `unauthorized` or `version` stops the connection for good with CollectorRefusedError.
@@ -129,6 +130,13 @@ export class CollectorConnection {
   private pingTimer: NodeJS.Timeout | null = null;
   private waiters: Waiter[] = [];
   private pending: Pending[] = [];
+  /**
+   * From a welcome until the outbox went out on that socket: requests (and ready()) wait. The
+   * collector handles a socket's frames in order, so results it did not commit before the drop
+   * complete their jobs before a lease request could hand the same jobs back (their leases
+   * expired meanwhile) to be measured a second time, and that second result acked as a duplicate.
+   */
+  private resending = false;
   private readonly listeners = new Set<(msg: ServerMessage, info: MessageInfo) => void>();
   private closeWaiters: Array<() => void> = [];
   private connections = 0;
@@ -163,7 +171,7 @@ export class CollectorConnection {
   ready(signal?: AbortSignal): Promise<Welcome> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.state === 'closed') return Promise.reject(new ConnectionClosedError('connection closed'));
-    if (this.state === 'ready' && this.session) return Promise.resolve(this.session);
+    if (this.state === 'ready' && this.session && !this.resending) return Promise.resolve(this.session);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<Welcome>((resolve, reject) => {
       const onAbort = () => {
@@ -217,7 +225,7 @@ export class CollectorConnection {
   /**
    * Sends `message` once connected and resolves with the first inbound message of type `replyType`.
    * If the connection drops first, the request is sent again after the reconnect. An `error` that
-   * is not about a result rejects it with CollectorError.
+   * is not about a result or a job_failed rejects it with CollectorError.
    */
   request<T extends ServerMessage['type']>(
     message: AgentMessage,
@@ -257,7 +265,8 @@ export class CollectorConnection {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.push(entry);
-      if (this.send(message)) entry.sentOn = this.ws;
+      // while the outbox is re-sent, the request waits for its turn (see `resending`)
+      if (!this.resending && this.send(message)) entry.sentOn = this.ws;
     });
   }
 
@@ -393,7 +402,8 @@ export class CollectorConnection {
     }
     if (msg.type === 'error') {
       this.onError(msg);
-      if (msg.resultId === undefined) {
+      // an error about a result or a job_failed answers that message, not a waiting request
+      if (msg.resultId === undefined && msg.jobId === undefined) {
         const p = this.pending[0];
         if (p) {
           claimed = true;
@@ -431,11 +441,19 @@ export class CollectorConnection {
     this.session = msg;
     this.attempt = 0;
     this.log({ event: 'connected', session: msg.session, deviceId: msg.deviceId, heartbeatMs: msg.heartbeatMs });
-    for (const w of this.waiters.splice(0)) w.resolve(msg);
-    for (const p of this.pending) {
-      if (p.sentOn !== ws && this.send(p.message)) p.sentOn = ws;
-    }
-    void this.resend(ws);
+    // the outbox first, then the requests (see `resending`)
+    this.resending = true;
+    void this.resend(ws)
+      .catch((e: unknown) => this.log({ event: 'outbox_error', op: 'resend', message: (e as Error).message }))
+      .then(() => {
+        // dropped or closed meanwhile: the next welcome re-sends, and close() rejected the waiters
+        if (ws !== this.ws || this.state !== 'ready') return;
+        this.resending = false;
+        for (const w of this.waiters.splice(0)) w.resolve(msg);
+        for (const p of this.pending) {
+          if (p.sentOn !== ws && this.send(p.message)) p.sentOn = ws;
+        }
+      });
   }
 
   /** Re-sends every outbox entry on this socket (after a welcome). */
@@ -457,7 +475,10 @@ export class CollectorConnection {
   }
 
   private onError(msg: ErrorMessage): void {
-    this.log({ event: 'error', code: msg.code, message: msg.message, ...(msg.field ? { field: msg.field } : {}), ...(msg.resultId ? { resultId: msg.resultId } : {}) });
+    this.log({
+      event: 'error', code: msg.code, message: msg.message,
+      ...(msg.field ? { field: msg.field } : {}), ...(msg.resultId ? { resultId: msg.resultId } : {}), ...(msg.jobId ? { jobId: msg.jobId } : {}),
+    });
     const id = msg.resultId;
     if (id === undefined) return;
     if (PERMANENT_RESULT_CODES.has(msg.code)) {

@@ -61,7 +61,7 @@ function humanLine(e: AgentEvent): string | null {
       case 'resend':
         return `re-sent ${short(e.count)} unacknowledged result(s)`;
       case 'job_failed':
-        return `job ${short(e.jobId)} (${short(e.key)}) failed to ${e.stage === 'build' ? 'build' : 'run'}: ${short(e.message)}`;
+        return `job ${short(e.jobId)} (${short(e.key)}) failed to ${e.stage === 'build' ? 'build' : 'run'}: ${short(e.message)}${e.sent ? '; reported' : ''}`;
       case 'result_dropped':
         return `collector refused result ${short(e.resultId)} (${short(e.code)}): ${short(e.message)}; dropped`;
       case 'error':

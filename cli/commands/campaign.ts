@@ -31,8 +31,8 @@ async function call(method: string, url: string, token?: string, body?: unknown)
 
 function progressTable(progress: CampaignProgress[]): string {
   return table(
-    ['device', 'done', 'leased', 'queued', 'total'],
-    progress.map((p) => [p.deviceId, p.done, p.leased, p.queued, p.total]),
+    ['device', 'done', 'leased', 'queued', 'failed', 'total'],
+    progress.map((p) => [p.deviceId, p.done, p.leased, p.queued, p.failed, p.total]),
   );
 }
 

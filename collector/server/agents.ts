@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
-  type AgentMessage, type ErrorCode, type Hello, type Measurement, type ResultMessage, type ServerMessage,
+  type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type Measurement, type ResultMessage, type ServerMessage,
 } from '../../protocol/index.ts';
 import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreValidationError } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
@@ -32,7 +32,7 @@ interface Session {
 export class AgentEndpoint {
   /** live connections per agent id: leases are released only when an agent's last one closes */
   private readonly live = new Map<string, Set<WebSocket>>();
-  readonly stats = { results: 0, duplicates: 0, errors: 0 };
+  readonly stats = { results: 0, duplicates: 0, errors: 0, jobFailures: 0 };
 
   constructor(private readonly o: AgentEndpointOptions) {}
 
@@ -81,7 +81,10 @@ export class AgentEndpoint {
     if (!parsed.success) {
       const { field, message } = describeZodError(parsed.error);
       const resultId = typeof (json as { resultId?: unknown })?.resultId === 'string' ? (json as { resultId: string }).resultId : undefined;
-      return this.fail(ws, session, 'bad_message', message, field, resultId);
+      // a refused job_failed names its job, so the agent does not take the error for a request's reply
+      const failed = json as { type?: unknown; jobId?: unknown } | null;
+      const jobId = failed?.type === 'job_failed' && typeof failed.jobId === 'string' ? failed.jobId : undefined;
+      return this.fail(ws, session, 'bad_message', message, field, resultId, jobId);
     }
     const msg: AgentMessage = parsed.data;
     if (msg.type === 'hello') return this.hello(ws, session, msg);
@@ -103,6 +106,9 @@ export class AgentEndpoint {
         break;
       case 'release':
         this.o.store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
+        break;
+      case 'job_failed':
+        this.jobFailed(ws, session, msg);
         break;
     }
     return session;
@@ -168,11 +174,30 @@ export class AgentEndpoint {
     }
   }
 
-  private fail(ws: WebSocket, session: Session | null, code: ErrorCode, message: string, field?: string, resultId?: string): Session | null {
+  /**
+   * An agent cannot build or run a job: it goes back to the queue with one more failure (given up
+   * at MAX_JOB_FAILURES). No reply when recorded, like `release`; a refusal is an `error` carrying
+   * the jobId, so the agent does not take it for the answer to a request it is waiting on.
+   */
+  private jobFailed(ws: WebSocket, session: Session, msg: JobFailedMessage): void {
+    try {
+      const { failures, gaveUp } = this.o.store.failJob({ jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, error: msg.error });
+      this.stats.jobFailures++;
+      this.o.log?.({ event: 'job_failed', jobId: msg.jobId, agentId: session.agentId, deviceId: session.deviceId, failures, gaveUp, error: msg.error });
+    } catch (e) {
+      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, 'jobId', undefined, msg.jobId);
+      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, 'jobId', undefined, msg.jobId);
+      else if (e instanceof StoreValidationError) this.fail(ws, session, 'bad_message', e.message, undefined, undefined, msg.jobId);
+      else throw e;
+    }
+  }
+
+  private fail(ws: WebSocket, session: Session | null, code: ErrorCode, message: string, field?: string, resultId?: string, jobId?: string): Session | null {
     this.stats.errors++;
     const reply: ServerMessage = { type: 'error', code, message };
     if (field) reply.field = field;
     if (resultId) reply.resultId = resultId;
+    if (jobId) reply.jobId = jobId;
     this.send(ws, reply);
     return session;
   }

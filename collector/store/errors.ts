@@ -92,13 +92,15 @@ export class MigrationError extends Error {
   }
 }
 
-/** Why completeJob refused a result: the names match the protocol's error codes. */
+/** Why completeJob refused a result or failJob a failure: the names match the protocol's error codes. */
 export type JobStateErrorCode = 'wrong_device' | 'not_leased';
 
 /**
  * A result cannot complete its job in the job's present state: the job belongs to another device
  * (`wrong_device`), or it was never leased to anyone (`not_leased`), so no agent can have been
- * asked to measure it. Nothing was written. `code` is the protocol error code for the reply.
+ * asked to measure it. Likewise a failure report (failJob) for a job of another device, or one the
+ * reporting agent does not hold a lease on (`not_leased`). Nothing was written. `code` is the
+ * protocol error code for the reply.
  */
 export class StoreJobStateError extends Error {
   override readonly name = 'StoreJobStateError';

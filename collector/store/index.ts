@@ -4,6 +4,8 @@ export type {
   CompleteOutcome,
   DeviceSummary,
   ExtendLeasesOptions,
+  FailJobInput,
+  FailOutcome,
   InsertResult,
   JobFilter,
   JobRecord,
@@ -27,6 +29,7 @@ export {
   StoreValidationError,
   type JobStateErrorCode,
 } from './errors.ts';
+export { MAX_JOB_FAILURES } from './types.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
 export { checkMigrations, type AppliedMigration } from './migrate.ts';
 export { openStore, SqliteStore } from './sqlite.ts';

@@ -1,7 +1,8 @@
 /**
  * Schema migrations, numbered in code. A migration is never edited once released: a later change
- * to the schema is a new entry with the next version (luts, models come as 3, 4, …), so every
- * database, however old, reaches the same schema by replaying the list in order.
+ * to the schema is a new entry with the next version (job failures came as 3; luts, models come
+ * as 4, 5, …), so every database, however old, reaches the same schema by replaying the list in
+ * order.
  * The runner is in migrate.ts; it records each applied version in `schema_migrations`.
  */
 
@@ -157,8 +158,24 @@ ALTER TABLE measurements ADD COLUMN job_id TEXT REFERENCES jobs(id);
 CREATE UNIQUE INDEX measurements_job ON measurements (job_id) WHERE job_id IS NOT NULL;
 `;
 
+/**
+ * Version 3: jobs remember how often they failed on their device.
+ *
+ * An agent that cannot build or run a job (bad spec, an op its execution provider lacks) reports
+ * it; the job goes back to the queue with `failures` one higher and the agent's message in
+ * `last_error`. A job that reached the store's MAX_JOB_FAILURES stays 'queued' but is no longer
+ * leased: it counts as failed, so a broken job cannot keep its campaign from finishing. The limit
+ * lives in code, not in a CHECK, so it can change without a migration. Existing jobs start at 0.
+ */
+const V3_JOB_FAILURES = `
+ALTER TABLE jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0);
+-- the agent's message of the last failure; NULL while the job never failed
+ALTER TABLE jobs ADD COLUMN last_error TEXT;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'devices_passes_measurements', up: V1_DEVICES_PASSES_MEASUREMENTS }),
   Object.freeze({ version: 2, name: 'campaigns_jobs', up: V2_CAMPAIGNS_JOBS }),
+  Object.freeze({ version: 3, name: 'job_failures', up: V3_JOB_FAILURES }),
 ]);

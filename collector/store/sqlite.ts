@@ -8,6 +8,7 @@ import {
   CampaignRequestSchema,
   DeviceProfileSchema,
   JobTaskSchema,
+  MAX_JOB_ERROR_CHARS,
   MeasurementLevelSchema,
   MeasurementSchema,
   PassSchema,
@@ -38,6 +39,8 @@ import type {
   CompleteOutcome,
   DeviceSummary,
   ExtendLeasesOptions,
+  FailJobInput,
+  FailOutcome,
   InsertResult,
   JobFilter,
   JobRecord,
@@ -50,6 +53,7 @@ import type {
   ReleaseLeasesOptions,
   Store,
 } from './types.ts';
+import { MAX_JOB_FAILURES } from './types.ts';
 
 const MEMORY = ':memory:';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -81,7 +85,8 @@ const IdSchema = z.string().min(1, 'must be a non-empty string');
 /** Lease clocks and expiries: epoch milliseconds, as Date.now() gives them. */
 const EpochMsSchema = z.number().int('must be an integer (epoch ms)').min(0);
 
-const JobStatusSchema = z.enum(['queued', 'leased', 'done']);
+/** As stored, plus 'failed': queued jobs given up after MAX_JOB_FAILURES (see JobFilter). */
+const JobFilterStatusSchema = z.enum(['queued', 'leased', 'done', 'failed']);
 
 /** More than this many ids in one heartbeat or release is a caller bug, not a fleet. */
 const MAX_LEASE_IDS = 10_000;
@@ -120,11 +125,18 @@ const CompleteJobInputSchema = z.strictObject({
   now: EpochMsSchema.optional(),
 });
 
+const FailJobInputSchema = z.strictObject({
+  jobId: IdSchema,
+  deviceId: IdSchema,
+  agentId: IdSchema,
+  error: z.string().min(1, 'must be a non-empty string').max(MAX_JOB_ERROR_CHARS, `must be at most ${MAX_JOB_ERROR_CHARS} characters`),
+});
+
 const JobFilterSchema = z
   .strictObject({
     campaignId: z.string().min(1).optional(),
     deviceId: z.string().min(1).optional(),
-    status: JobStatusSchema.optional(),
+    status: JobFilterStatusSchema.optional(),
     limit: z.number().int().positive().optional(),
   })
   .optional();
@@ -321,6 +333,8 @@ interface JobRow {
   result_id: string | null;
   done_at: number | null;
   created_at: string;
+  failures: number;
+  last_error: string | null;
 }
 
 /** A job row with its task and its campaign's request, enough to build the Job an agent gets. */
@@ -442,6 +456,8 @@ function jobFromRow(row: JobDetailRow): JobRecord {
     taskIdx: row.task_idx,
     status: row.status,
     attempts: row.attempts,
+    failures: row.failures,
+    lastError: row.last_error,
     leaseId: row.lease_id,
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
@@ -490,7 +506,7 @@ export class SqliteStore implements Store {
     jobsForDevice: Statement<[{ deviceId: string; campaignId: string; now: string }]>;
     progress: Statement<[{ campaignId: string; now: number }], CampaignProgress>;
     getJob: Statement<[string], JobDetailRow>;
-    jobState: Statement<[string], Pick<JobRow, 'device_id' | 'status' | 'attempts' | 'campaign_id' | 'task_idx'>>;
+    jobState: Statement<[string], Pick<JobRow, 'device_id' | 'status' | 'attempts' | 'campaign_id' | 'task_idx' | 'lease_owner' | 'failures'>>;
     expireLeases: Statement<[number]>;
     campaignsWithQueued: Statement<[string], { id: string; request: string }>;
     queuedJobs: Statement<[{ deviceId: string; campaignId: string; limit: number }], { id: string; payload: string }>;
@@ -500,6 +516,7 @@ export class SqliteStore implements Store {
     releaseAll: Statement<[{ agentId: string }]>;
     releaseSome: Statement<[{ agentId: string; leaseIds: string }]>;
     markDone: Statement<[{ id: string; resultId: string; now: number }]>;
+    markFailed: Statement<[{ id: string; agentId: string; error: string }]>;
   };
   /** filter shape → statement; a handful of shapes exist, so the cache stays tiny */
   readonly #filterStmts = new Map<string, Statement<[Record<string, unknown>], unknown>>();
@@ -587,12 +604,15 @@ export class SqliteStore implements Store {
          FROM campaign_tasks t WHERE t.campaign_id = @campaignId
          ON CONFLICT DO NOTHING`,
       ),
+      // queued + leased + done + failed = total: a job given up is 'queued' as stored but counts
+      // as failed, and only queued jobs can be given up (failJob queues the job as it counts).
       progress: db.prepare(
         `SELECT device_id AS deviceId,
                 COUNT(*) AS total,
-                SUM(status = 'queued' OR (status = 'leased' AND lease_expires_at <= @now)) AS queued,
+                SUM((status = 'queued' AND failures < ${MAX_JOB_FAILURES}) OR (status = 'leased' AND lease_expires_at <= @now)) AS queued,
                 SUM(status = 'leased' AND lease_expires_at > @now) AS leased,
-                SUM(status = 'done') AS done
+                SUM(status = 'done') AS done,
+                SUM(status = 'queued' AND failures >= ${MAX_JOB_FAILURES}) AS failed
          FROM jobs WHERE campaign_id = @campaignId GROUP BY device_id ORDER BY device_id`,
       ),
       getJob: db.prepare(
@@ -602,21 +622,25 @@ export class SqliteStore implements Store {
          JOIN campaigns c ON c.id = j.campaign_id
          WHERE j.id = ?`,
       ),
-      jobState: db.prepare('SELECT device_id, status, attempts, campaign_id, task_idx FROM jobs WHERE id = ?'),
+      jobState: db.prepare('SELECT device_id, status, attempts, campaign_id, task_idx, lease_owner, failures FROM jobs WHERE id = ?'),
       // a lease is valid while now < expiresAt
       expireLeases: db.prepare(
         `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
          WHERE status = 'leased' AND lease_expires_at <= ?`,
       ),
+      // Jobs that failed MAX_JOB_FAILURES times are given up: never leased again. The limit is a
+      // code constant, so it is part of the SQL text rather than a parameter every call repeats.
       campaignsWithQueued: db.prepare(
         `SELECT c.id, c.request FROM campaigns c
-         WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.device_id = ? AND j.status = 'queued' AND j.campaign_id = c.id)
+         WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.device_id = ? AND j.status = 'queued' AND j.campaign_id = c.id
+                         AND j.failures < ${MAX_JOB_FAILURES})
          ORDER BY c.created_at, c.id`,
       ),
       queuedJobs: db.prepare(
         `SELECT j.id, t.payload
          FROM jobs j JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
          WHERE j.device_id = @deviceId AND j.status = 'queued' AND j.campaign_id = @campaignId
+           AND j.failures < ${MAX_JOB_FAILURES}
          ORDER BY j.task_idx LIMIT @limit`,
       ),
       leaseJob: db.prepare(
@@ -646,6 +670,11 @@ export class SqliteStore implements Store {
         `UPDATE jobs SET status = 'done', result_id = @resultId, done_at = @now,
                 lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
          WHERE id = @id AND status <> 'done'`,
+      ),
+      markFailed: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                failures = failures + 1, last_error = @error
+         WHERE id = @id AND status = 'leased' AND lease_owner = @agentId`,
       ),
     };
   }
@@ -1041,6 +1070,28 @@ export class SqliteStore implements Store {
     }
   }
 
+  failJob(input: FailJobInput): FailOutcome {
+    const db = this.#live('failJob');
+    const o = validate(FailJobInputSchema, input, 'input');
+    // IMMEDIATE: the lease check and the update must see the same row, or a failure could clear a
+    // lease that another agent took in between.
+    return db.transaction((): FailOutcome => {
+      const job = this.#stmts.jobState.get(o.jobId);
+      if (job === undefined) throw new StoreNotFoundError('job', o.jobId, 'failJob');
+      if (job.device_id !== o.deviceId) {
+        throw new StoreJobStateError('wrong_device', o.jobId, `belongs to device '${job.device_id}', not '${o.deviceId}'`);
+      }
+      if (job.status !== 'leased' || job.lease_owner !== o.agentId) {
+        const state =
+          job.status === 'done' ? 'is done' : job.status === 'queued' ? 'is not leased' : `is leased to another agent, not '${o.agentId}'`;
+        throw new StoreJobStateError('not_leased', o.jobId, `${state}, so agent '${o.agentId}' cannot report it failed`);
+      }
+      this.#stmts.markFailed.run({ id: o.jobId, agentId: o.agentId, error: o.error });
+      const failures = job.failures + 1;
+      return { failures, gaveUp: failures >= MAX_JOB_FAILURES };
+    }).immediate();
+  }
+
   getJob(id: string): JobRecord | undefined {
     this.#live('getJob');
     const row = this.#stmts.getJob.get(validate(IdSchema, id, 'id'));
@@ -1052,10 +1103,17 @@ export class SqliteStore implements Store {
     const f = validate(JobFilterSchema, filter, 'filter') ?? {};
     const terms: string[] = [];
     const params: Record<string, unknown> = {};
-    for (const [field, column] of [['campaignId', 'campaign_id'], ['deviceId', 'device_id'], ['status', 'status']] as const) {
+    for (const [field, column] of [['campaignId', 'campaign_id'], ['deviceId', 'device_id']] as const) {
       if (f[field] === undefined) continue;
       terms.push(`j.${column} = @${field}`);
       params[field] = f[field];
+    }
+    // 'queued' is as stored (given-up jobs included); 'failed' is the given-up part of it
+    if (f.status === 'failed') {
+      terms.push(`(j.status = 'queued' AND j.failures >= ${MAX_JOB_FAILURES})`);
+    } else if (f.status !== undefined) {
+      terms.push('j.status = @status');
+      params.status = f.status;
     }
     return { where: terms.length > 0 ? ` WHERE ${terms.join(' AND ')}` : '', params, limit: f.limit };
   }

@@ -55,7 +55,18 @@ export interface CampaignInput {
   tasks: JobTask[];
 }
 
-/** Where a job is: queued (leasable), leased (to an agent, until its lease expires), done. */
+/**
+ * How many failures (failJob) a job may have before the collector gives up on it: from then on it
+ * is never leased again and campaignProgress counts it as `failed`. A few tries, not one: a job
+ * can fail for a passing reason (the agent ran out of memory on a big lease), and another agent of
+ * the same device may run it; not many more, because a bad spec fails the same way every time.
+ */
+export const MAX_JOB_FAILURES = 3;
+
+/**
+ * Where a job is, as stored: queued (leasable, unless it failed MAX_JOB_FAILURES times), leased
+ * (to an agent, until its lease expires), done. A job the collector gave up on stays 'queued'.
+ */
 export type JobStatus = 'queued' | 'leased' | 'done';
 
 /** A job with its bookkeeping, for diagnostics and tests (agents get the plain `Job`). */
@@ -67,6 +78,10 @@ export interface JobRecord extends Job {
   status: JobStatus;
   /** how many times it has been leased */
   attempts: number;
+  /** how many times an agent reported it cannot be built or run; at MAX_JOB_FAILURES it is given up */
+  failures: number;
+  /** the agent's message of the last failure; null while it never failed */
+  lastError: string | null;
   leaseId: string | null;
   /** the agent id holding the lease */
   leaseOwner: string | null;
@@ -80,11 +95,15 @@ export interface JobRecord extends Job {
   createdAt: string;
 }
 
-/** Which jobs listJobs and countJobs select; every given field must match (status as stored). */
+/**
+ * Which jobs listJobs and countJobs select; every given field must match. `status` is as stored
+ * (see JobRecord.status), so 'queued' includes the jobs the collector gave up on; 'failed' selects
+ * just those: queued with failures >= MAX_JOB_FAILURES.
+ */
 export interface JobFilter {
   campaignId?: string;
   deviceId?: string;
-  status?: JobStatus;
+  status?: JobStatus | 'failed';
   /** at most this many rows (positive integer) */
   limit?: number;
 }
@@ -146,6 +165,24 @@ export interface CompleteJobInput {
 /** What completeJob did: stored the measurement, or recognised a result it already had. */
 export type CompleteOutcome = 'stored' | 'duplicate';
 
+/** A job an agent could not build or run, for failJob. */
+export interface FailJobInput {
+  jobId: string;
+  /** the device of the agent that reports it */
+  deviceId: string;
+  /** the agent that reports it: it must hold the job's lease */
+  agentId: string;
+  /** why, as the agent said it (1–MAX_JOB_ERROR_CHARS characters); kept as the job's lastError */
+  error: string;
+}
+
+/** What failJob did: the job's failures now, and whether that was its last allowed one. */
+export interface FailOutcome {
+  failures: number;
+  /** failures reached MAX_JOB_FAILURES: the job is not leased again */
+  gaveUp: boolean;
+}
+
 /**
  * The collector's persistence seam. Nothing outside collector/store speaks SQL: the ws endpoint,
  * the planner, LUT building and training all go through this interface, so a PostgreSQL
@@ -160,8 +197,10 @@ export type CompleteOutcome = 'stored' | 'duplicate';
  * Fleet work: a campaign is a list of device-independent tasks; a job is one task on one device,
  * done exactly once. Agents lease jobs in batches that expire unless heartbeats extend them; an
  * expired or released lease puts its jobs back in the queue; completeJob stores a job's one
- * measurement and marks it done in the same transaction. Lease methods take the clock (`now`, epoch
- * ms) as an argument, so the lease manager and tests decide what time it is.
+ * measurement and marks it done in the same transaction; failJob gives a job its agent cannot run
+ * back to the queue, and after MAX_JOB_FAILURES the job is given up (`failed`), so a campaign is
+ * finished when every job is done or failed. Lease methods take the clock (`now`, epoch ms) as an
+ * argument, so the lease manager and tests decide what time it is.
  *
  * @example
  * import { openStore } from './collector/index.ts';
@@ -233,8 +272,10 @@ export interface Store {
   listCampaigns(): Campaign[];
 
   /**
-   * Per device that has jobs of the campaign (by device id): how many are queued, leased and done
-   * at `now` (epoch ms, default Date.now()); a lease that expired by then counts as queued.
+   * Per device that has jobs of the campaign (by device id): how many are queued, leased, done and
+   * failed at `now` (epoch ms, default Date.now()); a lease that expired by then counts as queued,
+   * a job given up (failures >= MAX_JOB_FAILURES, not done) as failed, not queued. The four add up
+   * to total; the campaign is finished on a device when done + failed = total (campaignFinished).
    * StoreNotFoundError for an unknown campaign.
    */
   campaignProgress(id: string, now?: number): CampaignProgress[];
@@ -249,7 +290,8 @@ export interface Store {
   /**
    * Returns expired leases to the queue, then leases up to `max` of the device's queued jobs
    * (oldest campaign first, in task order) to the agent under one new lease id, expiring at
-   * now + ttlMs; each leased job's attempts grow by one.
+   * now + ttlMs; each leased job's attempts grow by one. Jobs with MAX_JOB_FAILURES failures are
+   * skipped: they were given up.
    */
   leaseJobs(options: LeaseOptions): LeaseGrant;
 
@@ -270,9 +312,21 @@ export interface Store {
    * device, 'not_leased' for a job never leased. A result whose lease expired or went to another
    * agent of the same device is stored as long as the job is not done. 'duplicate' (nothing
    * written) when the job is already done or this result id is already its measurement; a result
-   * id stored for something else is a StoreConflictError. Exactly one measurement per job.
+   * id stored for something else is a StoreConflictError. Exactly one measurement per job. A job
+   * given up after failures is still completed by a result that comes after all (it was leased).
    */
   completeJob(input: CompleteJobInput): CompleteOutcome;
+
+  /**
+   * Records that the agent holding a job's lease cannot build or run it, in one transaction: the
+   * lease is cleared (the job is queued again), failures grow by one, lastError is `error`. At
+   * MAX_JOB_FAILURES the job is given up (`gaveUp`): leaseJobs skips it from then on.
+   * StoreValidationError for bad arguments; StoreNotFoundError for an unknown job;
+   * StoreJobStateError 'wrong_device' for a job of another device, 'not_leased' for a job this
+   * agent does not hold as stored (queued, done, or leased to another agent). A lease that expired
+   * but was not yet returned to the queue is still the agent's: nobody else is running the job.
+   */
+  failJob(input: FailJobInput): FailOutcome;
 
   /** The job with this id and its lease bookkeeping, or undefined. */
   getJob(id: string): JobRecord | undefined;
@@ -280,7 +334,7 @@ export interface Store {
   /** Jobs matching the filter, by campaign age, then task order, then device id. */
   listJobs(filter?: JobFilter): JobRecord[];
 
-  /** How many rows listJobs(filter) would return (status as stored, see JobRecord.status). */
+  /** How many rows listJobs(filter) would return (status as in JobFilter). */
   countJobs(filter?: JobFilter): number;
 
   /** Releases the database; idempotent. Any later call throws StoreClosedError. */

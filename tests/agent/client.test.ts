@@ -144,6 +144,7 @@ test('measures a lease, keeps unacked results in the outbox across a dropped con
         }
         break;
       case 'release':
+      case 'job_failed':
         break;
     }
   });
@@ -199,6 +200,15 @@ test('measures a lease, keeps unacked results in the outbox across a dropped con
     assert.equal(failed.length, 1);
     assert.equal(failed[0]?.jobId, BAD_JOB.id);
     assert.match(String(failed[0]?.message), /no-such-space/);
+    assert.equal(failed[0]?.stage, 'build');
+    assert.equal(failed[0]?.sent, true);
+    // the collector hears of it, so it can requeue the job (and give up on it) instead of waiting for the lease to expire
+    const reported = server.received.filter((r) => r.msg.type === 'job_failed');
+    assert.equal(reported.length, 1);
+    const report = reported[0]!.msg as Extract<AgentMessage, { type: 'job_failed' }>;
+    assert.equal(reported[0]!.conn, 1);
+    assert.equal(report.jobId, BAD_JOB.id);
+    assert.match(report.error, /no-such-space/);
     assert.equal(events.filter((e) => e.event === 'invalid_message').length, 4, 'two junk frames on each connection, ignored');
     const acked = events.filter((e) => e.event === 'ack').flatMap((e) => e.resultIds as string[]);
     assert.deepEqual(acked.sort(), firstResults.map((r) => r.resultId).sort());
@@ -208,6 +218,44 @@ test('measures a lease, keeps unacked results in the outbox across a dropped con
     assert.equal(summary.pending, 0);
     assert.equal(summary.acked, 2);
     assert.deepEqual(await new Outbox(join(dir, 'outbox')).list(), []);
+  } finally {
+    ctl.abort();
+    await server.close();
+  }
+});
+
+test('an error refusing a job_failed is not taken for the reply to the lease request the agent waits on', { timeout: 60_000 }, async () => {
+  let leases = 0;
+  let reported: string | null = null;
+  const server = await scriptedCollector((conn, msg) => {
+    if (msg.type === 'hello') welcome(conn, msg);
+    else if (msg.type === 'job_failed') reported = msg.jobId;
+    else if (msg.type === 'lease_request') {
+      if (++leases === 1) {
+        conn.send({ type: 'lease', leaseId: 'lease-bad', jobs: [BAD_JOB], expiresAt: Date.now() + 60_000 });
+        return;
+      }
+      // refuse the report only now, while the agent waits for its next lease
+      if (reported !== null) {
+        conn.send({ type: 'error', code: 'not_leased', message: `job '${reported}' is not leased`, field: 'jobId', jobId: reported });
+        reported = null;
+      }
+      conn.send({ type: 'lease', leaseId: null, jobs: [], expiresAt: null, retryAfterMs: 50 });
+    }
+  });
+  const events: AgentEvent[] = [];
+  const ctl = new AbortController();
+  try {
+    const run = runAgent({ collector: server.url, token: 't', backend, device, stateDir: stateDir(), log: (e) => events.push(e), signal: ctl.signal });
+    run.catch(() => {});
+    await until('the agent to go idle', () => events.some((e) => e.event === 'idle'));
+    ctl.abort();
+    const summary = await run;
+    assert.deepEqual(server.problems, []);
+    assert.equal(summary.failedJobs, 1);
+    assert.ok(events.some((e) => e.event === 'error' && e.code === 'not_leased' && e.jobId === BAD_JOB.id), 'the refusal is logged');
+    assert.deepEqual(events.filter((e) => e.event === 'lease_failed'), [], 'the lease request got its own reply');
+    assert.equal(events.filter((e) => e.event === 'released').length, 0, 'no reply went unclaimed');
   } finally {
     ctl.abort();
     await server.close();

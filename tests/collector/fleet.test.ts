@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CampaignRequest, DeviceProfile, Job, JobTask, Measurement, Pass } from '../../protocol/index.ts';
+import Database from 'better-sqlite3';
+import { campaignFinished, type CampaignRequest, type DeviceProfile, type Job, type JobTask, type Measurement, type Pass } from '../../protocol/index.ts';
 import {
+  MAX_JOB_FAILURES,
+  MIGRATIONS,
   StoreConflictError,
   StoreJobStateError,
   StoreNotFoundError,
@@ -14,6 +17,7 @@ import {
   type CampaignInput,
   type SqliteStore,
 } from '../../collector/index.ts';
+import { migrate } from '../../collector/store/migrate.ts';
 
 /** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
 function withTmp(fn: (dir: string) => void): void {
@@ -154,6 +158,8 @@ test('a campaign materialises one job per task per device, and reads back with d
         taskIdx: 1,
         status: 'queued',
         attempts: 0,
+        failures: 0,
+        lastError: null,
         leaseId: null,
         leaseOwner: null,
         leaseExpiresAt: null,
@@ -283,9 +289,9 @@ test('an expired lease returns its jobs to the queue; re-leasing counts the atte
     const first = lease(store, 2);
     // valid while now < expiresAt
     assert.equal(store.expireLeases(T0 + TTL - 1), 0);
-    assert.deepEqual(store.campaignProgress('camp-1', T0 + TTL - 1), [{ deviceId: DEV, total: 3, queued: 1, leased: 2, done: 0 }]);
+    assert.deepEqual(store.campaignProgress('camp-1', T0 + TTL - 1), [{ deviceId: DEV, total: 3, queued: 1, leased: 2, done: 0, failed: 0 }]);
     // expired leases count as queued even before anything returned them
-    assert.deepEqual(store.campaignProgress('camp-1', T0 + TTL), [{ deviceId: DEV, total: 3, queued: 3, leased: 0, done: 0 }]);
+    assert.deepEqual(store.campaignProgress('camp-1', T0 + TTL), [{ deviceId: DEV, total: 3, queued: 3, leased: 0, done: 0, failed: 0 }]);
     assert.equal(store.getJob(first.jobs[0]!.id)!.status, 'leased');
 
     // leasing returns expired leases first, so the same jobs go to the next agent, in task order
@@ -361,7 +367,7 @@ test('releaseLeases gives an agent’s unfinished jobs back at once', () => {
     assert.equal(store.getJob(a.jobs[0]!.id)!.status, 'done');
     assert.equal(store.getJob(a.jobs[1]!.id)!.status, 'queued');
     assert.equal(store.getJob(other.jobs[0]!.id)!.status, 'leased');
-    assert.deepEqual(store.campaignProgress('camp-1', T0), [{ deviceId: DEV, total: 4, queued: 2, leased: 1, done: 1 }]);
+    assert.deepEqual(store.campaignProgress('camp-1', T0), [{ deviceId: DEV, total: 4, queued: 2, leased: 1, done: 1, failed: 0 }]);
     // released jobs are leased again straight away, attempts counting on
     const again = lease(store, 10, T0 + 1);
     assert.deepEqual(again.jobs.map((j) => [j.id, store.getJob(j.id)!.attempts]), [[a.jobs[1]!.id, 2], [b.jobs[0]!.id, 2]]);
@@ -399,8 +405,8 @@ test('completeJob stores one measurement per job; re-sent and second results are
     assert.equal(store.completeJob({ jobId: jobs[1]!.id, deviceId: DEV, measurement: noJobId }), 'stored');
     assert.equal(store.listMeasurements({ key: jobs[1]!.task.key })[0]!.jobId, jobs[1]!.id);
     assert.deepEqual(store.campaignProgress('camp-1', T0), [
-      { deviceId: DEV, total: 3, queued: 0, leased: 0, done: 3 },
-      { deviceId: DEV2, total: 3, queued: 3, leased: 0, done: 0 },
+      { deviceId: DEV, total: 3, queued: 0, leased: 0, done: 3, failed: 0 },
+      { deviceId: DEV2, total: 3, queued: 3, leased: 0, done: 0, failed: 0 },
     ]);
     assert.deepEqual(lease(store, 10), { leaseId: null, jobs: [], expiresAt: null });
 
@@ -519,8 +525,8 @@ test('campaignProgress counts per device; an unknown campaign is not found', () 
     store.completeJob({ jobId: a.jobs[0]!.id, deviceId: DEV, measurement: resultFor(a.jobs[0]!, DEV, 'result-p-00001') });
     lease(store, 1, T0 + 10, AGENT2, DEV2);
     assert.deepEqual(store.campaignProgress('camp-1', T0 + 10), [
-      { deviceId: DEV, total: 4, queued: 1, leased: 2, done: 1 },
-      { deviceId: DEV2, total: 4, queued: 3, leased: 1, done: 0 },
+      { deviceId: DEV, total: 4, queued: 1, leased: 2, done: 1, failed: 0 },
+      { deviceId: DEV2, total: 4, queued: 3, leased: 1, done: 0, failed: 0 },
     ]);
     // without a clock it uses the wall clock, long after these leases expired
     assert.deepEqual(store.campaignProgress('camp-1').map((p) => p.leased), [0, 0]);
@@ -531,6 +537,179 @@ test('campaignProgress counts per device; an unknown campaign is not found', () 
     });
     assert.throws(() => store.countJobs({ state: 'done' } as never), /invalid filter/);
     assert.throws(() => store.countJobs({ status: 'running' as never }), /invalid filter\.status/);
+  });
+});
+
+test('failJob requeues the job with one more failure; at MAX_JOB_FAILURES it is given up and counted as failed', () => {
+  withStore((store) => {
+    register(store, DEV, DEV2);
+    store.createCampaign(campaign('camp-1', [opTask(1), opTask(2)]));
+    assert.equal(MAX_JOB_FAILURES, 3);
+    const first = lease(store, 1).jobs[0]!;
+    assert.equal(first.id, `camp-1:${DEV}:0`);
+
+    assert.deepEqual(store.failJob({ jobId: first.id, deviceId: DEV, agentId: AGENT, error: "unknown op 'conv9'" }), { failures: 1, gaveUp: false });
+    const requeued = store.getJob(first.id)!;
+    assert.deepEqual(
+      [requeued.status, requeued.leaseId, requeued.leaseOwner, requeued.leaseExpiresAt, requeued.attempts, requeued.failures, requeued.lastError],
+      ['queued', null, null, null, 1, 1, "unknown op 'conv9'"],
+    );
+    // back in the queue at once: not failed yet, and the next lease (any agent of the device) gets it first
+    assert.deepEqual(store.campaignProgress('camp-1', T0 + 1)[0], { deviceId: DEV, total: 2, queued: 2, leased: 0, done: 0, failed: 0 });
+    assert.equal(store.countJobs({ status: 'failed' }), 0);
+    assert.equal(lease(store, 1, T0 + 1, AGENT2).jobs[0]!.id, first.id);
+    assert.deepEqual(store.failJob({ jobId: first.id, deviceId: DEV, agentId: AGENT2, error: 'second' }), { failures: 2, gaveUp: false });
+    assert.equal(lease(store, 1, T0 + 2).jobs[0]!.id, first.id);
+    assert.deepEqual(store.failJob({ jobId: first.id, deviceId: DEV, agentId: AGENT, error: 'third' }), { failures: 3, gaveUp: true });
+
+    // given up: never leased again, by anyone, even after every lease expired
+    const rest = lease(store, 10, T0 + 3);
+    assert.deepEqual(rest.jobs.map((j) => j.id), [`camp-1:${DEV}:1`]);
+    assert.deepEqual(lease(store, 10, T0 + 10 * TTL, AGENT2).jobs.map((j) => j.id), [`camp-1:${DEV}:1`]);
+    assert.deepEqual(lease(store, 10, T0 + 10 * TTL + 1, AGENT2), { leaseId: null, jobs: [], expiresAt: null });
+    const given = store.getJob(first.id)!;
+    assert.deepEqual([given.status, given.attempts, given.failures, given.lastError], ['queued', 3, 3, 'third']);
+    assert.deepEqual(store.campaignProgress('camp-1', T0 + 10 * TTL + 1), [
+      { deviceId: DEV, total: 2, queued: 0, leased: 1, done: 0, failed: 1 },
+      { deviceId: DEV2, total: 2, queued: 2, leased: 0, done: 0, failed: 0 },
+    ]);
+    // 'failed' is the given-up part of the stored 'queued'
+    assert.equal(store.countJobs({ status: 'failed' }), 1);
+    assert.equal(store.countJobs({ deviceId: DEV, status: 'queued' }), 1);
+    assert.equal(store.countJobs({ deviceId: DEV2, status: 'failed' }), 0);
+    assert.deepEqual(store.listJobs({ campaignId: 'camp-1', status: 'failed' }).map((j) => [j.id, j.failures, j.lastError]), [[first.id, 3, 'third']]);
+    // a given-up job is no longer anybody's to report
+    assert.throws(() => store.failJob({ jobId: first.id, deviceId: DEV, agentId: AGENT, error: 'fourth' }), (err: Error) => {
+      assert.ok(err instanceof StoreJobStateError);
+      assert.equal(err.code, 'not_leased');
+      return true;
+    });
+
+    // finished on a device when every job is done or failed
+    const other = store.getJob(`camp-1:${DEV}:1`)!;
+    store.completeJob({ jobId: other.id, deviceId: DEV, measurement: resultFor(other, DEV, 'result-fj-00001') });
+    const [dev, dev2] = store.campaignProgress('camp-1', T0 + 10 * TTL + 2);
+    assert.deepEqual(dev, { deviceId: DEV, total: 2, queued: 0, leased: 0, done: 1, failed: 1 });
+    assert.equal(campaignFinished(dev!), true);
+    assert.equal(campaignFinished(dev2!), false);
+
+    // a result that comes after all (a slow agent of an earlier lease) is still taken: it was leased
+    assert.equal(store.completeJob({ jobId: first.id, deviceId: DEV, measurement: resultFor(first, DEV, 'result-fj-00002') }), 'stored');
+    const late = store.getJob(first.id)!;
+    assert.deepEqual([late.status, late.resultId, late.failures], ['done', 'result-fj-00002', 3]);
+    assert.deepEqual(store.campaignProgress('camp-1', T0 + 10 * TTL + 2)[0], { deviceId: DEV, total: 2, queued: 0, leased: 0, done: 2, failed: 0 });
+    assert.equal(store.countJobs({ status: 'failed' }), 0);
+  });
+});
+
+test('failJob refuses unknown jobs, other devices and agents without the lease, and bad input; nothing is written', () => {
+  withStore((store) => {
+    register(store, DEV, DEV2);
+    store.createCampaign(campaign('camp-1', TASKS));
+    const [job, finished] = lease(store, 2).jobs;
+    store.completeJob({ jobId: finished!.id, deviceId: DEV, measurement: resultFor(finished!, DEV, 'result-fr-00001') });
+    const neverLeased = `camp-1:${DEV}:2`;
+    const fail = (jobId: string, deviceId = DEV, agentId = AGENT, error = 'boom') => () => store.failJob({ jobId, deviceId, agentId, error });
+    const refused = (code: string, pattern: RegExp) => (err: Error) => {
+      assert.ok(err instanceof StoreJobStateError, String(err));
+      assert.equal(err.code, code);
+      assert.match(err.message, pattern);
+      return true;
+    };
+
+    assert.throws(fail('camp-1:nope:0'), (err: Error) => {
+      assert.ok(err instanceof StoreNotFoundError);
+      assert.match(err.message, /failJob: unknown job 'camp-1:nope:0'/);
+      return true;
+    });
+    assert.throws(fail(job!.id, DEV2), refused('wrong_device', /belongs to device 'dev-0123456789ab', not 'dev-ba9876543210'/));
+    assert.throws(fail(job!.id, DEV, AGENT2), refused('not_leased', /is leased to another agent, not 'agent-bbbb-0002'/));
+    assert.throws(fail(neverLeased), refused('not_leased', /is not leased/));
+    assert.throws(fail(finished!.id), refused('not_leased', /is done/));
+    assert.throws(fail(job!.id, DEV, AGENT, ''), (err: Error) => err instanceof StoreValidationError && err.argument === 'input.error');
+    assert.throws(fail(job!.id, DEV, AGENT, 'x'.repeat(2001)), /invalid input\.error: must be at most 2000 characters/);
+    assert.throws(() => store.failJob({ jobId: job!.id, deviceId: DEV, error: 'boom' } as never), /invalid input\.agentId/);
+
+    const untouched = store.getJob(job!.id)!;
+    assert.deepEqual([untouched.status, untouched.leaseOwner, untouched.failures, untouched.lastError], ['leased', AGENT, 0, null]);
+    assert.deepEqual([store.getJob(neverLeased)!.failures, store.getJob(finished!.id)!.failures], [0, 0]);
+    assert.equal(store.getJob(finished!.id)!.status, 'done');
+
+    // failJob reads the lease as stored (it takes no clock): the agent's own, expired or not, until a
+    // lease call hands the job to someone else
+    assert.deepEqual(fail(job!.id)(), { failures: 1, gaveUp: false });
+    // once the job went to another agent, the first one's report is refused
+    const again = lease(store, 1, T0 + 1, AGENT2).jobs[0]!;
+    assert.equal(again.id, job!.id);
+    assert.throws(fail(job!.id), refused('not_leased', /leased to another agent/));
+    assert.equal(store.getJob(job!.id)!.failures, 1);
+  });
+});
+
+test('migration 3 upgrades a version-2 database: jobs keep their state and start with no failures', () => {
+  withTmp((dir) => {
+    const file = path.join(dir, 'hwlat.sqlite');
+    // a file as the version-2 code left it (its statements read columns v2 lacks, so write rows in SQL)
+    const v2 = new Database(file);
+    assert.deepEqual(migrate(v2, MIGRATIONS.slice(0, 2), file), [1, 2]);
+    const d = device(DEV);
+    const ts = '2025-01-01T00:00:00.000Z';
+    v2.prepare('INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      DEV, d.name, JSON.stringify(d.hardware), JSON.stringify(d.runtime), 'ort-node', 'cpu', '1.30.0', 1, ts, ts,
+    );
+    v2.prepare('INSERT INTO passes (id, device_id, started_at, calibration_key) VALUES (?, ?, ?, ?)').run(`pass-${DEV}`, DEV, ts, 'calib-fbnet');
+    v2.prepare('INSERT INTO campaigns VALUES (?, ?, ?, 1, ?)').run('camp-1', ts, JSON.stringify(request()), TASKS.length);
+    TASKS.forEach((t, idx) => {
+      v2.prepare('INSERT INTO campaign_tasks VALUES (?, ?, ?, ?, ?, ?)').run('camp-1', idx, t.level, t.space, t.key, JSON.stringify(t));
+    });
+    const jobId = (idx: number) => `camp-1:${DEV}:${idx}`;
+    const insertJob = v2.prepare(
+      `INSERT INTO jobs (id, campaign_id, task_idx, device_id, status, lease_id, lease_owner, lease_expires_at, attempts, created_at)
+       VALUES (?, 'camp-1', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    insertJob.run(jobId(0), 0, DEV, 'leased', 'lease-old', AGENT, T0 + TTL, 1, ts);
+    insertJob.run(jobId(1), 1, DEV, 'leased', 'lease-old', AGENT, T0 + TTL, 1, ts);
+    insertJob.run(jobId(2), 2, DEV, 'queued', null, null, null, 0, ts);
+    // job 0 is done: its measurement names it, then it names its measurement
+    const m = resultFor({ id: jobId(0), campaignId: 'camp-1', task: TASKS[0]!, settings: request().settings }, DEV, 'result-v2-00001');
+    v2.prepare(
+      `INSERT INTO measurements (id, device_id, pass_id, level, space, key, spec, batch, warmup, median_ms, mean_ms, p10_ms, p90_ms,
+         stddev_ms, min_ms, cv, repeats, outliers, wall_ms, calibration_ms, created_at, job_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, 3, 1.25, 1.25, 1.25, 1.25, 0, 1.25, 0, 10, 0, 40, 2.5, ?, ?)`,
+    ).run(m.id, DEV, m.passId, m.level, m.space, m.key, JSON.stringify(m.spec), m.createdAt, jobId(0));
+    v2.prepare(
+      `UPDATE jobs SET status = 'done', result_id = ?, done_at = ?, lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?`,
+    ).run(m.id, T0 + 5, jobId(0));
+    v2.close();
+
+    const upgraded = openStore({ path: file });
+    try {
+      assert.deepEqual(upgraded.migrationsApplied, [3]);
+      assert.equal(upgraded.schemaVersion(), 3);
+      assert.equal(upgraded.appliedMigrations().at(-1)?.name, 'job_failures');
+      assert.deepEqual(
+        upgraded.listJobs().map((j) => [j.id, j.status, j.attempts, j.leaseOwner, j.resultId, j.failures, j.lastError]),
+        [
+          [jobId(0), 'done', 1, null, 'result-v2-00001', 0, null],
+          [jobId(1), 'leased', 1, AGENT, null, 0, null],
+          [jobId(2), 'queued', 0, null, null, 0, null],
+        ],
+      );
+      assert.deepEqual(upgraded.listMeasurements(), [m]);
+      assert.deepEqual(upgraded.campaignProgress('camp-1', T0 + 1), [{ deviceId: DEV, total: 3, queued: 1, leased: 1, done: 1, failed: 0 }]);
+      // the old lease is usable with the new column
+      assert.deepEqual(upgraded.failJob({ jobId: jobId(1), deviceId: DEV, agentId: AGENT, error: 'after the upgrade' }), { failures: 1, gaveUp: false });
+      assert.deepEqual(lease(upgraded, 10, T0 + 2).jobs.map((j) => j.id), [jobId(1), jobId(2)]);
+    } finally {
+      upgraded.close();
+    }
+    // the new column has its CHECK, like every counter of the schema
+    const raw = new Database(file);
+    try {
+      assert.throws(() => raw.prepare('UPDATE jobs SET failures = -1 WHERE id = ?').run(jobId(2)), /CHECK constraint failed/);
+    } finally {
+      raw.close();
+    }
   });
 });
 

@@ -375,8 +375,8 @@ test('a version-1 database upgrades to campaigns and jobs with its measurements 
     v1.close();
 
     const upgraded = openStore({ path: file });
-    assert.deepEqual(upgraded.migrationsApplied, [2]);
-    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs']);
+    assert.deepEqual(upgraded.migrationsApplied, [2, 3]);
+    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs', 'job_failures']);
     // a measurement of no job still reads back without a jobId (or spec) key
     const back = upgraded.listMeasurements();
     assert.deepEqual(back.map((m) => [m.id, m.key, m.stats.repeats]), [['result-0001', 'k1', 10]]);
