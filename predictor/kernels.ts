@@ -1,5 +1,6 @@
 import { FEATURE_NAMES, featureVector, type OpSpec } from '../ops-library/index.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
+import { initTf } from './tf.ts';
 
 /** A per-kernel-type regressor's weights: log latency = bias + kernel · log1p(features). */
 export interface KernelModel {
@@ -25,6 +26,7 @@ const logFeatures = (spec: OpSpec) => featureVector(spec).map((v) => Math.log1p(
  * features(), the one feature definition).
  */
 export async function trainKernelModels(entries: ReadonlyArray<{ spec: OpSpec; ms: number }>): Promise<KernelModels> {
+  await initTf();
   const usable = entries.filter((e) => e.ms > 0);
   const groups = new Map<string, typeof usable>();
   for (const e of usable) groups.set(e.spec.op, [...(groups.get(e.spec.op) ?? []), e]);

@@ -1,9 +1,9 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
-import { architectureUnits, buildSpaceTables, choiceIndices, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
+import { architectureUnits, buildSpaceTables, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
 import type { tf } from './tf.ts';
-import type { BreakdownRow, Prediction, PredictorData, PredictorKind } from './types.ts';
+import { PREDICTOR_KINDS, type BreakdownRow, type Prediction, type PredictorData, type PredictorKind } from './types.ts';
 
 export interface PredictOptions {
   /** which predictor (default: the one that won on validation) */
@@ -34,6 +34,31 @@ export class LatencyPredictor {
     this.space = getSpace(data.space);
     this.tables = buildSpaceTables(this.space, (spec, key) => unitCost(data, spec, key));
     this.layout = oneHotLayout(this.space);
+    // the linear correction folded into per-candidate scores: ŷ = s0 + Σ_p s[p][choice]
+    const c = data.correction;
+    this.weights = c.kernel.map((k, d) => (k * c.yScale) / (c.scale[d] as number));
+    this.bias = c.bias * c.yScale;
+    const dot = (v: Float64Array) => v.reduce((a, x, d) => a + x * (this.weights[d] as number), 0);
+    this.fixedScore = this.bias + dot(this.tables.fixedFeatures);
+    this.choiceScores = this.tables.choiceFeatures.map((cs) => Float64Array.from(cs.map(dot)));
+    this.names = this.space.positions.map((p) => new Map(p.choices.map((ch, i) => [ch.name, i])));
+  }
+
+  private readonly weights: number[];
+  private readonly bias: number;
+  private readonly fixedScore: number;
+  private readonly choiceScores: Float64Array[];
+  private readonly names: Array<Map<string, number>>;
+
+  /**
+   * Candidate indices of an arch string: the space's parser (its errors name the problem), with
+   * one Map lookup per position instead of a search.
+   */
+  indices(arch: string): Int32Array {
+    const names = this.space.parse(arch);
+    const out = new Int32Array(names.length);
+    for (let p = 0; p < names.length; p++) out[p] = this.names[p]?.get(names[p] as string) as number;
+    return out;
   }
 
   get deviceId(): string {
@@ -43,7 +68,7 @@ export class LatencyPredictor {
   /** Predicts one architecture, with its uncertainty band and per-layer breakdown. */
   predict(arch: string, options: PredictOptions = {}): Prediction {
     const kind = options.kind ?? this.data.chosen;
-    const idx = choiceIndices(this.space, arch);
+    const idx = this.indices(arch);
     const ms = this.predictIndices([idx], kind)[0] as number;
     const scale = this.calibrationScale(options.calibrationMs);
     const [lo, hi] = this.data.bands[kind] ?? [0, 0];
@@ -66,7 +91,7 @@ export class LatencyPredictor {
 
   /** Batched prediction of arch strings (ms at the reference calibration unless given). */
   predictBatch(archs: readonly string[], options: PredictOptions = {}): Float64Array {
-    const out = this.predictIndices(archs.map((a) => choiceIndices(this.space, a)), options.kind ?? this.data.chosen);
+    const out = this.predictIndices(archs.map((a) => this.indices(a)), options.kind ?? this.data.chosen);
     const scale = this.calibrationScale(options.calibrationMs);
     if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) * scale;
     return out;
@@ -81,30 +106,40 @@ export class LatencyPredictor {
         for (let i = 0; i < batch.length; i++) out[i] = lutSum(t, batch[i] as Int32Array);
         return out;
       case 'composite': {
-        const c = this.data.correction;
-        // fold the feature scales into the weights once: ŷ = bias' + Σ w'_d f_d
-        const w = c.kernel.map((k, d) => (k * c.yScale) / (c.scale[d] as number));
-        const b = c.bias * c.yScale;
-        const f = new Float64Array(t.featureNames.length);
-        for (let i = 0; i < batch.length; i++) {
-          networkFeatures(t, batch[i] as Int32Array, f);
-          let y = b;
-          for (let d = 0; d < f.length; d++) y += (w[d] as number) * (f[d] as number);
-          out[i] = y;
+        const floor = this.data.correction.floorMs ?? 0;
+        if (this.space.additive) {
+          for (let i = 0; i < batch.length; i++) {
+            const idx = batch[i] as Int32Array;
+            let y = this.fixedScore;
+            for (let p = 0; p < idx.length; p++) y += (this.choiceScores[p] as Float64Array)[idx[p] as number] as number;
+            out[i] = y;
+          }
+        } else {
+          const f = new Float64Array(t.featureNames.length);
+          for (let i = 0; i < batch.length; i++) {
+            networkFeatures(t, batch[i] as Int32Array, f);
+            let y = this.bias;
+            for (let d = 0; d < f.length; d++) y += (this.weights[d] as number) * (f[d] as number);
+            out[i] = y;
+          }
         }
         if (this.residualModel && this.data.residual) {
           const r = predictRows(this.residualModel, oneHotBatch(this.layout, batch), batch.length, this.layout.width);
-          for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * (1 + (r[i] as number));
+          // the residual corrects by a factor; it may not cancel the prediction
+          for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.max(0.1, 1 + (r[i] as number));
         }
+        for (let i = 0; i < batch.length; i++) out[i] = Math.max(floor, out[i] as number);
         return out;
       }
       case 'encoding-mlp': {
         const enc = this.data.encoding;
         if (!enc || !this.encodingModel) throw new RangeError(`this predictor has no 'encoding-mlp' model`);
         const y = predictRows(this.encodingModel, oneHotBatch(this.layout, batch), batch.length, enc.inputs);
-        for (let i = 0; i < batch.length; i++) out[i] = (y[i] as number) * enc.yScale;
+        for (let i = 0; i < batch.length; i++) out[i] = Math.max(this.data.correction.floorMs ?? 0, (y[i] as number) * enc.yScale);
         return out;
       }
+      default:
+        throw new RangeError(`unknown predictor kind '${String(kind)}'; known: ${PREDICTOR_KINDS.join(', ')}`);
     }
   }
 

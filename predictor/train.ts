@@ -3,6 +3,7 @@ import { trainKernelModels } from './kernels.ts';
 import { accuracy, type AccuracyMetrics } from './metrics.ts';
 import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
+import { relativeRidge } from './ridge.ts';
 import { inHoldout } from './split.ts';
 import { buildSpaceTables, choiceIndices, networkFeatures, oneHotBatch, oneHotLayout } from './tables.ts';
 import { initTf, tf } from './tf.ts';
@@ -69,17 +70,19 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   progress('network correction', 1, 3);
   const D = tables.featureNames.length;
   const feats = train.map((r) => Array.from(networkFeatures(tables, r.idx)));
-  const scale = Array.from({ length: D }, (_, d) => Math.max(1e-9, ...feats.map((f) => Math.abs(f[d] as number))));
+  const scale = new Array<number>(D).fill(1e-9);
+  for (const f of feats) for (let d = 0; d < D; d++) scale[d] = Math.max(scale[d] as number, Math.abs(f[d] as number));
   const yScale = quantile(train.map((r) => r.ms), 0.5);
-  const init = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
-  const lin = makeRegressor({ inputs: D, hidden: [], init: { kernel: init, bias: 0 }, l2: o.l2 ?? 1e-4 });
-  await fitRegressor(lin, feats.map((f) => f.map((v, d) => v / (scale[d] as number))), train.map((r) => r.ms / yScale), {
-    // full batch: the data is small and the optimum of a linear model is what we want
-    epochs: o.epochs ?? 1500, loss: 'relative', learningRate: 0.02, batchSize: train.length,
+  // prior: prediction = LUT sum; the ridge shrinks every other weight toward 0
+  const prior = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
+  const fit = relativeRidge({
+    x: feats.map((f) => f.map((v, d) => v / (scale[d] as number))),
+    y: train.map((r) => r.ms / yScale),
+    prior,
+    lambda: o.l2 ?? 1e-4,
   });
-  const [k, b] = lin.getWeights();
-  const correction: LinearCorrection = { featureNames: tables.featureNames, scale, yScale, kernel: Array.from(k?.dataSync() ?? []), bias: (b?.dataSync()[0] as number) ?? 0 };
-  lin.dispose();
+  const minTrainMs = train.reduce((m, r) => Math.min(m, r.ms), Infinity);
+  const correction: LinearCorrection = { featureNames: tables.featureNames, scale, yScale, kernel: fit.kernel, bias: fit.bias, floorMs: 0.5 * minTrainMs };
 
   // the LA-DARTS-style baseline: one-hot architecture encoding → MLP
   let encodingModel: tf.LayersModel | null = null;
@@ -90,7 +93,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     encoding = { inputs, hidden: [64, 64], yScale };
     encodingModel = makeRegressor({ inputs, hidden: encoding.hidden });
     const x = rowsOf(oneHotBatch(oneHotLayout(space), train.map((r) => r.idx)), inputs);
-    await fitRegressor(encodingModel, x, train.map((r) => r.ms / yScale), { epochs: o.epochs ?? 400, loss: 'relative', learningRate: 0.003 });
+    await fitRegressor(encodingModel, x, train.map((r) => r.ms / yScale), { ...stepBudget(train.length, o.epochs), loss: 'relative', learningRate: 0.003 });
   }
 
   const data: PredictorData = {
@@ -126,7 +129,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     const residualSpec = { inputs: layout.width, hidden: [32] };
     const residual = makeRegressor({ ...residualSpec, l2: 1e-3 });
     await fitRegressor(residual, rowsOf(oneHotBatch(layout, train.map((r) => r.idx)), layout.width), train.map((r, i) => r.ms / (linTrain[i] as number) - 1), {
-      epochs: o.epochs ?? 1500, loss: 'mse', learningRate: 0.003, batchSize: train.length,
+      ...stepBudget(train.length, o.epochs), loss: 'mse', learningRate: 0.003,
     });
     const withResidual = new LatencyPredictor({ ...data, residual: residualSpec }, encodingModel, residual);
     const relErr = (p: LatencyPredictor) => {
@@ -166,6 +169,16 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
  * A predictor from a LUT alone (no network measurements yet, or an imported ProxylessNAS/FBNet
  * LUT): the LUT sum, with the per-kernel regressor for missing keys. Its correction is the identity.
  */
+/**
+ * Mini-batches of 256 and a bounded number of gradient steps, so training time does not grow
+ * with the number of networks (100,000 networks train in seconds, not hours).
+ */
+function stepBudget(n: number, epochs?: number): { epochs: number; batchSize: number } {
+  const batchSize = Math.min(256, n);
+  const stepsPerEpoch = Math.ceil(n / batchSize);
+  return { batchSize, epochs: epochs ?? Math.max(5, Math.min(1500, Math.ceil(3000 / stepsPerEpoch))) };
+}
+
 function rowsOf(flat: Float32Array, width: number): number[][] {
   const rows: number[][] = [];
   for (let i = 0; i < flat.length; i += width) rows.push(Array.from(flat.subarray(i, i + width)));
@@ -192,7 +205,7 @@ export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Prom
     calibrationKey: o.calibrationKey ?? null,
     lut,
     kernels,
-    correction: { featureNames: tables.featureNames, scale: new Array(D).fill(1), yScale: 1, kernel: Array.from({ length: D }, (_, d) => (d === 0 ? 1 : 0)), bias: 0 },
+    correction: { featureNames: tables.featureNames, scale: new Array(D).fill(1), yScale: 1, kernel: Array.from({ length: D }, (_, d) => (d === 0 ? 1 : 0)), bias: 0, floorMs: 0 },
     encoding: null,
     residual: null,
     chosen: 'lut-sum',

@@ -43,6 +43,8 @@ export interface LinearCorrection {
   yScale: number;
   kernel: number[];
   bias: number;
+  /** predictions never go below this (half the fastest training network): a linear fit can cross 0 */
+  floorMs: number;
 }
 
 /**
