@@ -66,7 +66,8 @@ export async function fitRegressor(model: tf.LayersModel, x: number[][], y: numb
 
 /** Batched prediction; rows already scaled. */
 export function predictRows(model: tf.LayersModel, x: Float32Array, rows: number, inputs: number): Float32Array {
-  return tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, inputs])) as tf.Tensor).dataSync() as Float32Array);
+  // one batch: predict()'s default batches of 32 slice the input tensor again and again (quadratic in wasm)
+  return tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, inputs]), { batchSize: Math.max(1, rows) }) as tf.Tensor).dataSync() as Float32Array);
 }
 
 /** Serialises a layers model to {topology, weightSpecs, weightData} for a model directory. */
