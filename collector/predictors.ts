@@ -1,5 +1,5 @@
-import { buildLut } from '../lut/index.ts';
-import { getSpace, type SearchSpace } from '../ops-library/index.ts';
+import { buildLut, type Lut } from '../lut/index.ts';
+import { getSpace, spaceUnits, type SearchSpace } from '../ops-library/index.ts';
 import {
   buildLutPredictor, networkSamples, referenceCalibration, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
 } from '../predictor/index.ts';
@@ -41,4 +41,26 @@ export async function predictorFor(data: TrainingData, options: Partial<TrainOpt
     throw new RangeError(`device '${data.deviceId}' has no measurements for '${data.space.name}': profile it or import a LUT first`);
   }
   return data.networks.length >= 10 ? trainPredictor({ ...base, networks: data.networks }) : buildLutPredictor(base);
+}
+
+/**
+ * A device's LUT from its op-level measurements, normalised to the same reference calibration as
+ * trainingData (so its medians are the LUT values a predictor of that space uses). With a space,
+ * only the keys of that space's units are kept (whichever pass or import they came from).
+ *
+ * @example
+ * const lut = deviceLut(store, 'dev-0123456789ab', 'fbnet');
+ * getLutFormat('proxyless').format(lut);
+ */
+export function deviceLut(store: Store, deviceId: string, spaceName?: string | null): Lut {
+  const space = spaceName ? getSpace(spaceName) : null;
+  if (!store.getDevice(deviceId)) {
+    throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
+  }
+  const ops = store.listMeasurements({ deviceId, level: 'op' });
+  const nets = space ? store.listMeasurements({ deviceId, level: 'network', space: space.name }) : [];
+  const ref = referenceCalibration([...ops, ...nets]);
+  const units = space ? spaceUnits(space) : null;
+  const selected = units ? ops.filter((m) => units.has(m.key)) : ops;
+  return buildLut(selected, { deviceId, calibrationMs: ref, ...(space ? { space: space.name } : {}) });
 }

@@ -1,10 +1,12 @@
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { EvalReport } from './evaluate.ts';
 import { PREDICTOR_KINDS } from './types.ts';
 
 /** Renders a Vega-Lite spec to an SVG string, offline (no browser, no CDN). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded on first use: every `serve` and `predict` process would otherwise pay ~600 ms for it
+  const vega = await import('vega');
+  const { compile } = await import('vega-lite');
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { openStore, startCollector } from '../../collector/index.ts';
+import { loadPredictor, type LatencyPredictor } from '../../predictor/index.ts';
 import { intOption } from '../output.ts';
 
 export function serveCommand(): Command {
@@ -12,19 +13,38 @@ export function serveCommand(): Command {
     .option('--token <secret>', 'token agents and write requests must present (default: $HWLAT_TOKEN, else a random one is printed)')
     .option('--lease-ttl <ms>', 'lease lifetime without a heartbeat', intOption('--lease-ttl', 100), 60_000)
     .option('--log-json', 'print server events as JSON lines')
-    .action(async (o: { db: string; port: number; host: string; token?: string; leaseTtl: number; logJson?: boolean }) => {
+    .option(
+      '--model <dir>',
+      'serve this predictor directory (from `hwlat train`) for its device and space instead of training one from the database; repeatable',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .action(async (o: { db: string; port: number; host: string; token?: string; leaseTtl: number; logJson?: boolean; model: string[] }) => {
       const token = o.token ?? process.env.HWLAT_TOKEN ?? randomBytes(12).toString('hex');
+      // predictor directories load before the database opens and the port is taken: a bad one fails fast
+      const predictors: LatencyPredictor[] = [];
+      for (const dir of o.model) predictors.push(await loadPredictor(dir));
       const store = openStore({ path: o.db });
       const log = o.logJson ? (e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`) : undefined;
-      const collector = await startCollector({ store, token, port: o.port, host: o.host, leaseTtlMs: o.leaseTtl, log });
+      let collector;
+      try {
+        collector = await startCollector({ store, token, port: o.port, host: o.host, leaseTtlMs: o.leaseTtl, log, predictors });
+      } catch (e) {
+        store.close();
+        throw e;
+      }
       const shown = o.token || process.env.HWLAT_TOKEN ? '<your token>' : token;
+      const models = predictors.map((p, i) => `${p.data.space} on ${p.data.deviceId} (${o.model[i]})`);
       const lines = [
         `hwlat collector on ${collector.url} (db ${o.db})`,
         `agents:    npx hwlat agent --collector ${collector.wsUrl} --token ${shown}`,
         `campaigns: npx hwlat campaign create --collector ${collector.url} --token ${shown} --space fbnet --ops --networks 300`,
+        `predict:   curl -s ${collector.url}/api/predict -d '{"device":"DEVICE","space":"fbnet","arch":"…"}'`,
+        ...(models.length > 0 ? [`models:    ${models.join('; ')}`] : []),
       ];
-      if (o.logJson) log?.({ event: 'listening', url: collector.url, wsUrl: collector.wsUrl, port: collector.port });
-      else process.stdout.write(`${lines.join('\n')}\n`);
+      if (o.logJson) {
+        log?.({ event: 'listening', url: collector.url, wsUrl: collector.wsUrl, port: collector.port, models: predictors.map((p) => ({ device: p.data.deviceId, space: p.data.space })) });
+      } else process.stdout.write(`${lines.join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

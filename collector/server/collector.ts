@@ -3,12 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ArchParseError, UnknownKeyError } from '../../ops-library/index.ts';
+import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
 import { StoreNotFoundError, StoreReferenceError, StoreValidationError, type Store } from '../store/index.ts';
 import { AgentEndpoint } from './agents.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
 import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
+import { addPredictRoutes } from './predict-routes.ts';
+import { PredictorCache } from './predictions.ts';
 
 export interface CollectorOptions {
   store: Store;
@@ -22,6 +25,8 @@ export interface CollectorOptions {
   heartbeatMs?: number;
   idleRetryMs?: number;
   log?: (event: Record<string, unknown>) => void;
+  /** predictors to serve as they are (`hwlat serve --model DIR`); others are trained from the store on demand */
+  predictors?: LatencyPredictor[];
 }
 
 export interface Collector {
@@ -31,6 +36,8 @@ export interface Collector {
   readonly wsUrl: string;
   readonly port: number;
   readonly endpoint: AgentEndpoint;
+  /** the predictors `POST /api/predict` serves, per device and space */
+  readonly predictors: PredictorCache;
   close(): Promise<void>;
 }
 
@@ -58,6 +65,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     idleRetryMs: options.idleRetryMs ?? 1000,
     log: options.log,
   });
+
+  const predictors = new PredictorCache({ store, preloaded: options.predictors, log: options.log });
 
   const requireToken = (req: IncomingMessage) => {
     if (!tokenMatches(options.token, bearerToken(req.headers.authorization))) {
@@ -97,6 +106,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       options.log?.({ event: 'campaign', id: campaign.id, space: request.space, tasks: tasks.length });
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
     });
+  addPredictRoutes(router, { store, predictors });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
@@ -142,6 +152,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     wsUrl: `ws://${shownHost}:${addr.port}${AGENT_WS_PATH}`,
     port: addr.port,
     endpoint,
+    predictors,
     async close() {
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));

@@ -14,12 +14,13 @@ export class HttpError extends Error {
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** Reads and parses a JSON body: 413 above `maxBytes`, 400 for an empty or malformed one. */
+export async function readJson(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new HttpError(413, `request body exceeds ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

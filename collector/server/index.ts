@@ -2,3 +2,5 @@ export { startCollector, AGENT_WS_PATH, type Collector, type CollectorOptions } 
 export { AgentEndpoint, type AgentEndpointOptions } from './agents.ts';
 export { planTasks } from './planner.ts';
 export { tokenMatches, bearerToken } from './auth.ts';
+export { PredictorCache, type PredictorCacheOptions, type PredictorSource, type ServedPredictor, type ServeTrainOptions } from './predictions.ts';
+export { addPredictRoutes, PredictRequestSchema, MAX_PREDICT_BATCH, type PredictRequest } from './predict-routes.ts';
