@@ -35,18 +35,20 @@ function deepFreeze<T>(o: T): T {
 
 /** Builds a SearchSpace from its definition: parsing, validation and units are generic. */
 export function defineSpace(def: SpaceDefinition): SearchSpace {
+  // one Set per position: predictors parse arch strings in batches of 100,000
+  const allowed = def.positions.map((p) => new Set(p.choices.map((c) => c.name)));
   const parse = (arch: string): readonly string[] => {
     if (typeof arch !== 'string') throw new TypeError(`'arch' must be a string, got ${typeof arch}`);
     const tokens = def.split(arch.trim());
     if (tokens.length !== def.positions.length) {
       throw new ArchParseError(def.name, arch, `expected ${def.positions.length} choices, got ${tokens.length}`);
     }
-    tokens.forEach((t, i) => {
-      const pos = def.positions[i] as Position;
-      if (!pos.choices.some((c) => c.name === t)) {
-        throw new ArchParseError(def.name, arch, `'${t}' at ${pos.name} is not one of ${pos.choices.map((c) => c.name).join(', ')}`);
+    for (let i = 0; i < tokens.length; i++) {
+      if (!(allowed[i] as Set<string>).has(tokens[i] as string)) {
+        const pos = def.positions[i] as Position;
+        throw new ArchParseError(def.name, arch, `'${tokens[i]}' at ${pos.name} is not one of ${pos.choices.map((c) => c.name).join(', ')}`);
       }
-    });
+    }
     return Object.freeze(tokens);
   };
   const space: SearchSpace = {
