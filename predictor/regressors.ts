@@ -64,8 +64,55 @@ export async function fitRegressor(model: tf.LayersModel, x: number[][], y: numb
   }
 }
 
-/** Batched prediction; rows already scaled. */
+interface DenseWeights {
+  inputs: number;
+  units: number;
+  /** row-major [inputs, units] */
+  kernel: Float32Array;
+  bias: Float32Array;
+  relu: boolean;
+}
+
+const denseCache = new WeakMap<tf.LayersModel, DenseWeights[]>();
+
+/** The dense layers of a small MLP as plain arrays (these models are only dense layers). */
+function denseWeights(model: tf.LayersModel): DenseWeights[] {
+  let layers = denseCache.get(model);
+  if (!layers) {
+    layers = model.layers.map((layer) => {
+      const [k, b] = layer.getWeights();
+      const shape = (k as tf.Tensor).shape as [number, number];
+      const cfg = layer.getConfig() as { activation?: string };
+      return { inputs: shape[0], units: shape[1], kernel: (k as tf.Tensor).dataSync() as Float32Array, bias: (b as tf.Tensor).dataSync() as Float32Array, relu: cfg.activation === 'relu' };
+    });
+    denseCache.set(model, layers);
+  }
+  return layers;
+}
+
+/** Forward pass in plain JS: one tfjs call costs ~370 µs, a 30→64→64→1 MLP in JS ~9 µs. */
+function forwardJs(layers: readonly DenseWeights[], x: Float32Array, rows: number): Float32Array {
+  let cur = x;
+  for (const l of layers) {
+    const next = new Float32Array(rows * l.units);
+    for (let r = 0; r < rows; r++) {
+      for (let u = 0; u < l.units; u++) {
+        let z = l.bias[u] as number;
+        for (let i = 0; i < l.inputs; i++) {
+          const v = cur[r * l.inputs + i] as number;
+          if (v !== 0) z += v * (l.kernel[i * l.units + u] as number);
+        }
+        next[r * l.units + u] = l.relu && z < 0 ? 0 : z;
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+/** Batched prediction; rows already scaled. Small batches (a served request) run in plain JS. */
 export function predictRows(model: tf.LayersModel, x: Float32Array, rows: number, inputs: number): Float32Array {
+  if (rows <= 64) return forwardJs(denseWeights(model), x, rows);
   // one batch: predict()'s default batches of 32 slice the input tensor again and again (quadratic in wasm)
   return tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, inputs]), { batchSize: Math.max(1, rows) }) as tf.Tensor).dataSync() as Float32Array);
 }
