@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openStore, predictorFor, trainingData } from '../../collector/index.ts';
+import { openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 
@@ -37,6 +37,16 @@ function readArchCsv(path: string): Array<{ id: string; arch: string }> {
   });
 }
 
+/** A device's calibration-normalised LUT and networks of a space, read from the database. */
+function readTrainingData(db: string, device: string, space: string): TrainingData {
+  const store = openStore({ path: db });
+  try {
+    return trainingData(store, device, space);
+  } finally {
+    store.close();
+  }
+}
+
 export function trainCommand(): Command {
   return new Command('train')
     .description("train a device's latency predictor for a space from its LUT and network measurements")
@@ -44,16 +54,10 @@ export function trainCommand(): Command {
     .requiredOption('--device <id>', 'device id (see `hwlat measurements`)')
     .requiredOption('--space <name>', 'search space')
     .requiredOption('--out <dir>', 'predictor directory to write')
-    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1), 400)
+    .option('--epochs <n>', 'training epochs of the MLPs (default: a fixed budget of gradient steps)', intOption('--epochs', 1))
     .option('--json', 'machine-readable output')
-    .action(async (o: { db: string; device: string; space: string; out: string; epochs: number; json?: boolean }) => {
-      const store = openStore({ path: o.db });
-      let data;
-      try {
-        data = trainingData(store, o.device, o.space);
-      } finally {
-        store.close();
-      }
+    .action(async (o: { db: string; device: string; space: string; out: string; epochs?: number; json?: boolean }) => {
+      const data = readTrainingData(o.db, o.device, o.space);
       const bar = progressBar(`train ${o.space}`, 3);
       const predictor = await predictorFor(data, { epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       await savePredictor(predictor, o.out);
@@ -118,17 +122,11 @@ export function evalCommand(): Command {
     .requiredOption('--device <id>', 'device id')
     .requiredOption('--space <name>', 'search space')
     .option('--max-train <n>', 'at most this many training networks', intOption('--max-train', 2), 500)
-    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1), 400)
+    .option('--epochs <n>', 'training epochs of the MLPs (default: a fixed budget of gradient steps)', intOption('--epochs', 1))
     .option('--report <html>', 'write an HTML report with plots')
     .option('--json', 'machine-readable output')
-    .action(async (o: { db: string; device: string; space: string; maxTrain: number; epochs: number; report?: string; json?: boolean }) => {
-      const store = openStore({ path: o.db });
-      let data;
-      try {
-        data = trainingData(store, o.device, o.space);
-      } finally {
-        store.close();
-      }
+    .action(async (o: { db: string; device: string; space: string; maxTrain: number; epochs?: number; report?: string; json?: boolean }) => {
+      const data = readTrainingData(o.db, o.device, o.space);
       if (data.networks.length < 4) throw new RangeError(`eval needs network measurements of '${o.space}' on '${o.device}', found ${data.networks.length}`);
       const bar = progressBar(`eval ${o.space}`, 3);
       const report = await evaluatePredictors({ ...data, maxTrain: o.maxTrain, epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
