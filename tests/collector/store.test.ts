@@ -18,29 +18,10 @@ import {
   type SqliteStore,
 } from '../../collector/index.ts';
 import { migrate } from '../../collector/store/migrate.ts';
+import { withStore as storeIn, withTmp as tmpDir } from '../helpers/store.ts';
 
-/** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
-function withTmp(fn: (dir: string) => void): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwlat-store-'));
-  try {
-    fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Opens a store on a real file in a fresh temp dir and closes it afterwards. */
-function withStore(fn: (store: SqliteStore, file: string) => void): void {
-  withTmp((dir) => {
-    const file = path.join(dir, 'hwlat.sqlite');
-    const store = openStore({ path: file });
-    try {
-      fn(store, file);
-    } finally {
-      store.close();
-    }
-  });
-}
+const withTmp = (fn: (dir: string) => void) => tmpDir(fn, 'hwlat-store-');
+const withStore = (fn: (store: SqliteStore, file: string) => void) => storeIn(fn, 'hwlat-store-');
 
 const DEV = 'dev-0123456789ab';
 const DEV2 = 'dev-ba9876543210';
