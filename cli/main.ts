@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { campaignCommand } from './commands/campaign.ts';
+import { demoCommand } from './commands/demo.ts';
 import { evalCommand, predictCommand, trainCommand } from './commands/predict.ts';
 import { serveCommand } from './commands/serve.ts';
 import { lutCommand } from './commands/lut.ts';
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .description('measure and predict how fast neural networks run on real hardware')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand()]) program.addCommand(cmd);
+  for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {
     c.exitOverride();

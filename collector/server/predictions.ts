@@ -86,6 +86,16 @@ export class PredictorCache {
     }
   }
 
+  /**
+   * Serves `predictor` for its device and space from now on, replacing any earlier one (the demo
+   * hands over the predictors it just trained, so the API does not train them again).
+   */
+  preload(predictor: LatencyPredictor): void {
+    const key = keyOf(predictor.data.deviceId, predictor.data.space);
+    this.preloaded.set(key, predictor);
+    this.entries.delete(key);
+  }
+
   /** The (device, space) pairs of the preloaded predictors. */
   preloadedKeys(): Array<{ deviceId: string; space: string }> {
     return [...this.preloaded.values()].map((p) => ({ deviceId: p.data.deviceId, space: p.data.space }));

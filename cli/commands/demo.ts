@@ -1,0 +1,109 @@
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { DEFAULT_DEMO_AGENTS, parseDemoAgents } from '../demo/agents.ts';
+import { runDemo, type DemoResult } from '../demo/run-demo.ts';
+import { intOption, table } from '../output.ts';
+
+interface DemoFlags {
+  db: string;
+  space: string;
+  networks: number;
+  seed: number;
+  agents?: string;
+  out: string;
+  port: number;
+  host: string;
+  minTime: number;
+  exit?: boolean;
+  json?: boolean;
+  token?: string;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+
+function summary(r: DemoResult): string {
+  const rows = r.devices.map((d) => [
+    d.label,
+    d.deviceId ?? '–',
+    `${d.measurements}${d.measuredNow ? ` (+${d.measuredNow} now)` : ''}`,
+    d.kind ?? '–',
+    pct(d.metrics?.within10),
+    pct(d.metrics?.mape),
+    d.metrics ? d.metrics.spearman.toFixed(3) : '–',
+    d.predictionsPerSecond ? `${Math.round(d.predictionsPerSecond).toLocaleString('en-US')}/s` : '–',
+    d.error ?? '',
+  ]);
+  return [
+    `hwlat demo: ${r.space}, campaign ${r.campaignId}${r.reusedCampaign ? ' (reused)' : ''}, ${r.seconds.toFixed(0)} s`,
+    table(['agent', 'device', 'measurements', 'predictor', '±10%', 'MAPE', 'Spearman', 'predictions', 'note'], rows),
+    `accuracy on held-out networks (${r.devices.find((d) => d.metrics)?.metrics?.n ?? 0} per device); report: ${r.report}`,
+  ].join('\n');
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      'the main job on one machine: a collector on a local SQLite file, local agents (onnxruntime-node with 1 and 2 threads, onnxruntime-web wasm) ' +
+        'measuring a campaign one after another, then per device a LUT, a trained predictor, held-out accuracy, prediction speed and an HTML report; ' +
+        'the collector and its dashboard keep running until Ctrl-C (or --exit)',
+    )
+    .option('--db <file>', 'SQLite file (reused: a second run measures only what is missing)', 'hwlat.sqlite')
+    .option('--space <name>', 'search space', 'fbnet')
+    .option('--networks <n>', 'network measurements per device, besides the op LUT', intOption('--networks', 10), 200)
+    .option('--seed <n>', 'seed of the sampled networks', intOption('--seed', 0), 0)
+    .option('--agents <list>', "local agents, 'backend[:provider][@threads]' comma-separated", DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(','))
+    .option('--out <dir>', 'folder for the report, models and agent state', 'hwlat-demo')
+    .option('--port <n>', 'collector port (0 = any free port)', intOption('--port', 0), 8700)
+    .option('--host <addr>', 'collector address', '127.0.0.1')
+    .option('--min-time <ms>', 'measurement time per model and round', intOption('--min-time', 0), 100)
+    .option('--token <secret>', 'collector token (default: a random one)')
+    .option('--exit', 'stop the collector at the end instead of serving the dashboard')
+    .option('--json', 'print the summary as JSON (implies no progress bars)')
+    .action(async (o: DemoFlags) => {
+      const agents = parseDemoAgents(o.agents ?? DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(','));
+      const bars = o.json
+        ? null
+        : new cliProgress.MultiBar(
+            { format: '{label} [{bar}] {value}/{total} | {note}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+            cliProgress.Presets.shades_classic,
+          );
+      const barOf = new Map<string, cliProgress.SingleBar>();
+      const log = (line: string) => {
+        if (o.json) return;
+        if (bars) bars.log(`${line}\n`);
+        else process.stderr.write(`${line}\n`);
+      };
+      const r = await runDemo({
+        db: o.db, space: o.space, networks: o.networks, seed: o.seed, agents, out: o.out, port: o.port, host: o.host, minTimeMs: o.minTime, token: o.token,
+        log,
+        onProgress: (e) => {
+          if (!bars) return;
+          const key = `${e.stage} ${e.label}`;
+          let bar = barOf.get(key);
+          if (!bar) {
+            bar = bars.create(e.total, 0, { label: `${e.stage === 'measure' ? 'measure' : 'train  '} ${e.label.padEnd(16)}`, note: '' });
+            barOf.set(key, bar);
+          }
+          bar.setTotal(e.total);
+          bar.update(e.done, { label: `${e.stage === 'measure' ? 'measure' : 'train  '} ${e.label.padEnd(16)}`, note: e.note ?? '' });
+        },
+      }).finally(() => bars?.stop());
+      const { collector, store, ...plain } = r;
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...plain, devices: r.devices }, null, 2)}\n`);
+      else process.stdout.write(`${summary(r)}\n`);
+      const failed = r.devices.every((d) => d.metrics === null);
+      if (o.exit || failed) {
+        await collector.close();
+        store.close();
+        if (failed) throw new Error('no device produced a predictor; see the notes above');
+        return;
+      }
+      if (!o.json) process.stdout.write(`dashboard: ${collector.url}/  (collector still running; Ctrl-C to stop)\n`);
+      await new Promise<void>((res) => {
+        process.once('SIGINT', () => res());
+        process.once('SIGTERM', () => res());
+      });
+      await collector.close();
+      store.close();
+    });
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { openStore } from '../../collector/index.ts';
+import { loadPredictor } from '../../predictor/index.ts';
+import { hwlat } from '../helpers/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hwlat-demo-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// the main job, shrunk: two local agents (1 and 2 threads) measure NAS-Bench-201's 19 op keys and
+// 16 networks each, one after the other; then LUT, predictor, held-out accuracy and the report
+const ARGS = ['demo', '--space', 'nasbench201', '--networks', '16', '--agents', 'ort-node:cpu@1,ort-node:cpu@2', '--min-time', '0', '--port', '0', '--exit', '--json'];
+
+test('hwlat demo measures with separate agent processes, trains, evaluates and reports; a second run reuses the measurements', async () => {
+  const db = join(dir, 'demo.sqlite');
+  const out = join(dir, 'out');
+  const first = await hwlat([...ARGS, '--db', db, '--out', out], { timeoutMs: 240_000 });
+  assert.equal(first.code, 0, first.stderr);
+  const r = JSON.parse(first.stdout);
+  assert.equal(r.space, 'nasbench201');
+  assert.equal(r.reusedCampaign, false);
+  assert.equal(r.devices.length, 2);
+  const ids = r.devices.map((d: any) => d.deviceId);
+  assert.equal(new Set(ids).size, 2, `1 and 2 threads are separate devices: ${ids}`);
+  for (const d of r.devices) {
+    assert.equal(d.error, null, d.error);
+    assert.match(d.deviceId, /^dev-[0-9a-f]{12}$/);
+    // 19 op keys + 16 networks, all measured in this run
+    assert.equal(d.measuredNow, 35);
+    assert.equal(d.measurements, 35);
+    assert.equal(d.networks, 16);
+    assert.ok(d.metrics.n >= 2, 'held-out networks were evaluated');
+    // a handful of held-out networks: their ranking is too few points to assert on, the error is not
+    assert.ok(Math.abs(d.metrics.spearman) <= 1 + 1e-9);
+    assert.ok(Number.isFinite(d.metrics.mape) && d.metrics.mape >= 0, `MAPE ${d.metrics.mape}`);
+    assert.ok(d.predictionsPerSecond > 1000, `${d.predictionsPerSecond} predictions/s`);
+    const p = await loadPredictor(d.modelDir);
+    assert.equal(p.data.deviceId, d.deviceId);
+    assert.ok(p.predict('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|').ms > 0);
+    assert.match(readFileSync(d.report, 'utf8'), /<svg/);
+  }
+  const report = readFileSync(r.report, 'utf8');
+  for (const id of ids) assert.ok(report.includes(id), `the summary report names ${id}`);
+
+  const store = openStore({ path: db });
+  try {
+    const camp = store.getCampaign(r.campaignId);
+    assert.ok(camp);
+    for (const p of store.campaignProgress(r.campaignId)) assert.deepEqual([p.done, p.total], [35, 35]);
+  } finally {
+    store.close();
+  }
+
+  const second = await hwlat([...ARGS, '--db', db, '--out', out], { timeoutMs: 180_000 });
+  assert.equal(second.code, 0, second.stderr);
+  const r2 = JSON.parse(second.stdout);
+  assert.equal(r2.reusedCampaign, true);
+  assert.equal(r2.campaignId, r.campaignId);
+  assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), ids.map((id: string) => [id, 0, 35]));
+});
+
+test('hwlat demo rejects a malformed agent list before touching the database', async () => {
+  const db = join(dir, 'never.sqlite');
+  const res = await hwlat(['demo', '--agents', 'ort-node:cpu@zero', '--db', db, '--exit']);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /'--agents' entry 'ort-node:cpu@zero'/);
+  assert.equal(existsSync(db), false);
+});
