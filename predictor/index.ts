@@ -10,3 +10,4 @@ export { inHoldout, hash32 } from './split.ts';
 export { referenceCalibration, normalisedMs, networkSamples } from './dataset.ts';
 export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions } from './evaluate.ts';
 export { evalReportHtml, renderSvg } from './report.ts';
+export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';

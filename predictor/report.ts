@@ -85,3 +85,6 @@ export async function evalReportHtml(report: EvalReport): Promise<string> {
 ${sections.join('\n')}
 </body></html>`;
 }
+
+/** The report's chart specs, for other renderers (the collector's dashboard draws them in the browser). */
+export { scatter as accuracyScatterSpec, histogram as errorHistogramSpec };

@@ -11,6 +11,7 @@ import { bearerToken, tokenMatches } from './auth.ts';
 import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
 import { addPredictRoutes } from './predict-routes.ts';
+import { addDashboardRoutes } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
 
 export interface CollectorOptions {
@@ -107,6 +108,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
     });
   addPredictRoutes(router, { store, predictors });
+  addDashboardRoutes(router, { store, predictors, agents: () => endpoint.connectedAgents() });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {

@@ -4,3 +4,4 @@ export { planTasks } from './planner.ts';
 export { tokenMatches, bearerToken } from './auth.ts';
 export { PredictorCache, type PredictorCacheOptions, type PredictorSource, type ServedPredictor, type ServeTrainOptions } from './predictions.ts';
 export { addPredictRoutes, PredictRequestSchema, MAX_PREDICT_BATCH, type PredictRequest } from './predict-routes.ts';
+export { addDashboardRoutes, predictorBundle, writePredictorBundle, type PredictorBundle } from './dashboard/index.ts';

@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Store } from '../../store/index.ts';
+import type { CampaignView, DashboardSnapshot } from './types.ts';
+
+export interface EventHubOptions {
+  store: Store;
+  /** agents connected now (AgentEndpoint.connectedAgents) */
+  agents?: () => number;
+  /** how often the store is polled while a client listens (default 1000 ms) */
+  pollMs?: number;
+  /** a comment line keeps idle connections (and proxies) open (default 15 s) */
+  keepAliveMs?: number;
+}
+
+/** Campaigns and device counts, as the dashboard shows them. */
+export function snapshotOf(store: Store, agents: number): Omit<DashboardSnapshot, 'seq' | 'at'> {
+  const campaigns: CampaignView[] = store.listCampaigns().map((c) => {
+    const progress = store.campaignProgress(c.id);
+    const sum = (f: 'total' | 'done' | 'failed' | 'leased') => progress.reduce((a, p) => a + p[f], 0);
+    return {
+      id: c.id, name: c.request.name ?? null, space: c.request.space, createdAt: c.createdAt, request: c.request, progress,
+      total: sum('total'), done: sum('done'), failed: sum('failed'), leased: sum('leased'),
+    };
+  });
+  const devices = store.listDevices().map((d) => ({ id: d.id, name: d.name, measurements: d.measurements }));
+  return { agents, devices, campaigns };
+}
+
+/**
+ * Server-sent events for the dashboard (`GET /api/events`). The store is polled on a timer, and
+ * only while at least one client listens: polling sees results from every writer of the database
+ * (agents of this collector, `hwlat profile` in another process on the same file), which a hook
+ * on this process's result commits would miss. One snapshot per tick serves every client; a
+ * snapshot is sent only when it differs from the last one (event `snapshot`, with an `id:` line).
+ *
+ * @example
+ * const hub = new EventHub({ store, pollMs: 1000 });
+ * router.on('GET', '/api/events', (req, res) => hub.subscribe(req, res));
+ */
+export class EventHub {
+  private readonly store: Store;
+  private readonly agents: () => number;
+  private readonly pollMs: number;
+  private readonly keepAliveMs: number;
+  private readonly clients = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | null = null;
+  private last = '';
+  private lastSnapshot: DashboardSnapshot | null = null;
+  private seq = 0;
+  private sinceWrite = 0;
+
+  constructor(options: EventHubOptions) {
+    this.store = options.store;
+    this.agents = options.agents ?? (() => 0);
+    this.pollMs = options.pollMs ?? 1000;
+    this.keepAliveMs = options.keepAliveMs ?? 15_000;
+    if (!(Number.isFinite(this.pollMs) && this.pollMs >= 10)) throw new RangeError(`'pollMs' must be a number >= 10, got ${options.pollMs}`);
+    if (!(Number.isFinite(this.keepAliveMs) && this.keepAliveMs >= this.pollMs)) {
+      throw new RangeError(`'keepAliveMs' must be a number >= pollMs (${this.pollMs}), got ${options.keepAliveMs}`);
+    }
+  }
+
+  /** Clients listening now. */
+  get listeners(): number {
+    return this.clients.size;
+  }
+
+  /** Takes over the response as an event stream: the current snapshot at once, then each change. */
+  subscribe(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // a reconnecting EventSource retries after this long
+    res.write(`retry: ${Math.max(1000, this.pollMs)}\n\n`);
+    this.clients.add(res);
+    const drop = () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stop();
+    };
+    req.on('close', drop);
+    res.on('close', drop);
+    res.on('error', drop);
+    // a change seen now goes to everyone (the others would miss it: the next tick compares against it)
+    if (this.poll()) this.broadcast();
+    else if (this.lastSnapshot) this.send(res, this.lastSnapshot);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), this.pollMs);
+      // the timer never keeps a process alive on its own
+      this.timer.unref();
+    }
+  }
+
+  /** Ends every stream (the server is closing). */
+  close(): void {
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+    this.stop();
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private tick(): void {
+    if (this.clients.size === 0) return this.stop();
+    let changed: boolean;
+    try {
+      changed = this.poll();
+    } catch {
+      // a closed store (server shutting down) ends the streams instead of throwing from a timer
+      return this.close();
+    }
+    if (changed) this.broadcast();
+    else if ((this.sinceWrite += this.pollMs) >= this.keepAliveMs) {
+      for (const res of this.clients) res.write(': keep-alive\n\n');
+      this.sinceWrite = 0;
+    }
+  }
+
+  /** Reads the store; true when the snapshot changed since the last poll. */
+  private poll(): boolean {
+    const body = snapshotOf(this.store, this.agents());
+    const text = JSON.stringify(body);
+    if (text === this.last) return false;
+    this.last = text;
+    this.lastSnapshot = { seq: ++this.seq, at: new Date().toISOString(), ...body };
+    return true;
+  }
+
+  private broadcast(): void {
+    if (!this.lastSnapshot) return;
+    for (const res of this.clients) this.send(res, this.lastSnapshot);
+    this.sinceWrite = 0;
+  }
+
+  private send(res: ServerResponse, s: DashboardSnapshot): void {
+    res.write(`id: ${s.seq}\nevent: snapshot\ndata: ${JSON.stringify(s)}\n\n`);
+  }
+}

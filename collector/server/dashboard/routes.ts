@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getSpace, UnknownKeyError } from '../../../ops-library/index.ts';
+import { predictOnnx } from '../../../predictor/onnx/index.ts';
+import type { Store } from '../../store/index.ts';
+import { HttpError, sendJson, type Router } from '../http.ts';
+import { unknownDevice, type PredictorCache } from '../predictions.ts';
+import { AccuracyCache } from './accuracy.ts';
+import { dashboardAsset, type Asset } from './assets.ts';
+import { predictorBundle } from './bundle.ts';
+import { EventHub } from './events.ts';
+import { deviceSummary, lutTable, spacesView } from './views.ts';
+
+export interface DashboardRoutesOptions {
+  store: Store;
+  predictors: PredictorCache;
+  /** agents connected now, shown live (AgentEndpoint.connectedAgents) */
+  agents?: () => number;
+  /** how often `/api/events` polls the store while someone listens (default 1000 ms; $HWLAT_DASHBOARD_POLL_MS) */
+  pollMs?: number;
+}
+
+/** `?space=` as a known space: missing or unknown is a 400 naming the field. */
+function spaceParam(url: URL): string {
+  const name = url.searchParams.get('space');
+  if (name === null || name === '') throw new HttpError(400, "space: '?space=NAME' is required (e.g. ?space=fbnet)", 'space');
+  try {
+    return getSpace(name).name;
+  } catch (e) {
+    if (e instanceof UnknownKeyError) throw new HttpError(400, `space: ${e.message}`, 'space');
+    throw e;
+  }
+}
+
+/** The most bytes an uploaded ONNX model may have (weights included). */
+export const MAX_ONNX_BYTES = 64 * 1024 * 1024;
+
+async function readBytes(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > maxBytes) throw new HttpError(413, `request body exceeds ${maxBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new HttpError(413, `request body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) throw new HttpError(400, 'request body is empty; send the ONNX model\'s bytes (content-type application/octet-stream)');
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
+  const body = await asset.load();
+  res.writeHead(200, { 'content-type': asset.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  res.end(body);
+}
+
+/**
+ * The dashboard (`GET /`) and the endpoints it reads, all open like the other reads:
+ *
+ * - `GET /` the page; `GET /dashboard/:asset` its script and style, Vega and Vega-Lite from node_modules
+ * - `GET /api/events` server-sent events: a `snapshot` (campaign progress, device measurement
+ *   counts, agents online) on connect and whenever it changes (the store is polled, see EventHub)
+ * - `GET /api/dashboard/spaces` the spaces with example architectures
+ * - `GET /api/dashboard/devices/:id` measurement counts per level and space, LUT coverage per space
+ * - `GET /api/dashboard/devices/:id/lut-table?space=S` the LUT per position × candidate, with a heatmap spec
+ * - `GET /api/dashboard/devices/:id/accuracy?space=S` held-out predicted vs measured, with report.ts's specs
+ * - `GET /api/devices/:id/model?space=S` the served predictor as a JSON bundle (writePredictorBundle unpacks it)
+ * - `POST /api/predict/onnx?device=D&space=S` an ONNX model's bytes → the sum of its kernels (predictor/onnx:
+ *   LUT hits, else the per-kernel regressors of the device's predictor for S; no network-level correction)
+ *
+ * Returns a handle whose close() ends the event streams.
+ */
+export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): { events: EventHub; close(): void } {
+  const { store, predictors } = o;
+  const envPoll = Number(process.env.HWLAT_DASHBOARD_POLL_MS);
+  const events = new EventHub({ store, agents: o.agents, pollMs: o.pollMs ?? (envPoll >= 10 ? envPoll : 1000) });
+  const accuracy = new AccuracyCache(store);
+  const deviceOr404 = (id: string) => {
+    if (!store.getDevice(id)) throw unknownDevice(store, id);
+  };
+  router
+    .on('GET', '/', (_q, res) => sendAsset(res, dashboardAsset('index.html')))
+    .on('GET', '/dashboard/:asset', (_q, res, p) => {
+      let asset: Asset;
+      try {
+        asset = dashboardAsset(p.asset as string);
+      } catch (e) {
+        if (e instanceof UnknownKeyError) throw new HttpError(404, e.message);
+        throw e;
+      }
+      return sendAsset(res, asset);
+    })
+    .on('GET', '/api/events', (req, res) => events.subscribe(req, res))
+    .on('GET', '/api/dashboard/spaces', (_q, res) => sendJson(res, 200, { spaces: spacesView() }))
+    .on('GET', '/api/dashboard/devices/:id', (_q, res, p) => sendJson(res, 200, deviceSummary(store, p.id as string)))
+    .on('GET', '/api/dashboard/devices/:id/lut-table', (_q, res, p, url) => {
+      const space = spaceParam(url);
+      deviceOr404(p.id as string);
+      sendJson(res, 200, lutTable(store, p.id as string, space));
+    })
+    .on('GET', '/api/dashboard/devices/:id/accuracy', async (_q, res, p, url) => {
+      const space = spaceParam(url);
+      deviceOr404(p.id as string);
+      sendJson(res, 200, await accuracy.get(p.id as string, space));
+    })
+    .on('POST', '/api/predict/onnx', async (req, res, _p, url) => {
+      const device = url.searchParams.get('device');
+      if (!device) throw new HttpError(400, "device: '?device=ID' is required", 'device');
+      const space = spaceParam(url);
+      const calRaw = url.searchParams.get('calibration_ms');
+      const calibrationMs = calRaw === null ? undefined : Number(calRaw);
+      if (calibrationMs !== undefined && !(calibrationMs > 0)) throw new HttpError(400, `calibration_ms: must be a number > 0, got '${calRaw}'`, 'calibration_ms');
+      const bytes = await readBytes(req, MAX_ONNX_BYTES);
+      const served = await predictors.resolve(device, space);
+      // OnnxFormatError (a TypeError) and UnsupportedOnnxError (a RangeError) are 400s naming the problem
+      const p = predictOnnx(served.predictor, bytes, { calibrationMs });
+      sendJson(res, 200, {
+        device, space, latency_ms: p.ms, kind: 'kernel-sum',
+        calibration_ms: calibrationMs ?? served.predictor.data.calibrationMs,
+        lut_hits: p.lutHits, regressor_kernels: p.regressorKernels, free_nodes: p.free,
+        predictor: { source: served.source, networks: served.predictor.data.training.networks },
+        kernels: p.kernels.map((k) => ({ nodes: k.nodes, op_types: k.opTypes, key: k.key, ms: k.ms, source: k.source, ...(k.note ? { note: k.note } : {}) })),
+      });
+    })
+    .on('GET', '/api/devices/:id/model', async (_q, res, p, url) => {
+      const space = spaceParam(url);
+      deviceOr404(p.id as string);
+      const served = await predictors.resolve(p.id as string, space);
+      const body = JSON.stringify({ ...(await predictorBundle(served.predictor)), source: served.source });
+      const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-disposition': `attachment; filename="model-${safe(p.id as string)}-${safe(space)}.json"`,
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  return { events, close: () => events.close() };
+}

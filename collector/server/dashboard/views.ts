@@ -1,0 +1,79 @@
+import { getSpace, sampleArchs, SPACES, spaceUnits, specKey } from '../../../ops-library/index.ts';
+import { deviceLut } from '../../predictors.ts';
+import type { Store } from '../../store/index.ts';
+import { unknownDevice } from '../predictions.ts';
+import { lutHeatmapSpec } from './specs.ts';
+import type { DeviceSummaryView, LutCell, LutCoverage, LutTableView, MeasurementCount, SpaceView } from './types.ts';
+
+/**
+ * Measurement counts per level and space, and LUT coverage per space: the op keys the device has
+ * measured (in any pass, for any space: a key is a key) against the space's keys.
+ */
+export function deviceSummary(store: Store, deviceId: string): DeviceSummaryView {
+  const device = store.listDevices().find((d) => d.id === deviceId);
+  if (!device) throw unknownDevice(store, deviceId);
+  const counts: MeasurementCount[] = [];
+  for (const level of ['op', 'network'] as const) {
+    for (const space of [...Object.keys(SPACES), null]) {
+      const count = store.countMeasurements({ deviceId, level, space });
+      if (count > 0) counts.push({ level, space, count });
+    }
+  }
+  const measuredKeys = new Set(store.listMeasurements({ deviceId, level: 'op' }).map((m) => m.key));
+  const coverage: LutCoverage[] = Object.values(SPACES).map((space) => {
+    const keys = [...spaceUnits(space).keys()];
+    return {
+      space: space.name,
+      measured: keys.filter((k) => measuredKeys.has(k)).length,
+      total: keys.length,
+      networks: counts.find((c) => c.level === 'network' && c.space === space.name)?.count ?? 0,
+    };
+  });
+  const ranked = [...coverage].filter((c) => c.measured > 0 || c.networks > 0).sort((a, b) => b.networks - a.networks || b.measured / b.total - a.measured / a.total);
+  return { device, counts, coverage, defaultSpace: ranked[0]?.space ?? null };
+}
+
+/**
+ * The device's LUT laid out by the space's positions and candidates (the ProxylessNAS/FBNet
+ * layers × blocks table) with its heatmap spec. Values are LUT medians at the LUT's reference
+ * calibration, as the predictor uses them.
+ */
+export function lutTable(store: Store, deviceId: string, spaceName: string): LutTableView {
+  const space = getSpace(spaceName);
+  if (!store.getDevice(deviceId)) throw unknownDevice(store, deviceId);
+  const lut = deviceLut(store, deviceId, space.name);
+  const sum = (specs: readonly Parameters<typeof specKey>[0][]) => {
+    let ms = 0;
+    let measured = 0;
+    for (const spec of specs) {
+      const e = lut.entries.get(specKey(spec));
+      if (e) {
+        ms += e.median;
+        measured++;
+      }
+    }
+    return { ms: measured === specs.length ? ms : null, units: specs.length, measuredUnits: measured };
+  };
+  const cells: LutCell[] = space.positions.flatMap((p) => p.choices.map((c) => ({ position: p.name, choice: c.name, ...sum(c.units) })));
+  return {
+    device: deviceId,
+    space: space.name,
+    calibrationMs: lut.calibrationMs,
+    entries: lut.entries.size,
+    positions: space.positions.map((p) => p.name),
+    cells,
+    fixed: sum(space.fixedUnits),
+    spec: lutHeatmapSpec(cells, `${space.name}: LUT ms per candidate (Σ of its layers)`),
+  };
+}
+
+/** Every space with a few sampled architectures for the prediction form. */
+export function spacesView(examples = 3): SpaceView[] {
+  return Object.values(SPACES).map((s) => ({
+    name: s.name,
+    summary: s.summary,
+    positions: s.positions.length,
+    keys: spaceUnits(s).size,
+    examples: sampleArchs(s, { count: examples, seed: 1 }),
+  }));
+}
