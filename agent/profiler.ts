@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved } from './harness/harness.ts';
 import type { ModelResult } from './harness/types.ts';
 import { robustStats } from './harness/stats.ts';
+import { randomId } from './ids.ts';
 
 /**
  * The calibration workload, measured once in every interleaved round so each measurement carries
@@ -131,7 +131,7 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
         const batchOut = group.map((item, i): Measurement => {
           const { result: r, calibrationMs } = best[i] as (typeof best)[number];
           return {
-            id: randomUUID(),
+            id: randomId(),
             deviceId: options.deviceId,
             passId: options.passId,
             level: item.level,

@@ -1,9 +1,12 @@
 import type { BackendFactory, BackendOptions, RuntimeBackend } from './types.ts';
 import { createOrtNodeBackend } from './ort-node.ts';
+import { createOrtWebBackend } from './ort-web.ts';
 
 /** Registered runtime backends by name. Frozen: a backend is added here, never at run time. */
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
   'ort-node': createOrtNodeBackend,
+  // onnxruntime-web's wasm in Node: what a browser runs, measured as a separate device
+  'ort-web': createOrtWebBackend,
 });
 
 /** A backend spec string split into its parts: 'ort-node:cuda' → { name: 'ort-node', provider: 'cuda' }. */

@@ -12,8 +12,14 @@ export interface BackendOptions {
 
 /** A model loaded into a runtime session, with its inputs already prepared. */
 export interface LoadedModel {
-  /** runs the model once on its prepared inputs; resolves when the outputs are ready */
+  /** runs the model once on its prepared inputs (or `runsPerSample` times); resolves when the outputs are ready */
   run(): Promise<void>;
+  /**
+   * How many inferences one run() makes (default 1). A backend on a coarse clock (browsers round
+   * performance.now() to 5-100 µs, some to 1 ms) runs a fast model several times per call, so that
+   * one timed sample spans many clock ticks; the harness divides each sample by this count.
+   */
+  readonly runsPerSample?: number;
   /** output shapes of the last run (or of a run made now if none was), batch included */
   outputShapes(): Promise<Record<string, readonly number[]>>;
   dispose(): Promise<void>;

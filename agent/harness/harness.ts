@@ -51,10 +51,31 @@ function validate(models: unknown, options: MeasureOptions): Settings {
   return { warmup, minRepeats, minTimeMs, maxRepeats, calibration: options.calibration ?? null, onRound: options.onRound ?? null };
 }
 
-async function timed(model: LoadedModel): Promise<number> {
+/**
+ * One timed run() in ms: `sample` is the time of one inference (a run() spanning `runsPerSample`
+ * inferences is divided by that count), `elapsed` the clock time the call took. Time budgets
+ * (minTimeMs, wallMs) count elapsed time, so a model run many times per sample does not take
+ * `runsPerSample` times longer to measure.
+ */
+async function timed(model: LoadedModel): Promise<{ sample: number; elapsed: number }> {
   const t0 = performance.now();
   await model.run();
-  return performance.now() - t0;
+  const elapsed = performance.now() - t0;
+  return { sample: elapsed / (model.runsPerSample ?? 1), elapsed };
+}
+
+/** Longest stretch of measuring without giving the event loop a turn. */
+const YIELD_EVERY_MS = 50;
+
+/**
+ * Lets timers, sockets and rendering run. onnxruntime-web's wasm runs inside run() and resolves
+ * through microtasks only, so a page measuring back to back never reaches its event loop: no
+ * heartbeats, no acks, a frozen page. Called between timed runs, never inside one.
+ */
+function yieldToEventLoop(): Promise<void> {
+  // a plain task, not scheduler.yield(): Chromium runs yield() continuations ahead of other tasks,
+  // which left the socket's messages waiting until the lease was measured
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Rounds needed if every model keeps its mean so far: the fastest model needs the most runs to reach minTimeMs. */
@@ -88,10 +109,25 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
   const n = models.length;
   const wall = new Array<number>(n).fill(0);
 
+  let lastYield = performance.now();
+  const maybeYield = async () => {
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return;
+    await yieldToEventLoop();
+    lastYield = performance.now();
+  };
+
   for (let i = 0; i < n; i++) {
-    for (let w = 0; w < s.warmup; w++) wall[i]! += await timed(models[i]!);
+    for (let w = 0; w < s.warmup; w++) {
+      wall[i]! += (await timed(models[i]!)).elapsed;
+      await maybeYield();
+    }
   }
-  if (s.calibration) for (let w = 0; w < s.warmup; w++) await timed(s.calibration);
+  if (s.calibration) {
+    for (let w = 0; w < s.warmup; w++) {
+      await timed(s.calibration);
+      await maybeYield();
+    }
+  }
 
   const samples: number[][] = models.map(() => []);
   const totals = new Array<number>(n).fill(0);
@@ -107,12 +143,14 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     for (let k = 0; k < slots; k++) {
       const slot = (rounds + k) % slots;
       if (slot === n) {
-        trace.push(await timed(s.calibration!));
+        trace.push((await timed(s.calibration!)).sample);
+        await maybeYield();
         continue;
       }
-      const ms = await timed(models[slot]!);
-      samples[slot]!.push(ms);
-      totals[slot]! += ms;
+      const { sample, elapsed } = await timed(models[slot]!);
+      samples[slot]!.push(sample);
+      totals[slot]! += elapsed;
+      await maybeYield();
     }
     rounds++;
     s.onRound?.(rounds, estimateRounds(s, rounds, totals));

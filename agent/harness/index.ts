@@ -2,3 +2,4 @@
 export type { CalibrationResult, InterleavedResult, MeasureOptions, ModelResult } from './types.ts';
 export { measureInterleaved, measureOne } from './harness.ts';
 export { robustStats, splitOutliers } from './stats.ts';
+export { runsPerSampleFor, timerResolutionMs, type RunsPerSampleOptions } from './timer.ts';

@@ -97,6 +97,12 @@ interface Waiter {
   reject(e: Error): void;
 }
 
+const encoder = new TextEncoder();
+/** UTF-8 size of a frame (TextEncoder rather than Buffer: the browser agent shares this file). */
+function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
+}
+
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
 }
@@ -204,8 +210,8 @@ export class CollectorConnection {
     const ws = this.ws;
     if (this.state !== 'ready' || !ws || ws.readyState !== WebSocket.OPEN) return false;
     const text = JSON.stringify(message);
-    if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
-      throw new RangeError(`'${message.type}' message of ${Buffer.byteLength(text)} bytes exceeds the protocol limit of ${MAX_MESSAGE_BYTES}`);
+    if (utf8Bytes(text) > MAX_MESSAGE_BYTES) {
+      throw new RangeError(`'${message.type}' message of ${utf8Bytes(text)} bytes exceeds the protocol limit of ${MAX_MESSAGE_BYTES}`);
     }
     ws.send(text);
     return true;
@@ -216,7 +222,7 @@ export class CollectorConnection {
    * welcome re-sends the outbox. Resolves with whether it went out now.
    */
   async submit(result: ResultMessage): Promise<boolean> {
-    const size = Buffer.byteLength(JSON.stringify(result));
+    const size = utf8Bytes(JSON.stringify(result));
     if (size > MAX_MESSAGE_BYTES) throw new RangeError(`result ${result.resultId} of ${size} bytes exceeds the protocol limit of ${MAX_MESSAGE_BYTES}`);
     await this.o.outbox.put(result);
     return this.send(result);
@@ -365,7 +371,11 @@ export class CollectorConnection {
       this.log({ event: 'invalid_message', reason: 'binary frame' });
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    // the browser's socket (agent/browser/ws-shim.ts) hands over text frames as strings
+    const text =
+      typeof (data as unknown) === 'string' ? (data as unknown as string)
+      : Array.isArray(data) ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -493,7 +503,7 @@ export class CollectorConnection {
       const t = setTimeout(() => {
         if (ws && ws === this.ws && this.state === 'ready') void this.resend(ws, id);
       }, delay);
-      t.unref();
+      t.unref?.(); // a number in browsers
     }
   }
 

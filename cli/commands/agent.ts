@@ -93,7 +93,7 @@ export function agentCommand(): Command {
       "the device agent: with '--collector' it leases jobs from a collector, measures them and reports the results until Ctrl-C; " +
         "without, it prints this device's fingerprint and the execution providers that really load here",
     )
-    .option('--backend <name[:provider]>', 'runtime backend and execution provider', 'ort-node:cpu')
+    .option('--backend <name[:provider]>', "runtime backend and execution provider: ort-node:cpu|cuda|…, or ort-web:wasm (onnxruntime-web's wasm, what browsers run)", 'ort-node:cpu')
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
     .option('--json', 'machine-readable output (fingerprint mode)')
     .option('--collector <ws-url>', "the collector's agent endpoint, e.g. ws://127.0.0.1:8700/agent")

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { openStore, startCollector } from '../../collector/index.ts';
 import { loadPredictor, type LatencyPredictor } from '../../predictor/index.ts';
 import { intOption } from '../output.ts';
+import { agentPageLink, terminalQr } from '../agent-link.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -35,15 +36,19 @@ export function serveCommand(): Command {
       }
       const shown = o.token || process.env.HWLAT_TOKEN ? '<your token>' : token;
       const models = predictors.map((p, i) => `${p.data.space} on ${p.data.deviceId} (${o.model[i]})`);
+      // the browser agent's link carries the token itself: a phone has no other way to get it
+      const agentUrl = agentPageLink({ listenHost: o.host, port: collector.port, token });
       const lines = [
         `hwlat collector on ${collector.url} (db ${o.db})`,
         `agents:    npx hwlat agent --collector ${collector.wsUrl} --token ${shown}`,
         `campaigns: npx hwlat campaign create --collector ${collector.url} --token ${shown} --space fbnet --ops --networks 300`,
         `predict:   curl -s ${collector.url}/api/predict -d '{"device":"DEVICE","space":"fbnet","arch":"…"}'`,
         ...(models.length > 0 ? [`models:    ${models.join('; ')}`] : []),
+        `browser:   ${agentUrl}  (a phone or laptop opens it to become a measured device; scan:)`,
+        await terminalQr(agentUrl),
       ];
       if (o.logJson) {
-        log?.({ event: 'listening', url: collector.url, wsUrl: collector.wsUrl, port: collector.port, models: predictors.map((p) => ({ device: p.data.deviceId, space: p.data.space })) });
+        log?.({ event: 'listening', url: collector.url, wsUrl: collector.wsUrl, agentUrl, port: collector.port, models: predictors.map((p) => ({ device: p.data.deviceId, space: p.data.space })) });
       } else process.stdout.write(`${lines.join('\n')}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

@@ -12,6 +12,7 @@ import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
 import { addPredictRoutes } from './predict-routes.ts';
 import { addDashboardRoutes } from './dashboard/index.ts';
+import { addAgentPageRoutes } from './agent-page.ts';
 import { PredictorCache } from './predictions.ts';
 
 export interface CollectorOptions {
@@ -108,6 +109,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
     });
   addPredictRoutes(router, { store, predictors });
+  addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
   addDashboardRoutes(router, { store, predictors, agents: () => endpoint.connectedAgents() });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

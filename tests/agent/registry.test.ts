@@ -35,5 +35,5 @@ test('createBackend accepts a spec string and checks it against options.provider
 
 test('the backend registry is frozen', () => {
   assert.ok(Object.isFrozen(BACKENDS));
-  assert.deepEqual(listBackends(), ['ort-node']);
+  assert.deepEqual(listBackends(), ['ort-node', 'ort-web']);
 });
