@@ -9,6 +9,7 @@ import { measurementsCommand } from './commands/measurements.ts';
 import { opsCommand } from './commands/ops.ts';
 import { profileCommand } from './commands/profile.ts';
 import { setupCommand } from './commands/setup.ts';
+import { fewshotCommand } from './commands/fewshot.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hwlat')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
+  program.addCommand(fewshotCommand());
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {
     c.exitOverride();

@@ -1,3 +1,4 @@
 export * from './store/index.ts';
 export * from './server/index.ts';
 export * from './predictors.ts';
+export * from './fewshot.ts';

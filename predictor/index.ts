@@ -11,3 +11,4 @@ export { referenceCalibration, normalisedMs, networkSamples } from './dataset.ts
 export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions } from './evaluate.ts';
 export { evalReportHtml, renderSvg } from './report.ts';
 export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';
+export * from './fewshot/index.ts';

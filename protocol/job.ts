@@ -41,8 +41,10 @@ export const CampaignRequestSchema = z
     devices: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
     settings: MeasureSettingsSchema.default({ batch: 1, warmup: 3, minRepeats: 10, minTimeMs: 200 }),
     name: z.string().max(200).optional(),
+    /** also measure the K networks the few-shot plan picks from the fleet's measurements (then `hwlat fewshot --db --device` predicts the rest) */
+    fewshot: z.number().int().min(1).max(1000).optional(),
   })
-  .refine((c) => c.ops || c.networks > 0, { message: "a campaign needs 'ops: true' and/or 'networks' >= 1", path: ['networks'] });
+  .refine((c) => c.ops || c.networks > 0 || (c.fewshot ?? 0) > 0, { message: "a campaign needs 'ops: true', 'networks' >= 1 and/or 'fewshot' >= 1", path: ['networks'] });
 export type CampaignRequest = z.infer<typeof CampaignRequestSchema>;
 
 export const CampaignSchema = z.object({

@@ -48,19 +48,20 @@ export function campaignCommand(): Command {
     .option('--max-ops <n>', 'at most this many layer keys', intOption('--max-ops', 1))
     .option('--networks <n>', 'sampled networks to profile', intOption('--networks', 0), 0)
     .option('--seed <n>', 'sampler seed', intOption('--seed', 0), 0)
+    .option('--fewshot <k>', 'also the K networks the few-shot plan picks from the fleet (then `hwlat fewshot --db --device` predicts the rest)', intOption('--fewshot', 1))
     .option('--devices <list>', "'all' (also devices that join later) or comma-separated device ids", 'all')
     .option('--batch <n>', 'batch size', intOption('--batch', 1), 1)
     .option('--warmup <n>', 'warm-up runs', intOption('--warmup', 0), 3)
     .option('--repeats <n>', 'minimum timed runs', intOption('--repeats', 1), 10)
     .option('--min-time <ms>', 'minimum timed ms per model', numberOption('--min-time', 0), 200)
     .option('--json', 'machine-readable output')
-    .action(async (o: { collector: string; token?: string; space: string; ops?: boolean; maxOps?: number; networks: number; seed: number; devices: string; batch: number; warmup: number; repeats: number; minTime: number; json?: boolean }) => {
+    .action(async (o: { collector: string; token?: string; space: string; ops?: boolean; maxOps?: number; networks: number; seed: number; devices: string; batch: number; warmup: number; repeats: number; minTime: number; fewshot?: number; json?: boolean }) => {
       const base = httpUrl('--collector', o.collector);
       const token = o.token ?? process.env.HWLAT_TOKEN;
       if (!token) throw new TypeError("'--token' (or $HWLAT_TOKEN) is required to create a campaign");
       const devices = o.devices === 'all' ? 'all' : o.devices.split(',').map((s) => s.trim()).filter(Boolean);
       const created = await call('POST', `${base}/api/campaigns`, token, {
-        space: o.space, ops: Boolean(o.ops), maxOps: o.maxOps, networks: o.networks, seed: o.seed, devices,
+        space: o.space, ops: Boolean(o.ops), maxOps: o.maxOps, networks: o.networks, seed: o.seed, devices, fewshot: o.fewshot,
         settings: { batch: o.batch, warmup: o.warmup, minRepeats: o.repeats, minTimeMs: o.minTime },
       });
       emit(Boolean(o.json), created, () => `campaign ${created.id}: ${created.tasks} tasks per device on ${o.space}\n${progressTable(created.progress)}`);

@@ -10,6 +10,7 @@ import { AgentEndpoint } from './agents.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
 import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
+import { fleetFewShotPlan } from '../fewshot.ts';
 import { addPredictRoutes } from './predict-routes.ts';
 import { addDashboardRoutes } from './dashboard/index.ts';
 import { addAgentPageRoutes } from './agent-page.ts';
@@ -103,7 +104,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     .on('POST', '/api/campaigns', async (req, res) => {
       requireToken(req);
       const request = parseBody(CampaignRequestSchema, await readJson(req));
-      const tasks = planTasks(request);
+      const tasks = planTasks(request, (space, k, seed) => fleetFewShotPlan(store, space, k, seed));
       const campaign = store.createCampaign({ id: `camp-${randomUUID().slice(0, 8)}`, createdAt: new Date().toISOString(), request, tasks });
       options.log?.({ event: 'campaign', id: campaign.id, space: request.space, tasks: tasks.length });
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });

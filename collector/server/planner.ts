@@ -3,9 +3,10 @@ import type { CampaignRequest, JobTask } from '../../protocol/index.ts';
 
 /**
  * The device-independent task list of a campaign: the space's distinct layer keys (op level) and
- * N seeded sampled networks. Jobs are these tasks × each matching device.
+ * N seeded sampled networks, plus, for a few-shot campaign, the K networks `fewshotPlan` picks
+ * (the collector plans them from the fleet's measurements). Jobs are these tasks × each matching device.
  */
-export function planTasks(request: CampaignRequest): JobTask[] {
+export function planTasks(request: CampaignRequest, fewshotPlan?: (space: string, k: number, seed: number) => string[]): JobTask[] {
   const space = getSpace(request.space);
   const tasks: JobTask[] = [];
   if (request.ops) {
@@ -16,6 +17,12 @@ export function planTasks(request: CampaignRequest): JobTask[] {
     for (const arch of sampleArchs(space, { count: request.networks, seed: request.seed })) {
       tasks.push({ level: 'network', space: space.name, key: arch });
     }
+  }
+  if (request.fewshot) {
+    // the few-shot plan's networks, skipping any the sampled networks already hold
+    if (!fewshotPlan) throw new RangeError("'fewshot' campaigns need the fleet's measurements to plan from");
+    const have = new Set(tasks.filter((t) => t.level === 'network').map((t) => t.key));
+    for (const arch of fewshotPlan(space.name, request.fewshot, request.seed)) if (!have.has(arch)) tasks.push({ level: 'network', space: space.name, key: arch });
   }
   return tasks;
 }

@@ -1,0 +1,247 @@
+import { encodeArchs, oneHotMeans, type ArchCodes } from './encode.ts';
+import { ridgeProjector, solveSpd } from './linalg.ts';
+import { physicalFeatures } from './physical.ts';
+import { referenceMatrix, type ReferenceMatrix } from './reference.ts';
+import type { FewShotInput, FewShotResult, TargetSample } from './types.ts';
+
+/**
+ * Fixed hyperparameters, chosen once by leave-one-device-out on the HELP devices (both spaces,
+ * all K) and never per device; see docs/benchmarks.md.
+ * - SHRINK: ridge pulling a candidate's slopes toward its prior (1 for one device, ½ + ½ for a
+ *   pair), in units of K × the device's log-variance: ten samples cannot pin a free slope.
+ * - PAIRS_FROM_K: pairs of reference devices join the candidates from this many samples on.
+ * - TEMPERATURE: candidate weights are exp(−(LOO error − best) / (TEMPERATURE × best)).
+ * - PHYSICAL_RIDGES: ridge levels of the physical candidates (FLOPs, memory, kernels; linear space).
+ * - ARCH_RIDGE_PER_POSITION: ridge of the architecture (one-hot, per-choice cost) correction,
+ *   per searchable position: the correction only moves what the K residuals agree on.
+ */
+export const FEWSHOT_HYPERPARAMETERS = Object.freeze({ SHRINK: 1, PAIRS_FROM_K: 5, TEMPERATURE: 0.35, ARCH_RIDGE_PER_POSITION: 2, PHYSICAL_RIDGES: Object.freeze([0.01, 0.1, 1]) });
+
+interface Candidate {
+  looMse: number;
+  intercept: number;
+  /** [reference column, coefficient] */
+  terms: Array<[number, number]>;
+  /** a candidate that is not log-linear in the reference columns: its whole log prediction */
+  logPred?: Float64Array;
+}
+
+/** Ridge fit of t on the small design z (k×q) and its leave-one-out fitted values (hat-matrix form). */
+function looRidge(z: Float64Array, k: number, q: number, t: Float64Array, penalty: readonly number[]): { coef: Float64Array; looFit: Float64Array } {
+  const proj = ridgeProjector(z, k, q, penalty);
+  const coef = new Float64Array(q);
+  for (let i = 0; i < q; i++) {
+    let s = 0;
+    for (let r = 0; r < k; r++) s += (proj[i * k + r] as number) * (t[r] as number);
+    coef[i] = s;
+  }
+  const looFit = new Float64Array(k);
+  for (let r = 0; r < k; r++) {
+    let fit = 0;
+    let h = 0;
+    for (let i = 0; i < q; i++) {
+      fit += (z[r * q + i] as number) * (coef[i] as number);
+      h += (z[r * q + i] as number) * (proj[i * k + r] as number);
+    }
+    looFit[r] = (t[r] as number) - ((t[r] as number) - fit) / Math.max(1 - h, 1e-6);
+  }
+  return { coef, looFit };
+}
+
+/** A candidate `y ≈ c0 + Σ (prior_j + c_j) x_j` (log space) with ridge on the c_j, and its LOO error. */
+function fitCandidate(cols: number[], ref: ReferenceMatrix, variances: Float64Array, idx: readonly number[], y: Float64Array): Candidate {
+  const k = idx.length;
+  const m = cols.length;
+  const prior = 1 / m;
+  const q = m + 1;
+  const z = new Float64Array(k * q);
+  const t = new Float64Array(k);
+  let v = 0;
+  for (const c of cols) v += variances[c] as number;
+  v /= m;
+  for (let r = 0; r < k; r++) {
+    z[r * q] = 1;
+    let base = 0;
+    cols.forEach((c, j) => {
+      const x = (ref.cols[c] as Float64Array)[idx[r] as number] as number;
+      z[r * q + 1 + j] = x;
+      base += prior * x;
+    });
+    t[r] = (y[r] as number) - base;
+  }
+  const { coef, looFit } = looRidge(z, k, q, t, [1e-9, ...cols.map(() => FEWSHOT_HYPERPARAMETERS.SHRINK * v * k)]);
+  let mse = 0;
+  for (let r = 0; r < k; r++) mse += ((t[r] as number) - (looFit[r] as number)) ** 2;
+  return { looMse: mse / k, intercept: coef[0] as number, terms: cols.map((c, j) => [c, prior + (coef[j + 1] as number)]) };
+}
+
+/**
+ * Physical candidates: ms ≈ c0 + Σ α_f · feature_f (FLOPs, memory traffic, kernel count of the
+ * chosen candidates) in linear space, where an additive cost model lives, at a few ridge levels.
+ * Their LOO error is measured in log space like the others'.
+ */
+function physicalCandidates(phys: readonly Float64Array[], idx: readonly number[], y: Float64Array): Candidate[] {
+  const k = idx.length;
+  const f = phys.length;
+  if (f === 0 || k < 3) return [];
+  const ms = Array.from(y, Math.exp);
+  const scale = ms.reduce((a, v) => a + v, 0) / k;
+  const floor = 1e-3 * Math.min(...ms);
+  const q = f + 1;
+  const z = new Float64Array(k * q);
+  idx.forEach((i, r) => {
+    z[r * q] = 1;
+    phys.forEach((col, j) => (z[r * q + 1 + j] = col[i] as number));
+  });
+  const t = Float64Array.from(ms, (v) => v / scale);
+  return FEWSHOT_HYPERPARAMETERS.PHYSICAL_RIDGES.map((lam) => {
+    const { coef, looFit } = looRidge(z, k, q, t, [1e-9, ...phys.map(() => lam * k)]);
+    let mse = 0;
+    for (let r = 0; r < k; r++) mse += (Math.log(Math.max((looFit[r] as number) * scale, 1e-3 * (ms[r] as number))) - (y[r] as number)) ** 2;
+    const n = (phys[0] as Float64Array).length;
+    const logPred = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let v = coef[0] as number;
+      for (let j = 0; j < f; j++) v += (coef[j + 1] as number) * ((phys[j] as Float64Array)[i] as number);
+      logPred[i] = Math.log(Math.max(v * scale, floor));
+    }
+    return { looMse: mse / k, intercept: 0, terms: [], logPred };
+  });
+}
+
+/**
+ * The reference part: every single reference device (and, from PAIRS_FROM_K samples on, every
+ * pair) as a log-linear model of the new device fitted on the K samples, and the physical
+ * candidates, averaged in log space with weights exp(−(LOO error − best) / (T × best)).
+ */
+function referenceModel(ref: ReferenceMatrix, phys: readonly Float64Array[], idx: readonly number[], y: Float64Array): { intercept: number; beta: Float64Array; extra: Array<{ weight: number; logPred: Float64Array }>; looRmse: number } {
+  const d = ref.cols.length;
+  const beta = new Float64Array(d);
+  const variances = new Float64Array(d);
+  ref.cols.forEach((col, c) => {
+    let s = 0;
+    for (const v of col) s += v * v;
+    variances[c] = s / col.length;
+  });
+  const cands: Candidate[] = [];
+  for (let a = 0; a < d; a++) cands.push(fitCandidate([a], ref, variances, idx, y));
+  if (idx.length >= FEWSHOT_HYPERPARAMETERS.PAIRS_FROM_K) {
+    for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) cands.push(fitCandidate([a, b], ref, variances, idx, y));
+  }
+  cands.push(...physicalCandidates(phys, idx, y));
+  if (cands.length === 0) {
+    let mean = 0;
+    for (const v of y) mean += v;
+    return { intercept: mean / y.length, beta, extra: [], looRmse: Number.NaN };
+  }
+  const best = Math.min(...cands.map((c) => c.looMse));
+  const scale = FEWSHOT_HYPERPARAMETERS.TEMPERATURE * best + 1e-12;
+  const ws = cands.map((c) => Math.exp(-(c.looMse - best) / scale));
+  const total = ws.reduce((a, w) => a + w, 0);
+  let intercept = 0;
+  const extra: Array<{ weight: number; logPred: Float64Array }> = [];
+  cands.forEach((c, n) => {
+    const w = (ws[n] as number) / total;
+    if (c.logPred) {
+      if (w > 1e-9) extra.push({ weight: w, logPred: c.logPred });
+      return;
+    }
+    intercept += w * c.intercept;
+    for (const [col, coef] of c.terms) beta[col] = (beta[col] as number) + w * coef;
+  });
+  return { intercept, beta, extra, looRmse: Math.sqrt(best) };
+}
+
+/**
+ * The architecture part: kernel ridge on centred one-hot choices (a per-choice cost table in log
+ * space) fitted to what the reference part leaves unexplained on the K samples.
+ */
+function archCorrection(codes: ArchCodes, idx: readonly number[], residual: Float64Array): Float64Array {
+  const k = idx.length;
+  const mu = oneHotMeans(codes);
+  const { p, width } = codes;
+  // centred one-hot rows of the K samples
+  const xs = new Float64Array(k * width);
+  for (let r = 0; r < k; r++) {
+    for (let w = 0; w < width; w++) xs[r * width + w] = -(mu[w] as number);
+    for (let j = 0; j < p; j++) {
+      const c = codes.codes[(idx[r] as number) * p + j] as number;
+      xs[r * width + c] = (xs[r * width + c] as number) + 1;
+    }
+  }
+  const g = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      let s = 0;
+      for (let w = 0; w < width; w++) s += (xs[a * width + w] as number) * (xs[b * width + w] as number);
+      g[a * k + b] = s + (a === b ? FEWSHOT_HYPERPARAMETERS.ARCH_RIDGE_PER_POSITION * p : 0);
+    }
+  }
+  const alpha = solveSpd(g, residual, k);
+  const v = new Float64Array(width);
+  for (let r = 0; r < k; r++) for (let w = 0; w < width; w++) v[w] = (v[w] as number) + (alpha[r] as number) * (xs[r * width + w] as number);
+  let offset = 0;
+  for (let w = 0; w < width; w++) offset += (mu[w] as number) * (v[w] as number);
+  const out = new Float64Array(codes.n);
+  for (let i = 0; i < codes.n; i++) {
+    let s = -offset;
+    for (let j = 0; j < p; j++) s += v[codes.codes[i * p + j] as number] as number;
+    out[i] = s;
+  }
+  return out;
+}
+
+function checkTarget(target: readonly TargetSample[], n: number): void {
+  if (target.length < 2) throw new RangeError(`'target' needs at least 2 measurements of the new device, got ${target.length}`);
+  const seen = new Set<number>();
+  target.forEach((t, r) => {
+    if (!Number.isInteger(t.index) || t.index < 0 || t.index >= n) throw new RangeError(`'target[${r}].index' must be an architecture index in 0..${n - 1}, got ${t.index}`);
+    if (!(Number.isFinite(t.ms) && t.ms > 0)) throw new RangeError(`'target[${r}].ms' must be a positive number, got ${t.ms}`);
+    if (seen.has(t.index)) throw new RangeError(`'target[${r}]' repeats architecture index ${t.index}`);
+    seen.add(t.index);
+  });
+}
+
+/**
+ * Predicts a new device's latency on every architecture from a few of its measurements and the
+ * reference devices' tables. In log space: a weighted average of log-linear models on single
+ * reference devices and pairs (weights from their leave-one-out error on the K samples, slopes
+ * shrunk toward their priors), plus a shrunk per-choice cost correction for what no reference
+ * device explains. Pure and deterministic.
+ *
+ * @example
+ * const space = getSpace('nasbench201');
+ * const archs = sampleArchs(space, { count: 50, seed: 1 });
+ * const ref = { devices: ['gpu'], ms: [archs.map((_, i) => 5 + (i % 7))] };
+ * const out = fewShotPredict({ space, archs, reference: ref, target: [{ index: 0, ms: 10 }, { index: 1, ms: 12 }, { index: 2, ms: 14 }] });
+ * out.ms.length // 50
+ */
+export function fewShotPredict(input: FewShotInput): FewShotResult {
+  const codes = encodeArchs(input.space, input.archs);
+  checkTarget(input.target, codes.n);
+  return fewShotPredictPrepared(codes, referenceMatrix(codes, input.reference), input.target, physicalFeatures(input.space, codes));
+}
+
+/**
+ * fewShotPredict on already encoded architectures and an already built reference matrix (the
+ * evaluation reuses both across seeds and K).
+ */
+export function fewShotPredictPrepared(codes: ArchCodes, ref: ReferenceMatrix, target: readonly TargetSample[], phys: readonly Float64Array[] = []): FewShotResult {
+  checkTarget(target, codes.n);
+  const idx = target.map((t) => t.index);
+  const y = Float64Array.from(target, (t) => Math.log(t.ms));
+  const model = referenceModel(ref, phys, idx, y);
+  const base = new Float64Array(codes.n).fill(model.intercept);
+  ref.cols.forEach((col, c) => {
+    const b = model.beta[c] as number;
+    if (b !== 0) for (let i = 0; i < codes.n; i++) base[i] = (base[i] as number) + b * (col[i] as number);
+  });
+  for (const { weight, logPred } of model.extra) for (let i = 0; i < codes.n; i++) base[i] = (base[i] as number) + weight * (logPred[i] as number);
+  const residual = Float64Array.from(idx, (i, r) => (y[r] as number) - (base[i] as number));
+  const corr = archCorrection(codes, idx, residual);
+  const ms = new Float64Array(codes.n);
+  for (let i = 0; i < codes.n; i++) ms[i] = Math.exp((base[i] as number) + (corr[i] as number));
+  const weights = ref.devices.map((device, c) => ({ device, weight: model.beta[c] as number })).sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+  const physicalWeight = model.extra.reduce((a, e) => a + e.weight, 0);
+  return { ms, devicesUsed: ref.devices, weights, physicalWeight, looRmse: model.looRmse, imputed: ref.imputed };
+}

@@ -1,0 +1,117 @@
+// Few-shot latency transfer, leave-one-device-out over the HELP tables in ../shared/data: each
+// device in turn is the "new" device, every other device is the reference; K random measured
+// architectures of the new device (several seeds); Spearman ρ and the share within ±10% over all
+// architectures of the space. Baselines: FLOPs only, nearest reference device rescaled, ridge over
+// the reference devices' log-latencies; "ceiling": that ridge fitted on ALL architectures of the
+// held-out device (what any combination of the reference devices can reach at best).
+//
+//   npx tsx scripts/bench/fewshot.ts [--spaces nasbench201,fbnet] [--ks 5,10,20] [--seeds 5]
+//                                    [--devices a,b] [--planned] [--json]
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import seedrandom from 'seedrandom';
+import { getSpace } from '../../ops-library/index.ts';
+import {
+  archFlops, encodeArchs, fewShotPredictPrepared, flopsBaseline, nearestBaseline, parseArchsCsv, parseReferenceCsv, planFewShot,
+  physicalFeatures, referenceMatrix, ridgeBaseline, spearman, withinShare, type FewShotInput, type TargetSample,
+} from '../../predictor/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    spaces: { type: 'string', default: 'nasbench201,fbnet' },
+    ks: { type: 'string', default: '5,10,20' },
+    seeds: { type: 'string', default: '5' },
+    devices: { type: 'string' },
+    planned: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const DATA = new URL('../../../shared/data/help-latency/', import.meta.url).pathname;
+if (!existsSync(DATA)) throw new Error(`HELP data not found at ${DATA}`);
+const ks = args.ks.split(',').map(Number);
+const seeds = Number(args.seeds);
+const METHODS = ['fewshot', 'ridge', 'nearest', 'flops'] as const;
+const ANCHORS: Record<string, string> = { nasbench201: 'HELP 0.932, BRP-NAS 0.789 (900 samples), FLOPs 0.787', fbnet: 'HELP 0.910' };
+
+type Row = { space: string; k: number; device: string; method: string; spearman: number; within10: number };
+const rows: Row[] = [];
+const started = Date.now();
+for (const spaceName of args.spaces.split(',')) {
+  const space = getSpace(spaceName);
+  const archRows = parseArchsCsv(readFileSync(`${DATA}${spaceName}/archs.csv`, 'utf8'), 'archs.csv');
+  const archs = archRows.map((r) => r.arch);
+  const ids = new Map(archRows.map((r, i) => [r.id, i]));
+  const table = parseReferenceCsv(readFileSync(`${DATA}${spaceName}/latency.csv`, 'utf8'), 'latency.csv', ids, 'archs.csv');
+  const codes = encodeArchs(space, archs);
+  const flops = archFlops(space, archs);
+  const phys = physicalFeatures(space, codes);
+  const targets = args.devices ? args.devices.split(',') : [...table.devices];
+  for (const device of targets) {
+    const t = table.devices.indexOf(device);
+    if (t < 0) throw new RangeError(`unknown device '${device}'`);
+    const truth = table.ms[t] as Float64Array;
+    const reference = { devices: table.devices.filter((_, d) => d !== t), ms: table.ms.filter((_, d) => d !== t) };
+    const ref = referenceMatrix(codes, reference);
+    const all: TargetSample[] = Array.from(truth, (ms, index) => ({ index, ms }));
+    const ceiling = ridgeBaseline({ space, archs, reference, target: all }, 1e-6);
+    rows.push({ space: spaceName, k: 0, device, method: 'ceiling', spearman: spearman(ceiling, truth), within10: withinShare(ceiling, truth) });
+    for (const k of ks) {
+      for (let seed = 0; seed < seeds; seed++) {
+        const rng = seedrandom.alea(`fewshot-bench-${spaceName}-${device}-${k}-${seed}`);
+        const picked = new Set<number>();
+        while (picked.size < k) picked.add(Math.floor(rng() * archs.length));
+        const target = [...picked].map((index) => ({ index, ms: truth[index] as number }));
+        const input: FewShotInput = { space, archs, reference, target };
+        const preds: Record<string, ArrayLike<number>> = {
+          fewshot: fewShotPredictPrepared(codes, ref, target, phys).ms,
+          ridge: ridgeBaseline(input),
+          nearest: nearestBaseline(input),
+          flops: flopsBaseline(input, flops),
+        };
+        for (const m of METHODS) rows.push({ space: spaceName, k, device, method: m, spearman: spearman(preds[m]!, truth), within10: withinShare(preds[m]!, truth) });
+      }
+      if (args.planned) {
+        // planned picks instead of random ones, one plan per seed (the plan's pool is seeded)
+        for (const method of ['kmeans', 'leverage'] as const) {
+          for (let seed = 0; seed < seeds; seed++) {
+            const plan = planFewShot({ space, archs, reference, k, seed, method });
+            const target = plan.map((index) => ({ index, ms: truth[index] as number }));
+            const p = fewShotPredictPrepared(codes, ref, target, phys).ms;
+            rows.push({ space: spaceName, k, device, method: `fewshot-planned-${method}`, spearman: spearman(p, truth), within10: withinShare(p, truth) });
+          }
+        }
+      }
+    }
+    process.stderr.write(`${spaceName} ${device} done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  }
+}
+
+const mean = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
+const summary = (space: string, k: number, method: string, device?: string) => {
+  const sel = rows.filter((r) => r.space === space && r.k === k && r.method === method && (device === undefined || r.device === device));
+  if (sel.length === 0) return null;
+  // per device first (mean over seeds), then the mean over devices
+  const devs = [...new Set(sel.map((r) => r.device))];
+  const per = devs.map((d) => ({ sp: mean(sel.filter((r) => r.device === d).map((r) => r.spearman)), w: mean(sel.filter((r) => r.device === d).map((r) => r.within10)) }));
+  return { spearman: mean(per.map((p) => p.sp)), within10: mean(per.map((p) => p.w)) };
+};
+if (args.json) {
+  process.stdout.write(`${JSON.stringify(rows)}\n`);
+} else {
+  const f = (x: number) => x.toFixed(3);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const methods = [...METHODS, ...(args.planned ? ['fewshot-planned-kmeans', 'fewshot-planned-leverage'] : [])];
+  for (const space of args.spaces.split(',')) {
+    const out = [`\n### ${space} — mean over devices (Spearman ρ / within ±10%); anchors: ${ANCHORS[space] ?? '-'}`, '', `| method | ${ks.map((k) => `K=${k}`).join(' | ')} |`, `|---|${ks.map(() => '---').join('|')}|`];
+    for (const m of methods) out.push(`| ${m} | ${ks.map((k) => { const s = summary(space, k, m); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} |`);
+    const c = summary(space, 0, 'ceiling');
+    if (c) out.push(`| ceiling (ridge on all archs) | ${f(c.spearman)} / ${pct(c.within10)} (any K) |`);
+    const k10 = ks.includes(10) ? 10 : ks[0]!;
+    out.push('', `K=${k10}, per device (Spearman / within ±10%):`, '', `| device | ${methods.join(' | ')} | ceiling |`, `|---|${methods.map(() => '---').join('|')}|---|`);
+    for (const d of [...new Set(rows.filter((r) => r.space === space).map((r) => r.device))]) {
+      out.push(`| ${d} | ${methods.map((m) => { const s = summary(space, k10, m, d); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} | ${(() => { const s = summary(space, 0, 'ceiling', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} |`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  process.stdout.write(`\n${rows.length} evaluations in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}

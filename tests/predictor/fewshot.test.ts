@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import seedrandom from 'seedrandom';
+import { ArchParseError, getSpace, sampleArchs } from '../../ops-library/index.ts';
+import {
+  encodeArchs, fewShotPredict, parseArchsCsv, physicalFeatures, parseReferenceCsv, parseTargetCsv, planFewShot, ridgeBaseline, spearman, withinShare,
+} from '../../predictor/index.ts';
+import { readHelpTable } from '../helpers/help-table.ts';
+
+const NB = getSpace('nasbench201');
+const FB = getSpace('fbnet');
+
+/** A synthetic device: log-additive per-choice costs drawn from `seed`, times a scale. */
+function syntheticDevice(archs: string[], space = NB, seed = 1, scale = 1): Float64Array {
+  const rng = seedrandom.alea(`syn-${seed}`);
+  const cost = space.positions.map((p) => p.choices.map(() => 0.3 * rng()));
+  return Float64Array.from(archs, (a) => scale * Math.exp(1 + space.parse(a).reduce((s, c, j) => s + (cost[j] as number[])[space.positions[j]!.choices.findIndex((x) => x.name === c)]!, 0)));
+}
+
+test('spearman uses average ranks for ties; withinShare counts ±10%', () => {
+  assert.equal(spearman([1, 2, 3], [10, 30, 20]), 0.5);
+  assert.ok(Math.abs(spearman([1, 1, 2, 3], [5, 5, 6, 7]) - 1) < 1e-12);
+  assert.equal(withinShare([1, 1.2, 0.95], [1, 1, 1]), 2 / 3);
+});
+
+test('a new device that is a scaled copy of a reference is recovered from 5 samples', () => {
+  const archs = sampleArchs(NB, { count: 400, seed: 4 });
+  const a = syntheticDevice(archs, NB, 1);
+  const b = syntheticDevice(archs, NB, 2);
+  const truth = a.map((v) => 3.7 * v);
+  const target = [0, 50, 100, 150, 200].map((index) => ({ index, ms: truth[index] as number }));
+  const out = fewShotPredict({ space: NB, archs, reference: { devices: ['a', 'b'], ms: [a, b] }, target });
+  assert.equal(out.ms.length, archs.length);
+  assert.ok(withinShare(out.ms, truth, 0.01) > 0.99, `within 1%: ${withinShare(out.ms, truth, 0.01)}`);
+  assert.equal(out.weights[0]?.device, 'a');
+  assert.deepEqual(out.devicesUsed, ['a', 'b']);
+});
+
+test('missing reference values are filled in by the per-device cost table', () => {
+  // 600 measured architectures per 177 free per-choice costs: enough to pin the table
+  const archs = sampleArchs(FB, { count: 900, seed: 5 });
+  const a = syntheticDevice(archs, FB, 3);
+  const holey = a.map((v, i) => (i % 3 === 0 ? Number.NaN : v));
+  const truth = a.map((v) => 2 * v);
+  const target = [1, 2, 4, 5, 7, 8].map((index) => ({ index, ms: truth[index] as number }));
+  const out = fewShotPredict({ space: FB, archs, reference: { devices: ['a'], ms: [holey] }, target });
+  assert.equal(out.imputed, 300);
+  // the imputed third is an exact log-additive device here, so the fill-in must be close too
+  const imputedIdx = archs.map((_, i) => i).filter((i) => i % 3 === 0);
+  assert.ok(withinShare(imputedIdx.map((i) => out.ms[i] as number), imputedIdx.map((i) => truth[i] as number), 0.02) > 0.95);
+});
+
+test('without reference devices the per-choice correction alone still ranks an additive device', () => {
+  const archs = sampleArchs(NB, { count: 500, seed: 6 });
+  const truth = syntheticDevice(archs, NB, 9);
+  const target = Array.from({ length: 20 }, (_, r) => ({ index: r * 7, ms: truth[r * 7] as number }));
+  const out = fewShotPredict({ space: NB, archs, reference: { devices: [], ms: [] }, target });
+  assert.ok(spearman(out.ms, truth) > 0.5, `spearman ${spearman(out.ms, truth)}`);
+});
+
+test('a device unlike every reference but linear in FLOPs, memory and kernels (an analytic accelerator) is found from 10 samples', () => {
+  const archs = sampleArchs(FB, { count: 2000, seed: 12 });
+  const [flops, mem, kernels] = physicalFeatures(FB, encodeArchs(FB, archs)) as [Float64Array, Float64Array, Float64Array];
+  const truth = flops.map((f, i) => 2 + 3 * f + 0.5 * (mem[i] as number) + 0.2 * (kernels[i] as number));
+  // references that rank architectures their own (log-additive) way
+  const reference = { devices: ['a', 'b', 'c'], ms: [syntheticDevice(archs, FB, 1), syntheticDevice(archs, FB, 2), syntheticDevice(archs, FB, 3)] };
+  const target = Array.from({ length: 10 }, (_, r) => ({ index: r * 97, ms: truth[r * 97] as number }));
+  const out = fewShotPredict({ space: FB, archs, reference, target });
+  assert.ok(out.physicalWeight > 0.9, `physical weight ${out.physicalWeight}`);
+  assert.ok(spearman(out.ms, truth) > 0.98, `spearman ${spearman(out.ms, truth)}`);
+  assert.ok(withinShare(out.ms, truth) > 0.98);
+});
+
+test('bad input: too few samples, bad indices and latencies, unknown arch strings', () => {
+  const archs = sampleArchs(NB, { count: 10, seed: 1 });
+  const reference = { devices: ['a'], ms: [syntheticDevice(archs)] };
+  assert.throws(() => fewShotPredict({ space: NB, archs, reference, target: [{ index: 0, ms: 1 }] }), /at least 2 measurements of the new device, got 1/);
+  assert.throws(() => fewShotPredict({ space: NB, archs, reference, target: [{ index: 0, ms: 1 }, { index: 10, ms: 1 }] }), /'target\[1\]\.index' must be an architecture index in 0\.\.9, got 10/);
+  assert.throws(() => fewShotPredict({ space: NB, archs, reference, target: [{ index: 0, ms: 1 }, { index: 1, ms: -2 }] }), /'target\[1\]\.ms' must be a positive number/);
+  assert.throws(() => fewShotPredict({ space: NB, archs: [...archs.slice(1), 'k3_e1-skip'], reference, target: [{ index: 0, ms: 1 }, { index: 1, ms: 2 }] }), ArchParseError);
+});
+
+test('CSV parsers name the file, line and column of bad input', () => {
+  const archs = parseArchsCsv('arch_id,arch\na,x\nb,y\n', 'archs.csv');
+  const ids = new Map(archs.map((r, i) => [r.id, i]));
+  assert.throws(() => parseArchsCsv('id,arch\n', 'archs.csv'), /'archs\.csv' line 1: the header must be 'arch_id,arch'/);
+  assert.throws(() => parseArchsCsv('arch_id,arch\na,x\na,y\n', 'archs.csv'), /'archs\.csv' line 3: arch_id 'a' appears twice/);
+  assert.throws(() => parseReferenceCsv('arch_id,gpu\na,1\nc,2\n', 'lat.csv', ids, 'archs.csv'), /'lat\.csv' line 3: arch_id 'c' is not in 'archs\.csv'/);
+  assert.throws(() => parseReferenceCsv('arch_id,gpu,cpu\na,1,fast\n', 'lat.csv', ids, 'archs.csv'), /'lat\.csv' line 2, column 'cpu': 'fast' is not a number/);
+  assert.throws(() => parseReferenceCsv('arch_id,gpu\na,0\n', 'lat.csv', ids, 'archs.csv'), /column 'gpu': a latency must be > 0 ms/);
+  const ref = parseReferenceCsv('arch_id,gpu,cpu\nb,2,\na,1,3\n', 'lat.csv', ids, 'archs.csv');
+  assert.deepEqual([...(ref.ms[0] as Float64Array)], [1, 2]);
+  assert.ok(Number.isNaN((ref.ms[1] as Float64Array)[1] as number));
+  assert.throws(() => parseTargetCsv('arch_id,latency_ms\na,1\n', 't.csv', ids, 'archs.csv'), /'t\.csv' holds 1 measurement\(s\) of the new device; few-shot transfer needs at least 2/);
+  assert.throws(() => parseTargetCsv('arch_id,latency_ms\na,1\nb,abc\n', 't.csv', ids, 'archs.csv'), /'t\.csv' line 3, column 'latency_ms': 'abc' is not a number/);
+  assert.deepEqual(parseTargetCsv('arch_id,latency_ms\nb,2\na,1\n', 't.csv', ids, 'archs.csv'), [{ index: 1, ms: 2 }, { index: 0, ms: 1 }]);
+});
+
+test('plan: K distinct indices, deterministic per seed, K above the table refused', () => {
+  const archs = sampleArchs(FB, { count: 200, seed: 8 });
+  const reference = { devices: ['a', 'b', 'c'], ms: [syntheticDevice(archs, FB, 1), syntheticDevice(archs, FB, 2), syntheticDevice(archs, FB, 3)] };
+  const p = planFewShot({ space: FB, archs, reference, k: 10 });
+  assert.equal(new Set(p).size, 10);
+  assert.deepEqual(planFewShot({ space: FB, archs, reference, k: 10 }), p);
+  assert.equal(new Set(planFewShot({ space: FB, archs, reference: { devices: [], ms: [] }, k: 10 })).size, 10);
+  assert.throws(() => planFewShot({ space: FB, archs, reference, k: 201 }), /'k' \(201\) exceeds the number of architectures \(200\)/);
+});
+
+test('held-out real NB201 device (titanxp_1) from 10 random samples: Spearman > 0.95 and beats the ridge baseline on ±10%', (t) => {
+  const table = readHelpTable('nasbench201');
+  if (!table) return t.skip('../shared/data/help-latency is absent');
+  const held = table.devices.indexOf('titanxp_1');
+  const truth = table.ms[held] as Float64Array;
+  const reference = { devices: table.devices.filter((_, d) => d !== held), ms: table.ms.filter((_, d) => d !== held) };
+  const rng = seedrandom.alea('fewshot-test');
+  const picked = new Set<number>();
+  while (picked.size < 10) picked.add(Math.floor(rng() * truth.length));
+  const target = [...picked].map((index) => ({ index, ms: truth[index] as number }));
+  const out = fewShotPredict({ space: NB, archs: table.archs, reference, target });
+  const rho = spearman(out.ms, truth);
+  const w = withinShare(out.ms, truth);
+  const ridge = ridgeBaseline({ space: NB, archs: table.archs, reference, target });
+  assert.ok(rho > 0.95, `Spearman ${rho.toFixed(3)}`);
+  assert.ok(w > 0.85 && w >= withinShare(ridge, truth), `within ±10% ${w.toFixed(3)} vs ridge ${withinShare(ridge, truth).toFixed(3)}`);
+});
