@@ -61,7 +61,10 @@ export function demoCommand(): Command {
     .option('--json', 'print the summary as JSON (implies no progress bars)')
     .action(async (o: DemoFlags) => {
       const agents = parseDemoAgents(o.agents ?? DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(','));
-      const bars = o.json
+      // progress bars on a terminal; on a pipe (CI logs) a plain line every 10% instead
+      const tty = process.stderr.isTTY === true;
+      const lastTenth = new Map<string, number>();
+      const bars = o.json || !tty
         ? null
         : new cliProgress.MultiBar(
             { format: '{label} [{bar}] {value}/{total} | {note}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
@@ -77,7 +80,15 @@ export function demoCommand(): Command {
         db: o.db, space: o.space, networks: o.networks, seed: o.seed, agents, out: o.out, port: o.port, host: o.host, minTimeMs: o.minTime, token: o.token,
         log,
         onProgress: (e) => {
-          if (!bars) return;
+          if (!bars) {
+            const key = `${e.stage} ${e.label}`;
+            const tenth = Math.floor((10 * e.done) / Math.max(1, e.total));
+            if (!o.json && lastTenth.get(key) !== tenth) {
+              lastTenth.set(key, tenth);
+              process.stderr.write(`${e.stage} ${e.label}: ${e.done}/${e.total}${e.note ? ` (${e.note})` : ''}\n`);
+            }
+            return;
+          }
           const key = `${e.stage} ${e.label}`;
           let bar = barOf.get(key);
           if (!bar) {
