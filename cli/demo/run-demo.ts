@@ -123,10 +123,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     async function measureWith(spec: DemoAgentSpec) {
       const label = agentLabel(spec);
+      // what each device had done before this agent started: read now, not at the first poll,
+      // since a fast agent finishes jobs before the first poll sees it (a device not yet in the
+      // campaign had done none)
+      const prior = new Map(store.campaignProgress(campaign.id).map((p) => [p.deviceId, p.done + p.failed]));
       const agent = new AgentProcess({ spec, wsUrl: collector.wsUrl, token, stateDir: join(out, 'agents', label.replace(/[^a-zA-Z0-9_-]+/g, '_')) });
       let deviceId: string | null = null;
       let error: string | null = null;
-      let before = 0;
       let last = { done: -1, at: performance.now() };
       try {
         for (;;) {
@@ -139,7 +142,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
           if (!deviceId) continue;
           const p = store.campaignProgress(campaign.id).find((x) => x.deviceId === deviceId);
           if (!p) continue; // jobs are created when the agent first asks for a lease
-          if (last.done < 0) before = p.done + p.failed;
           progress({ stage: 'measure', label, done: p.done + p.failed, total: p.total, note: p.failed ? `${p.failed} failed` : '' });
           if (campaignFinished(p)) break;
           if (p.done + p.failed !== last.done) last = { done: p.done + p.failed, at: performance.now() };
@@ -153,7 +155,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       }
       const p = deviceId ? store.campaignProgress(campaign.id).find((x) => x.deviceId === deviceId) : undefined;
       if (error) log(`${label}: ${error}`);
-      return { spec, deviceId, measuredNow: p ? p.done + p.failed - before : 0, error };
+      return { spec, deviceId, measuredNow: p ? p.done + p.failed - (prior.get(p.deviceId) ?? 0) : 0, error };
     }
 
     async function evaluateDevice(m: (typeof measured)[number]): Promise<DemoDeviceResult> {

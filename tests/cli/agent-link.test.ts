@@ -24,6 +24,11 @@ test('hwlat serve prints the browser link and its QR code', { timeout: 60_000 },
     let out = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no link printed; stdout:\n${out}\nstderr:\n${serve.stderr}`)), 50_000);
+      // a serve that exits (say, on a database it cannot open) fails the test at once, not at the timeout
+      void serve.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`hwlat serve exited (${code}) before printing the link; stdout:\n${out}\nstderr:\n${serve.stderr}`));
+      });
       serve.child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
         if (/browser: +http:\/\/127\.0\.0\.1:\d+\/agent\?token=link-token/.test(out) && (out.match(/[█▀▄]/g) ?? []).length > 100) {
