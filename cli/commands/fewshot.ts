@@ -49,7 +49,7 @@ function readFiles(o: { space: string; archs: string; reference: string; target?
 function summary(result: FewShotResult, k: number): string {
   const top = result.weights.slice(0, 5).map((w) => [w.device, w.weight.toFixed(3)]);
   return [
-    `from ${k} measurements and ${result.devicesUsed.length} reference devices (${(100 * (1 - result.physicalWeight)).toFixed(0)}% of the weight; FLOPs/memory/kernel models ${(100 * result.physicalWeight).toFixed(0)}%)${result.imputed ? ` (${result.imputed} unmeasured reference values filled in by per-device cost tables)` : ''}; leave-one-out RMS log error ${Number.isNaN(result.looRmse) ? '-' : result.looRmse.toFixed(3)}`,
+    `from ${k} measurements and ${result.devicesUsed.length} reference devices (${(100 * (1 - result.physicalWeight - result.embeddingWeight)).toFixed(0)}% of the weight; FLOPs/memory/kernel models ${(100 * result.physicalWeight).toFixed(0)}%; device embedding ${(100 * result.embeddingWeight).toFixed(0)}%)${result.imputed ? ` (${result.imputed} unmeasured reference values filled in by per-device cost tables)` : ''}; leave-one-out RMS log error ${Number.isNaN(result.looRmse) ? '-' : result.looRmse.toFixed(3)}`,
     top.length ? table(['reference device', 'weight (log space)'], top) : '(no reference device: per-choice costs only)',
   ].join('\n');
 }
@@ -81,7 +81,7 @@ async function predictAction(o: FileOpts): Promise<void> {
       : data.archs.map((_, i) => ({ id: String(i), i }));
     const csv = `arch_id,latency_ms,measured_ms,arch\n${out.map(({ id, i }) => `${id},${(result.ms[i] as number).toFixed(5)},${measured.get(i)?.toFixed(5) ?? ''},${data.archs[i]}`).join('\n')}\n`;
     if (o.out) writeText(o.out, csv);
-    emit(Boolean(o.json), { device: o.device, space: data.space.name, measured: data.target.length, predicted: out.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, looRmse: result.looRmse, out: o.out ?? null }, () =>
+    emit(Boolean(o.json), { device: o.device, space: data.space.name, measured: data.target.length, predicted: out.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, out: o.out ?? null }, () =>
       [`${data.space.name} on ${o.device}: predicted ${out.length} networks`, summary(result, data.target.length), o.out ? `wrote ${o.out}` : csv.trimEnd()].join('\n'),
     );
     return;
@@ -92,7 +92,7 @@ async function predictAction(o: FileOpts): Promise<void> {
   const { space, rows, reference, target } = readFiles(o as Required<FileOpts>);
   const result = fewShotPredict({ space, archs: rows.map((r) => r.arch), reference, target });
   writeText(o.out as string, formatPredictionsCsv(rows.map((r) => r.id), result.ms));
-  emit(Boolean(o.json), { space: space.name, archs: rows.length, measured: target.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, looRmse: result.looRmse, imputed: result.imputed, out: o.out }, () =>
+  emit(Boolean(o.json), { space: space.name, archs: rows.length, measured: target.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, imputed: result.imputed, out: o.out }, () =>
     [`${space.name}: predicted ${rows.length} architectures, wrote ${o.out}`, summary(result, target.length)].join('\n'),
   );
 }

@@ -45,3 +45,20 @@ export function withinShare(predicted: ArrayLike<number>, measured: ArrayLike<nu
   for (let i = 0; i < measured.length; i++) if (Math.abs((predicted[i] as number) / (measured[i] as number) - 1) <= tol + 1e-12) hit++;
   return measured.length === 0 ? 0 : hit / measured.length;
 }
+
+/**
+ * The highest Spearman ρ any prediction without ties can reach against `measured`: a prediction
+ * in the measured order cannot order architectures the measurement ties (whole-millisecond
+ * phone columns), and average ranks then cap ρ below 1.
+ *
+ * @example
+ * spearmanTieBound([1, 1, 2]) // 0.866…
+ */
+export function spearmanTieBound(measured: ArrayLike<number>): number {
+  const n = measured.length;
+  // break the ties by position: a strict order that agrees with the measured one
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (measured[a] as number) - (measured[b] as number) || a - b);
+  const strict = new Float64Array(n);
+  order.forEach((i, r) => (strict[i] = r));
+  return spearman(measured, strict);
+}

@@ -1,3 +1,5 @@
+import { denoiseReference } from './denoise.ts';
+import { deviceEmbedding, EMBEDDING_MIN_DEVICES, embeddingModel } from './embedding.ts';
 import { encodeArchs, oneHotMeans, type ArchCodes } from './encode.ts';
 import { ridgeProjector, solveSpd } from './linalg.ts';
 import { physicalFeatures } from './physical.ts';
@@ -14,8 +16,15 @@ import type { FewShotInput, FewShotResult, TargetSample } from './types.ts';
  * - PHYSICAL_RIDGES: ridge levels of the physical candidates (FLOPs, memory, kernels; linear space).
  * - ARCH_RIDGE_PER_POSITION: ridge of the architecture (one-hot, per-choice cost) correction,
  *   per searchable position: the correction only moves what the K residuals agree on.
+ * - MAX_FACTOR: a target sample that the model fitted on the other samples misses by more than
+ *   this factor is a broken measurement and is dropped (at most ⌊K/5⌋ of them); set once, not swept.
+ * The reference columns are denoised first (denoise.ts: per-choice cost table + the non-additive
+ * part the other reference devices share; from DENOISE_MIN_DEVICES = 3 devices on), a rule with
+ * no parameter of its own. The candidate average is then blended with a Bayesian device-embedding
+ * model (embedding.ts) by inverse leave-one-out error, again a fixed rule, from
+ * EMBEDDING_MIN_DEVICES = 12 reference devices on (a Gaussian prior needs a population).
  */
-export const FEWSHOT_HYPERPARAMETERS = Object.freeze({ SHRINK: 1, PAIRS_FROM_K: 5, TEMPERATURE: 0.35, ARCH_RIDGE_PER_POSITION: 2, PHYSICAL_RIDGES: Object.freeze([0.01, 0.1, 1]) });
+export const FEWSHOT_HYPERPARAMETERS = Object.freeze({ SHRINK: 1, PAIRS_FROM_K: 5, TEMPERATURE: 0.35, ARCH_RIDGE_PER_POSITION: 2, PHYSICAL_RIDGES: Object.freeze([0.01, 0.1, 1]), MAX_FACTOR: 3 });
 
 interface Candidate {
   looMse: number;
@@ -191,6 +200,39 @@ function archCorrection(codes: ArchCodes, idx: readonly number[], residual: Floa
   return out;
 }
 
+/** Log prediction of referenceModel's output at one architecture. */
+function referenceAt(ref: ReferenceMatrix, model: ReturnType<typeof referenceModel>, i: number): number {
+  let v = model.intercept;
+  ref.cols.forEach((col, c) => (v += (model.beta[c] as number) * (col[i] as number)));
+  for (const e of model.extra) v += e.weight * (e.logPred[i] as number);
+  return v;
+}
+
+/**
+ * Drops broken measurements among the K samples (HELP's pixel3 column holds 0.003 ms entries):
+ * up to ⌊K/5⌋ times, the sample the reference model fitted on the others misses by the widest
+ * factor is dropped if that factor exceeds MAX_FACTOR. Returns the positions (into idx) kept.
+ */
+function screenSamples(ref: ReferenceMatrix, phys: readonly Float64Array[], idx: readonly number[], y: Float64Array): number[] {
+  let keep = idx.map((_, r) => r);
+  for (let drop = 0; drop < Math.floor(idx.length / 5) && keep.length >= 5; drop++) {
+    let worst = -1;
+    let worstErr = Math.log(FEWSHOT_HYPERPARAMETERS.MAX_FACTOR);
+    for (const r of keep) {
+      const others = keep.filter((x) => x !== r);
+      const m = referenceModel(ref, phys, others.map((x) => idx[x] as number), Float64Array.from(others, (x) => y[x] as number));
+      const err = Math.abs((y[r] as number) - referenceAt(ref, m, idx[r] as number));
+      if (err > worstErr) {
+        worstErr = err;
+        worst = r;
+      }
+    }
+    if (worst < 0) break;
+    keep = keep.filter((x) => x !== worst);
+  }
+  return keep;
+}
+
 function checkTarget(target: readonly TargetSample[], n: number): void {
   if (target.length < 2) throw new RangeError(`'target' needs at least 2 measurements of the new device, got ${target.length}`);
   const seen = new Set<number>();
@@ -204,7 +246,9 @@ function checkTarget(target: readonly TargetSample[], n: number): void {
 
 /**
  * Predicts a new device's latency on every architecture from a few of its measurements and the
- * reference devices' tables. In log space: a weighted average of log-linear models on single
+ * reference devices' tables. The reference columns are first reduced to what carries over to
+ * another device (per-choice cost table + non-additive structure the reference devices share,
+ * see denoiseReference). In log space: a weighted average of log-linear models on single
  * reference devices and pairs (weights from their leave-one-out error on the K samples, slopes
  * shrunk toward their priors), plus a shrunk per-choice cost correction for what no reference
  * device explains. Pure and deterministic.
@@ -226,10 +270,12 @@ export function fewShotPredict(input: FewShotInput): FewShotResult {
  * fewShotPredict on already encoded architectures and an already built reference matrix (the
  * evaluation reuses both across seeds and K).
  */
-export function fewShotPredictPrepared(codes: ArchCodes, ref: ReferenceMatrix, target: readonly TargetSample[], phys: readonly Float64Array[] = []): FewShotResult {
+export function fewShotPredictPrepared(codes: ArchCodes, measured: ReferenceMatrix, target: readonly TargetSample[], phys: readonly Float64Array[] = []): FewShotResult {
   checkTarget(target, codes.n);
-  const idx = target.map((t) => t.index);
-  const y = Float64Array.from(target, (t) => Math.log(t.ms));
+  const ref = denoiseReference(codes, measured);
+  const kept = screenSamples(ref, phys, target.map((t) => t.index), Float64Array.from(target, (t) => Math.log(t.ms)));
+  const idx = kept.map((r) => (target[r] as TargetSample).index);
+  const y = Float64Array.from(kept, (r) => Math.log((target[r] as TargetSample).ms));
   const model = referenceModel(ref, phys, idx, y);
   const base = new Float64Array(codes.n).fill(model.intercept);
   ref.cols.forEach((col, c) => {
@@ -237,11 +283,22 @@ export function fewShotPredictPrepared(codes: ArchCodes, ref: ReferenceMatrix, t
     if (b !== 0) for (let i = 0; i < codes.n; i++) base[i] = (base[i] as number) + b * (col[i] as number);
   });
   for (const { weight, logPred } of model.extra) for (let i = 0; i < codes.n; i++) base[i] = (base[i] as number) + weight * (logPred[i] as number);
+  // the population view: the new device as a draw from the reference devices' embedding, blended
+  // in by inverse leave-one-out error (the candidates' is their best one's: optimistic, so the
+  // embedding only takes over where it clearly fits the K samples better)
+  let embeddingWeight = 0;
+  const emb = idx.length >= 3 && ref.cols.length >= EMBEDDING_MIN_DEVICES ? deviceEmbedding(ref) : null;
+  if (emb && Number.isFinite(model.looRmse)) {
+    const e = embeddingModel(emb, idx, y);
+    const inv = 1 / Math.max(e.looMse, 1e-12);
+    embeddingWeight = inv / (inv + 1 / Math.max(model.looRmse ** 2, 1e-12));
+    for (let i = 0; i < codes.n; i++) base[i] = (1 - embeddingWeight) * (base[i] as number) + embeddingWeight * (e.logPred[i] as number);
+  }
   const residual = Float64Array.from(idx, (i, r) => (y[r] as number) - (base[i] as number));
   const corr = archCorrection(codes, idx, residual);
   const ms = new Float64Array(codes.n);
   for (let i = 0; i < codes.n; i++) ms[i] = Math.exp((base[i] as number) + (corr[i] as number));
-  const weights = ref.devices.map((device, c) => ({ device, weight: model.beta[c] as number })).sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
-  const physicalWeight = model.extra.reduce((a, e) => a + e.weight, 0);
-  return { ms, devicesUsed: ref.devices, weights, physicalWeight, looRmse: model.looRmse, imputed: ref.imputed };
+  const weights = ref.devices.map((device, c) => ({ device, weight: (1 - embeddingWeight) * (model.beta[c] as number) })).sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+  const physicalWeight = (1 - embeddingWeight) * model.extra.reduce((a, e) => a + e.weight, 0);
+  return { ms, devicesUsed: ref.devices, weights, physicalWeight, embeddingWeight, looRmse: model.looRmse, imputed: ref.imputed };
 }

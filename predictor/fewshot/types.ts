@@ -42,6 +42,8 @@ export interface FewShotResult {
   weights: ReferenceWeight[];
   /** share of the log-space weight on the physical (FLOPs, memory, kernels) models rather than reference devices */
   physicalWeight: number;
+  /** share of the log-space prediction from the device-embedding model (population prior) */
+  embeddingWeight: number;
   /** leave-one-out RMS error (log space) of the best candidate model on the K samples */
   looRmse: number;
   /** reference values filled in by the per-device additive model (archs a device did not measure) */

@@ -3,17 +3,21 @@
 // architectures of the new device (several seeds); Spearman ρ and the share within ±10% over all
 // architectures of the space. Baselines: FLOPs only, nearest reference device rescaled, ridge over
 // the reference devices' log-latencies; "ceiling": that ridge fitted on ALL architectures of the
-// held-out device (what any combination of the reference devices can reach at best).
+// held-out device (what any combination of the reference devices can reach at best);
+// "oracle": ridge on the denoised reference columns (as the method uses them) plus a per-choice
+// log-cost table, fitted on ALL architectures of the held-out device (no few-shot method of this
+// family can do better); "tie bound": the best ρ of any tie-free prediction against the column.
 //
 //   npx tsx scripts/bench/fewshot.ts [--spaces nasbench201,fbnet] [--ks 5,10,20] [--seeds 5]
 //                                    [--devices a,b] [--planned] [--json]
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import seedrandom from 'seedrandom';
+import { solveSpd } from '../../predictor/fewshot/linalg.ts';
 import { getSpace } from '../../ops-library/index.ts';
 import {
-  archFlops, encodeArchs, fewShotPredictPrepared, flopsBaseline, nearestBaseline, parseArchsCsv, parseReferenceCsv, planFewShot,
-  physicalFeatures, referenceMatrix, ridgeBaseline, spearman, withinShare, type FewShotInput, type TargetSample,
+  archFlops, denoiseReference, encodeArchs, fewShotPredictPrepared, flopsBaseline, nearestBaseline, parseArchsCsv, parseReferenceCsv, planFewShot,
+  physicalFeatures, referenceMatrix, type ArchCodes, type ReferenceMatrix, ridgeBaseline, spearman, spearmanTieBound, withinShare, type FewShotInput, type TargetSample,
 } from '../../predictor/index.ts';
 
 const { values: args } = parseArgs({
@@ -32,6 +36,26 @@ const ks = args.ks.split(',').map(Number);
 const seeds = Number(args.seeds);
 const METHODS = ['fewshot', 'ridge', 'nearest', 'flops'] as const;
 const ANCHORS: Record<string, string> = { nasbench201: 'HELP 0.932, BRP-NAS 0.789 (900 samples), FLOPs 0.787', fbnet: 'HELP 0.910' };
+
+/** Least squares (tiny ridge) of the log of `truth` on [1, reference columns, one-hot choices] over every architecture. */
+function oracle(codes: ArchCodes, ref: ReferenceMatrix, truth: Float64Array): Float64Array {
+  const d = ref.cols.length;
+  const q = 1 + d + codes.width;
+  const g = new Float64Array(q * q);
+  const rhs = new Float64Array(q);
+  const nz = (i: number) => [[0, 1], ...ref.cols.map((c, a) => [1 + a, c[i] as number]), ...Array.from({ length: codes.p }, (_, j) => [1 + d + (codes.codes[i * codes.p + j] as number), 1])] as Array<[number, number]>;
+  for (let i = 0; i < codes.n; i++) {
+    const row = nz(i);
+    const y = Math.log(truth[i] as number);
+    for (const [a, va] of row) {
+      rhs[a] = (rhs[a] as number) + va * y;
+      for (const [b, vb] of row) g[a * q + b] = (g[a * q + b] as number) + va * vb;
+    }
+  }
+  for (let a = 1; a < q; a++) g[a * q + a] = (g[a * q + a] as number) + 1e-3;
+  const w = solveSpd(g, rhs, q);
+  return Float64Array.from({ length: codes.n }, (_, i) => Math.exp(nz(i).reduce((s, [a, v]) => s + (w[a] as number) * v, 0)));
+}
 
 type Row = { space: string; k: number; device: string; method: string; spearman: number; within10: number };
 const rows: Row[] = [];
@@ -55,6 +79,10 @@ for (const spaceName of args.spaces.split(',')) {
     const all: TargetSample[] = Array.from(truth, (ms, index) => ({ index, ms }));
     const ceiling = ridgeBaseline({ space, archs, reference, target: all }, 1e-6);
     rows.push({ space: spaceName, k: 0, device, method: 'ceiling', spearman: spearman(ceiling, truth), within10: withinShare(ceiling, truth) });
+    const best = oracle(codes, denoiseReference(codes, ref), truth);
+    rows.push({ space: spaceName, k: 0, device, method: 'oracle', spearman: spearman(best, truth), within10: withinShare(best, truth) });
+    // the best ρ any tie-free prediction can reach against this (possibly whole-ms) column
+    rows.push({ space: spaceName, k: 0, device, method: 'tie-bound', spearman: spearmanTieBound(truth), within10: 1 });
     for (const k of ks) {
       for (let seed = 0; seed < seeds; seed++) {
         const rng = seedrandom.alea(`fewshot-bench-${spaceName}-${device}-${k}-${seed}`);
@@ -106,10 +134,14 @@ if (args.json) {
     for (const m of methods) out.push(`| ${m} | ${ks.map((k) => { const s = summary(space, k, m); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} |`);
     const c = summary(space, 0, 'ceiling');
     if (c) out.push(`| ceiling (ridge on all archs) | ${f(c.spearman)} / ${pct(c.within10)} (any K) |`);
+    const o = summary(space, 0, 'oracle');
+    if (o) out.push(`| oracle (denoised reference + per-choice table on all archs) | ${f(o.spearman)} / ${pct(o.within10)} (any K) |`);
+    const tb = summary(space, 0, 'tie-bound');
+    if (tb) out.push(`| tie bound (Spearman of the measured order, ties kept) | ${tb.spearman.toFixed(4)} |`);
     const k10 = ks.includes(10) ? 10 : ks[0]!;
-    out.push('', `K=${k10}, per device (Spearman / within ±10%):`, '', `| device | ${methods.join(' | ')} | ceiling |`, `|---|${methods.map(() => '---').join('|')}|---|`);
+    out.push('', `K=${k10}, per device (Spearman / within ±10%):`, '', `| device | ${methods.join(' | ')} | ceiling | oracle | tie bound |`, `|---|${methods.map(() => '---').join('|')}|---|---|---|`);
     for (const d of [...new Set(rows.filter((r) => r.space === space).map((r) => r.device))]) {
-      out.push(`| ${d} | ${methods.map((m) => { const s = summary(space, k10, m, d); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} | ${(() => { const s = summary(space, 0, 'ceiling', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} |`);
+      out.push(`| ${d} | ${methods.map((m) => { const s = summary(space, k10, m, d); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} | ${(() => { const s = summary(space, 0, 'ceiling', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'oracle', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${summary(space, 0, 'tie-bound', d)!.spearman.toFixed(4)} |`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
   }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { ArchParseError, getSpace, sampleArchs } from '../../ops-library/index.ts';
 import {
-  encodeArchs, fewShotPredict, parseArchsCsv, physicalFeatures, parseReferenceCsv, parseTargetCsv, planFewShot, ridgeBaseline, spearman, withinShare,
+  denoiseReference, deviceEmbedding, embeddingModel, encodeArchs, fewShotPredict, fitAdditiveLog, parseArchsCsv, physicalFeatures, parseReferenceCsv, parseTargetCsv, planFewShot, referenceMatrix, ridgeBaseline,
+  spearman, spearmanTieBound, withinShare,
 } from '../../predictor/index.ts';
 import { readHelpTable } from '../helpers/help-table.ts';
 
@@ -122,4 +123,72 @@ test('held-out real NB201 device (titanxp_1) from 10 random samples: Spearman > 
   const ridge = ridgeBaseline({ space: NB, archs: table.archs, reference, target });
   assert.ok(rho > 0.95, `Spearman ${rho.toFixed(3)}`);
   assert.ok(w > 0.85 && w >= withinShare(ridge, truth), `within ±10% ${w.toFixed(3)} vs ridge ${withinShare(ridge, truth).toFixed(3)}`);
+});
+
+test('spearmanTieBound: 1 without ties, below 1 against a whole-millisecond column', () => {
+  assert.equal(spearmanTieBound([3, 1, 2]), 1);
+  assert.ok(Math.abs(spearmanTieBound([1, 1, 2]) - Math.sqrt(3) / 2) < 1e-12);
+  // a tie-free prediction in the measured order reaches exactly the bound
+  assert.ok(Math.abs(spearman([9, 9, 10, 11, 11], [1, 2, 3, 4, 5]) - spearmanTieBound([9, 9, 10, 11, 11])) < 1e-12);
+});
+
+test('denoising the reference keeps the cost table and the interactions devices share, drops one device\'s noise', () => {
+  const archs = sampleArchs(NB, { count: 800, seed: 21 });
+  const codes = encodeArchs(NB, archs);
+  // an interaction no additive table holds: edges 0 and 1 carry the same operation
+  const shared = Float64Array.from({ length: codes.n }, (_, i) => ((codes.codes[i * codes.p] as number) - 0 === (codes.codes[i * codes.p + 1] as number) - 5 ? 0.4 : 0));
+  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  const clean = names.map((_, s) => syntheticDevice(archs, NB, s).map((v, i) => v * Math.exp((0.5 + 0.1 * s) * (shared[i] as number))));
+  const rng = seedrandom.alea('noise');
+  const noisy = clean.map((col) => col.map((v) => v * Math.exp(0.15 * (rng() - 0.5) * Math.sqrt(12))));
+  const measured = referenceMatrix(codes, { devices: names, ms: noisy });
+  const truth = referenceMatrix(codes, { devices: names, ms: clean });
+  const den = denoiseReference(codes, measured);
+  assert.deepEqual(den.devices, measured.devices);
+  const all = Array.from({ length: codes.n }, (_, i) => i);
+  const rms = (a: Float64Array, b: Float64Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - (b[i] as number)) ** 2, 0) / a.length);
+  truth.cols.forEach((t, d) => {
+    const raw = rms(measured.cols[d] as Float64Array, t);
+    const cleaned = rms(den.cols[d] as Float64Array, t);
+    const fit = fitAdditiveLog(codes, measured.cols[d] as Float64Array, all);
+    const additiveOnly = rms(Float64Array.from(all, (i) => fit.intercept + Array.from({ length: codes.p }, (_, j) => fit.costs[codes.codes[i * codes.p + j] as number] as number).reduce((a, b) => a + b, 0)), t);
+    assert.ok(cleaned < 0.6 * raw, `device ${d}: denoised rms ${cleaned.toFixed(4)} vs raw ${raw.toFixed(4)}`);
+    assert.ok(cleaned < 0.6 * additiveOnly, `device ${d}: denoised rms ${cleaned.toFixed(4)} vs additive only ${additiveOnly.toFixed(4)} (the shared interaction is kept)`);
+  });
+  // too few devices to tell shared structure from noise: returned as measured
+  const two = referenceMatrix(codes, { devices: ['a', 'b'], ms: noisy.slice(0, 2) });
+  assert.equal(denoiseReference(codes, two), two);
+});
+
+test('a broken measurement among the K samples is dropped instead of bending the fit', () => {
+  const archs = sampleArchs(NB, { count: 400, seed: 4 });
+  const a = syntheticDevice(archs, NB, 1);
+  const b = syntheticDevice(archs, NB, 2);
+  const truth = a.map((v) => 3.7 * v);
+  const target = [0, 40, 80, 120, 160, 200, 240, 280, 320, 360].map((index) => ({ index, ms: truth[index] as number }));
+  // HELP's pixel3 column holds entries like this: 3 µs for a network that takes milliseconds
+  (target[3] as { ms: number }).ms = 0.003;
+  const out = fewShotPredict({ space: NB, archs, reference: { devices: ['a', 'b'], ms: [a, b] }, target });
+  assert.ok(withinShare(out.ms, truth, 0.01) > 0.99, `within 1%: ${withinShare(out.ms, truth, 0.01)}`);
+});
+
+test('device embedding: a new draw from a low-rank population is found from 10 samples', () => {
+  const archs = sampleArchs(NB, { count: 500, seed: 31 });
+  const codes = encodeArchs(NB, archs);
+  const patterns = [1, 2, 3].map((s) => syntheticDevice(archs, NB, 40 + s).map(Math.log));
+  const rng = seedrandom.alea('population');
+  const draw = () => {
+    const w = patterns.map(() => 0.5 + rng());
+    return Float64Array.from(archs, (_, i) => Math.exp(patterns.reduce((s, p, j) => s + (w[j] as number) * (p[i] as number), 0)));
+  };
+  const names = Array.from({ length: 14 }, (_, d) => `d${d}`);
+  const ref = referenceMatrix(codes, { devices: names, ms: names.map(draw) });
+  const emb = deviceEmbedding(ref);
+  assert.ok(emb && emb.features.length >= 3);
+  const truth = draw();
+  const idx = Array.from({ length: 10 }, (_, r) => r * 50);
+  const { logPred } = embeddingModel(emb, idx, Float64Array.from(idx, (i) => Math.log(truth[i] as number)));
+  const pred = logPred.map(Math.exp);
+  assert.ok(withinShare(pred, truth, 0.02) > 0.95, `within 2%: ${withinShare(pred, truth, 0.02)}`);
+  assert.equal(deviceEmbedding(referenceMatrix(codes, { devices: ['a', 'b'], ms: [draw(), draw()] })), null);
 });
