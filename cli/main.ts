@@ -10,6 +10,7 @@ import { opsCommand } from './commands/ops.ts';
 import { profileCommand } from './commands/profile.ts';
 import { setupCommand } from './commands/setup.ts';
 import { fewshotCommand } from './commands/fewshot.ts';
+import { exportCommand, searchCommand } from './commands/latency.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hwlat')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
   program.addCommand(fewshotCommand());
+  for (const cmd of [exportCommand(), searchCommand()]) program.addCommand(cmd);
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {
     c.exitOverride();

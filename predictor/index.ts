@@ -12,3 +12,4 @@ export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions }
 export { evalReportHtml, renderSvg } from './report.ts';
 export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';
 export * from './fewshot/index.ts';
+export * from './differentiable/index.ts';

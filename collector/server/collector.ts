@@ -12,8 +12,9 @@ import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
 import { fleetFewShotPlan } from '../fewshot.ts';
 import { addPredictRoutes } from './predict-routes.ts';
-import { addDashboardRoutes } from './dashboard/index.ts';
+import { addLatencyRoutes } from './latency-routes.ts';
 import { addAgentPageRoutes } from './agent-page.ts';
+import { addDashboardRoutes } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
 
 export interface CollectorOptions {
@@ -110,6 +111,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
     });
   addPredictRoutes(router, { store, predictors });
+  addLatencyRoutes(router, { predictors });
   addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
   addDashboardRoutes(router, { store, predictors, agents: () => endpoint.connectedAgents() });
 

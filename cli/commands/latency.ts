@@ -1,0 +1,142 @@
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { getSpace } from '../../ops-library/index.ts';
+import { initTf, loadPredictor, PREDICTOR_KINDS, type LatencyPredictor, type PredictorKind } from '../../predictor/index.ts';
+import { LATENCY_LOSSES, LatencyModel, latencyJson, latencyOnnx, type LatencyLossName } from '../../predictor/differentiable/index.ts';
+import { loadMnist, measureArchs, runSearch, SAMPLERS, type Sampler } from '../../predictor/search/index.ts';
+import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+
+const EXPORT_FORMATS = Object.freeze(['onnx', 'json'] as const);
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+function choice<T extends string>(flag: string, known: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!(known as readonly string[]).includes(v)) throw new RangeError(`'${flag}' must be one of ${known.join(', ')}, got '${v}'`);
+    return v as T;
+  };
+}
+
+/** A predictor directory that must be of `space` (the flag is checked against the directory). */
+async function predictorOf(dir: string, space: string): Promise<LatencyPredictor> {
+  getSpace(space); // an unknown space is named before the directory is read
+  const predictor = await loadPredictor(dir);
+  if (predictor.data.space !== space) throw new RangeError(`'--space ${space}' does not match the predictor's space '${predictor.data.space}'`);
+  return predictor;
+}
+
+function write(path: string, bytes: Uint8Array | string): void {
+  try {
+    writeFileSync(path, bytes);
+  } catch (e) {
+    throw new Error(`cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function exportCommand(): Command {
+  return new Command('export')
+    .description('export the differentiable expected-latency model of a predictor: ONNX (probs [layers, candidates] → latency_ms) or JSON (LUT matrix + correction weights + formula)')
+    .requiredOption('--model <dir>', 'predictor directory (from `hwlat train`)')
+    .requiredOption('--space <name>', "search space (must be the predictor's)")
+    .requiredOption('--format <format>', `${EXPORT_FORMATS.join(' or ')}`, choice('--format', EXPORT_FORMATS))
+    .requiredOption('--out <file>', 'file to write')
+    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choice('--kind', PREDICTOR_KINDS))
+    .option('--calibration <ms>', "the device's current calibration latency: export for its speed now", numberOption('--calibration', 0))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { model: string; space: string; format: ExportFormat; out: string; kind?: PredictorKind; calibration?: number; json?: boolean }) => {
+      await initTf();
+      const predictor = await predictorOf(o.model, o.space);
+      const model = LatencyModel.fromPredictor(predictor, { kind: o.kind, calibrationMs: o.calibration });
+      const p = model.params;
+      const bytes = o.format === 'onnx' ? latencyOnnx(p) : `${JSON.stringify(latencyJson(p))}\n`;
+      write(o.out, bytes);
+      const summary = { out: o.out, format: o.format, space: p.space, device: p.deviceId, kind: p.kind, form: p.form, layers: p.layers, candidates: p.candidates, bytes: bytes.length };
+      emit(Boolean(o.json), summary, () =>
+        `wrote ${o.out} (${o.format}, ${bytes.length} bytes): E[latency] of '${p.space}' on ${p.deviceId} by '${p.kind}', input probs [${p.layers}, ${p.candidates}]`);
+    });
+}
+
+interface SearchFlags {
+  model: string;
+  space: string;
+  targetMs?: number;
+  loss: LatencyLossName;
+  latency: boolean;
+  sampler: Sampler;
+  kind?: PredictorKind;
+  alpha?: number;
+  beta?: number;
+  lambda?: number;
+  warmupSteps: number;
+  steps: number;
+  finetuneSteps: number;
+  batch: number;
+  trainImages: number;
+  testImages: number;
+  widthDivisor: number;
+  seed: number;
+  measure: boolean;
+  json?: boolean;
+}
+
+export function searchCommand(): Command {
+  return new Command('search')
+    .description('a ProxylessNAS/FBNet-style differentiable architecture search in tfjs (weight-sharing supernet on MNIST) with E[latency] in the loss; prints the found architecture and measures it here')
+    .requiredOption('--model <dir>', 'predictor directory of this machine (from `hwlat train`)')
+    .requiredOption('--space <name>', "search space (must be the predictor's; fbnet, fbnet-imagenet, proxyless-mobile)")
+    .option('--target-ms <ms>', 'pull E[latency] toward this latency instead of down', numberOption('--target-ms', 0))
+    .option('--loss <name>', `latency loss: ${Object.keys(LATENCY_LOSSES).join(', ')}`, choice('--loss', Object.keys(LATENCY_LOSSES) as LatencyLossName[]), 'proxyless-mul-log')
+    .option('--no-latency', 'search for accuracy alone (the baseline a latency-aware search is compared with)')
+    .option('--sampler <name>', `architecture step: ${SAMPLERS.join(' (ProxylessNAS binarised paths) or ')} (FBNet Gumbel-softmax, every path)`, choice('--sampler', SAMPLERS), 'two-path')
+    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choice('--kind', PREDICTOR_KINDS))
+    .option('--alpha <x>', 'loss α (mul#log default 0.2, FBNet 0.2)', numberOption('--alpha', 0))
+    .option('--beta <x>', 'loss β (mul#log default 0.3, FBNet 0.6)', numberOption('--beta', 0))
+    .option('--lambda <x>', 'add#linear λ (default 0.1)', numberOption('--lambda', 0))
+    .option('--warmup-steps <n>', 'weight-only steps first', intOption('--warmup-steps', 0), 100)
+    .option('--steps <n>', 'alternating weight + architecture steps', intOption('--steps', 0), 200)
+    .option('--finetune-steps <n>', 'steps on the derived architecture before its held-out accuracy', intOption('--finetune-steps', 0), 100)
+    .option('--batch <n>', 'images per step', intOption('--batch', 1), 32)
+    .option('--train-images <n>', 'MNIST training images (20% of them train α)', intOption('--train-images', 20), 4000)
+    .option('--test-images <n>', 'held-out MNIST test images', intOption('--test-images', 10), 1000)
+    .option('--width-divisor <n>', "supernet channels = the space's / n (at least 4)", intOption('--width-divisor', 1), 8)
+    .option('--seed <n>', 'seed', intOption('--seed', 0), 0)
+    .option('--no-measure', 'skip measuring the found architecture on this machine')
+    .option('--json', 'machine-readable output')
+    .action(async (o: SearchFlags) => {
+      await initTf();
+      const space = getSpace(o.space);
+      const predictor = await predictorOf(o.model, o.space);
+      // E[latency] at this machine's speed now: the calibration network measured before the search
+      const before = o.measure ? await measureArchs(space, []) : { calibrationMs: null };
+      const latency = o.latency ? LatencyModel.fromPredictor(predictor, { kind: o.kind, calibrationMs: before.calibrationMs ?? undefined }) : null;
+      const { train, test } = loadMnist({ train: o.trainImages, test: o.testImages });
+      const total = o.warmupSteps + o.steps + o.finetuneSteps;
+      const bar = progressBar(`search ${space.name}`, total);
+      const result = await runSearch({
+        space, latency, loss: o.loss, targetMs: o.targetMs, sampler: o.sampler, alpha: o.alpha, beta: o.beta, lambda: o.lambda,
+        train, test, warmupSteps: o.warmupSteps, searchSteps: o.steps, finetuneSteps: o.finetuneSteps, batchSize: o.batch, seed: o.seed,
+        supernet: { widthDivisor: o.widthDivisor },
+        onProgress: (stage, done, _t, info) => bar.update(done, `${stage} ce ${info.ce.toFixed(3)}${info.expectedMs !== null ? ` E[lat] ${info.expectedMs.toFixed(3)} ms` : ''}`),
+      }).finally(() => bar.stop());
+      latency?.dispose();
+      let measured: { ms: number; calibrationMs: number | null; normalisedMs: number | null } | null = null;
+      if (o.measure) {
+        const m = await measureArchs(space, [result.arch]);
+        const ms = m.ms[0] as number;
+        const ref = predictor.data.calibrationMs;
+        measured = { ms, calibrationMs: m.calibrationMs, normalisedMs: ref && m.calibrationMs ? (ms * ref) / m.calibrationMs : null };
+      }
+      const out = { ...result, calibrationBeforeMs: before.calibrationMs, measured };
+      emit(Boolean(o.json), out, () =>
+        [
+          result.arch,
+          table(['', ''], [
+            ['held-out accuracy', `${(100 * result.accuracy).toFixed(2)}% of ${result.testImages} MNIST test images`],
+            ['loss', result.loss ? `${result.loss}${result.targetMs !== null ? ` toward ${result.targetMs} ms` : ''} (ref ${result.refMs?.toFixed(3)} ms)` : 'none (accuracy alone)'],
+            ['E[latency] final probs', result.expectedMs === null ? '-' : `${result.expectedMs.toFixed(3)} ms`],
+            ['predicted latency', result.predictedMs === null ? '-' : `${result.predictedMs.toFixed(3)} ms`],
+            ['measured latency', measured ? `${measured.ms.toFixed(3)} ms (calibration ${measured.calibrationMs?.toFixed(3)} ms)` : '-'],
+            ['search time', `${result.seconds.toFixed(1)} s`],
+          ]),
+        ].join('\n'));
+    });
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { getSpace, UnknownKeyError } from '../../ops-library/index.ts';
+import { LatencyModel, PREDICTOR_KINDS, type LatencyPredictor, type PredictorKind } from '../../predictor/index.ts';
+import { HttpError, parseBody, readJson, sendJson, type Router } from './http.ts';
+import type { PredictorCache } from './predictions.ts';
+
+export const ExpectedLatencyRequestSchema = z
+  .object({
+    device: z.string().min(1),
+    space: z.string().min(1),
+    /** architecture probabilities [layers][candidates]; rows sum to 1 */
+    probs: z.array(z.array(z.number())).min(1),
+    kind: z.enum(PREDICTOR_KINDS as readonly [PredictorKind, ...PredictorKind[]]).optional(),
+    /** the device's current calibration latency: E[latency] at its speed now */
+    calibration_ms: z.number().positive().optional(),
+  })
+  .strict();
+
+/** One differentiable model per (predictor, kind, calibration); a rebuilt predictor gets new ones. */
+const models = new WeakMap<LatencyPredictor, Map<string, LatencyModel>>();
+function modelOf(predictor: LatencyPredictor, kind: PredictorKind, calibrationMs: number | undefined): LatencyModel {
+  let byKey = models.get(predictor);
+  if (!byKey) models.set(predictor, (byKey = new Map()));
+  const key = `${kind}/${calibrationMs ?? ''}`;
+  let m = byKey.get(key);
+  if (!m) {
+    if (byKey.size >= 32) {
+      for (const old of byKey.values()) old.dispose();
+      byKey.clear();
+    }
+    byKey.set(key, (m = LatencyModel.fromPredictor(predictor, { kind, calibrationMs })));
+  }
+  return m;
+}
+
+/**
+ * `POST /api/latency/expected` `{device, space, probs}` → `{latency_ms, grad}`: E[latency] of a
+ * device's predictor under architecture probabilities and its gradient, for a search loop in any
+ * language. Bad probabilities are a 400 naming `probs` and the problem.
+ */
+export function addLatencyRoutes(router: Router, o: { predictors: PredictorCache }): Router {
+  return router.on('POST', '/api/latency/expected', async (req, res) => {
+    const body = parseBody(ExpectedLatencyRequestSchema, await readJson(req, 4 * 1024 * 1024));
+    try {
+      getSpace(body.space);
+    } catch (e) {
+      if (e instanceof UnknownKeyError) throw new HttpError(400, `space: ${e.message}`, 'space');
+      throw e;
+    }
+    const served = await o.predictors.resolve(body.device, body.space);
+    const kind = body.kind ?? served.predictor.data.chosen;
+    if (kind === 'encoding-mlp' && !served.predictor.encodingModel) {
+      throw new HttpError(400, `kind: the predictor of '${body.device}' for '${body.space}' has no 'encoding-mlp' model`, 'kind');
+    }
+    const model = modelOf(served.predictor, kind, body.calibration_ms);
+    let r: { latencyMs: number; grad: number[][] };
+    try {
+      r = model.valueAndGrad(body.probs);
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) throw new HttpError(400, `probs: ${e.message}`, 'probs');
+      throw e;
+    }
+    sendJson(res, 200, {
+      device: body.device,
+      space: model.space,
+      kind,
+      layers: model.layers,
+      candidates: model.candidates,
+      latency_ms: r.latencyMs,
+      grad: r.grad,
+      calibration_ms: model.params.calibrationMs,
+    });
+  });
+}
