@@ -19,5 +19,5 @@ export function normalisedMs(m: Measurement, ref: number | null): number {
 
 /** Network-level measurements as training samples, normalised to `ref`. */
 export function networkSamples(measurements: readonly Measurement[], ref: number | null): NetworkSample[] {
-  return measurements.filter((m) => m.level === 'network').map((m) => ({ arch: m.key, ms: normalisedMs(m, ref), passId: m.passId }));
+  return measurements.filter((m) => m.level === 'network').map((m) => ({ arch: m.key, ms: normalisedMs(m, ref), passId: m.passId, calibrationMs: m.calibrationMs ?? null }));
 }

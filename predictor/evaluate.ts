@@ -50,6 +50,8 @@ export async function evaluatePredictors(o: EvalOptions): Promise<EvalReport> {
   const samePass = main[1].filter((n) => isTest(n.arch));
   const crossPass = o.networks.filter((n) => n.passId !== main[0] && !trainArchs.has(n.arch));
   const predictor = await trainPredictor({ ...o, networks: train });
+  const ref = o.calibrationMs;
+  const atOwnCalibration = (t: NetworkSample) => (ref && t.calibrationMs ? (predictor.calibrationScale(t.calibrationMs) * ref) / t.calibrationMs : 1);
   const splits: EvalSplit[] = [];
   for (const [split, test] of [['same-pass', samePass], ['cross-pass', crossPass]] as const) {
     if (test.length < 2) continue;
@@ -57,6 +59,9 @@ export async function evaluatePredictors(o: EvalOptions): Promise<EvalReport> {
     for (const kind of PREDICTOR_KINDS) {
       if (kind === 'encoding-mlp' && !predictor.data.encoding) continue;
       const pred = predictor.predictBatch(test.map((t) => t.arch), { kind });
+      // each test latency is normalised by its own group's calibration (exponent 1); the
+      // predictor's figure at that calibration, normalised the same way, is what it predicted
+      test.forEach((t, i) => (pred[i] = (pred[i] as number) * atOwnCalibration(t)));
       s.metrics[kind] = accuracy(Array.from(pred), test.map((t) => t.ms));
       s.points[kind] = test.map((t, i) => ({ arch: t.arch, measured: t.ms, predicted: pred[i] as number }));
     }

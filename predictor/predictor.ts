@@ -1,4 +1,5 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
+import { calibrationFactor } from './elasticity.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
 import { architectureUnits, buildSpaceTables, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
@@ -143,10 +144,12 @@ export class LatencyPredictor {
     }
   }
 
-  private calibrationScale(current: number | undefined): number {
-    if (current === undefined) return 1;
-    if (!(current > 0)) throw new RangeError(`'calibrationMs' must be > 0, got ${current}`);
-    return this.data.calibrationMs ? current / this.data.calibrationMs : 1;
+  /**
+   * The factor from a prediction at the reference calibration to one at calibration `current`:
+   * (current / reference)^β with the learned elasticity β (1 when none was learned).
+   */
+  calibrationScale(current: number | null | undefined): number {
+    return calibrationFactor({ current, reference: this.data.calibrationMs, elasticity: this.data.calibrationElasticity ?? 1 });
   }
 }
 

@@ -4,6 +4,7 @@ import { accuracy, type AccuracyMetrics } from './metrics.ts';
 import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
 import { relativeRidge } from './ridge.ts';
+import { calibrationSlope } from './elasticity.ts';
 import { inHoldout } from './split.ts';
 import { buildSpaceTables, choiceIndices, networkFeatures, oneHotBatch, oneHotLayout } from './tables.ts';
 import { initTf, tf } from './tf.ts';
@@ -55,34 +56,51 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   const tables = buildSpaceTables(space, (spec, key) => unitCost({ lut, kernels }, spec, key));
   const regressorUnits = new Set([...tables.fixed, ...tables.choices.flat(2), ...space.structuralUnits.map(tables.cost)].filter((u) => u.source === 'regressor').map((u) => u.key)).size;
 
-  const rows = o.networks.filter((n) => n.ms > 0).map((n) => ({ ...n, idx: choiceIndices(space, n.arch) }));
+  const ref = o.calibrationMs;
+  // x = log(own calibration / reference): 0 where either is unknown (no elasticity to learn)
+  const logCal = (n: NetworkSample) => (ref && n.calibrationMs && n.calibrationMs > 0 ? Math.log(n.calibrationMs / ref) : 0);
+  const measuredRows = o.networks.filter((n) => n.ms > 0).map((n) => ({ ...n, idx: choiceIndices(space, n.arch), x: logCal(n) }));
   const share = o.validationShare ?? 0.2;
-  let valid = rows.filter((r) => inHoldout(r.arch, share));
-  let train = rows.filter((r) => !inHoldout(r.arch, share));
-  if (train.length < 3 || valid.length < 2) {
+  let validRows = measuredRows.filter((r) => inHoldout(r.arch, share));
+  let trainRows = measuredRows.filter((r) => !inHoldout(r.arch, share));
+  if (trainRows.length < 3 || validRows.length < 2) {
     // too few networks to hold some out: validate on the training set (reported as such)
-    train = rows;
-    valid = rows;
+    trainRows = measuredRows;
+    validRows = measuredRows;
   }
-  if (train.length < 2) throw new RangeError(`training needs at least 2 network measurements of '${space.name}', got ${train.length}`);
+  if (trainRows.length < 2) throw new RangeError(`training needs at least 2 network measurements of '${space.name}', got ${trainRows.length}`);
 
   // network-level correction: linear in the additive features, relative-error loss
   progress('network correction', 1, 3);
   const D = tables.featureNames.length;
-  const feats = train.map((r) => Array.from(networkFeatures(tables, r.idx)));
+  const feats = trainRows.map((r) => Array.from(networkFeatures(tables, r.idx)));
   const scale = new Array<number>(D).fill(1e-9);
   for (const f of feats) for (let d = 0; d < D; d++) scale[d] = Math.max(scale[d] as number, Math.abs(f[d] as number));
-  const yScale = quantile(train.map((r) => r.ms), 0.5);
-  // prior: prediction = LUT sum; the ridge shrinks every other weight toward 0
-  const prior = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
-  const fit = relativeRidge({
-    x: feats.map((f) => f.map((v, d) => v / (scale[d] as number))),
-    y: train.map((r) => r.ms / yScale),
-    prior,
-    lambda: o.l2 ?? 1e-4,
-  });
-  const minTrainMs = train.reduce((m, r) => Math.min(m, r.ms), Infinity);
-  const correction: LinearCorrection = { featureNames: tables.featureNames, scale, yScale, kernel: fit.kernel, bias: fit.bias, floorMs: 0.5 * minTrainMs };
+  const xs = feats.map((f) => f.map((v, d) => v / (scale[d] as number)));
+  const fitCorrection = (ms: readonly number[]): LinearCorrection => {
+    const yScale = quantile([...ms], 0.5);
+    // prior: prediction = LUT sum; the ridge shrinks every other weight toward 0
+    const prior = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
+    const fit = relativeRidge({ x: xs, y: ms.map((v) => v / yScale), prior, lambda: o.l2 ?? 1e-4 });
+    return { featureNames: tables.featureNames, scale, yScale, kernel: fit.kernel, bias: fit.bias, floorMs: 0.5 * ms.reduce((m, v) => Math.min(m, v), Infinity) };
+  };
+  const linear = (c: LinearCorrection, i: number) => c.yScale * ((xs[i] as number[]).reduce((a, v, d) => a + v * (c.kernel[d] as number), c.bias));
+  // calibration elasticity (elasticity.ts): fit the correction, regress its log residuals on
+  // log(cal/ref), re-express the latencies at β and refit; three rounds converge (β moves < 1e-3)
+  let slope = 0;
+  const at = (r: { ms: number; x: number }, s: number) => r.ms * Math.exp(-s * r.x);
+  let correction = fitCorrection(trainRows.map((r) => r.ms));
+  for (let round = 0; round < 3; round++) {
+    const res = trainRows.map((r, i) => Math.log(at(r, slope) / Math.max(linear(correction, i), 1e-9)));
+    const step = calibrationSlope(trainRows.map((r) => r.x), res);
+    if (step === 0) break;
+    slope = Math.max(-1, Math.min(1, slope + step));
+    correction = fitCorrection(trainRows.map((r) => at(r, slope)));
+  }
+  // from here on every latency is expressed at the reference calibration under β = 1 + slope
+  const train = trainRows.map((r) => ({ ...r, ms: at(r, slope) }));
+  const valid = validRows === trainRows ? train : validRows.map((r) => ({ ...r, ms: at(r, slope) }));
+  const yScale = correction.yScale;
 
   // the LA-DARTS-style baseline: one-hot architecture encoding → MLP
   let encodingModel: tf.LayersModel | null = null;
@@ -102,6 +120,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     space: space.name,
     createdAt: new Date().toISOString(),
     calibrationMs: o.calibrationMs,
+    calibrationElasticity: 1 + slope,
     calibrationKey: o.calibrationKey ?? null,
     lut,
     kernels,

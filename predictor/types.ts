@@ -10,6 +10,8 @@ export interface NetworkSample {
   arch: string;
   ms: number;
   passId: string;
+  /** the calibration figure of the measurement's own group (before normalisation); null: none */
+  calibrationMs?: number | null;
 }
 
 /** Where one part of a prediction came from. */
@@ -72,6 +74,11 @@ export interface PredictorData {
   createdAt: string;
   /** the calibration latencies are expressed at; predictions scale to a given current one */
   calibrationMs: number | null;
+  /**
+   * β in ms ∝ calibration^β, learned from the training networks (see elasticity.ts); predictions
+   * at a current calibration c scale by (c / calibrationMs)^β. Absent (older predictors): 1.
+   */
+  calibrationElasticity?: number;
   calibrationKey: string | null;
   /** LUT means (ms, normalised) of the space's units that were measured */
   lut: Record<string, number>;

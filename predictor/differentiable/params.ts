@@ -33,11 +33,7 @@ export function latencyParams(predictor: LatencyPredictor, options: { kind?: Pre
   const data = predictor.data;
   const space = predictor.space;
   if (space.positions.length === 0) throw new RangeError(`space '${space.name}' is a fixed network: it has no positions to differentiate over`);
-  let scale = 1;
-  if (options.calibrationMs !== undefined) {
-    if (!(options.calibrationMs > 0)) throw new RangeError(`'calibrationMs' must be > 0, got ${options.calibrationMs}`);
-    if (data.calibrationMs) scale = options.calibrationMs / data.calibrationMs;
-  }
+  const scale = predictor.calibrationScale(options.calibrationMs);
   const L = space.positions.length;
   const C = Math.max(...space.positions.map((p) => p.choices.length));
   const t = predictor.tables;

@@ -8,7 +8,7 @@ import { openStore, trainingData, type TrainingData } from '../../collector/inde
 import { buildLut, LUT_FORMATS, lutToMeasurements, specsOfSpace, type Lut, type LutEntry } from '../../lut/index.ts';
 import { ArchParseError, features, getSpace, sampleArchs, spaceUnits, specKey } from '../../ops-library/index.ts';
 import {
-  buildLutPredictor, loadPredictor, PREDICTOR_KINDS, savePredictor, trainPredictor, type LatencyPredictor, type Prediction, type PredictorKind,
+  buildLutPredictor, LatencyPredictor, loadPredictor, PREDICTOR_KINDS, savePredictor, trainPredictor, type Prediction, type PredictorKind,
 } from '../../predictor/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-predictor-train-'));
@@ -146,23 +146,29 @@ test('savePredictor → loadPredictor gives identical predictions for every kind
   assert.deepEqual((await loadPredictor(out)).predictBatch(UNSEEN), full.predictBatch(UNSEEN));
 });
 
-test('a current calibration scales every figure of a prediction', () => {
+test('a current calibration scales every figure of a prediction by (cal / ref)^β, β the learned elasticity', () => {
   const ref = full.data.calibrationMs as number;
+  const beta = full.data.calibrationElasticity as number;
+  assert.ok(beta >= 0 && beta <= 2, `elasticity ${beta}`);
   const arch = UNSEEN[1] as string;
+  const f = Math.pow(2, beta);
   for (const kind of PREDICTOR_KINDS) {
     const base = full.predict(arch, { kind });
     const slow = full.predict(arch, { kind, calibrationMs: 2 * ref });
-    near(slow.ms, 2 * base.ms, `${kind} ms`);
-    near(slow.low, 2 * base.low, `${kind} low`);
-    near(slow.high, 2 * base.high, `${kind} high`);
-    near(slow.lutSumMs, 2 * base.lutSumMs, `${kind} lutSumMs`);
+    near(slow.ms, f * base.ms, `${kind} ms`);
+    near(slow.low, f * base.low, `${kind} low`);
+    near(slow.high, f * base.high, `${kind} high`);
+    near(slow.lutSumMs, f * base.lutSumMs, `${kind} lutSumMs`);
     assert.equal(slow.calibrationMs, 2 * ref);
-    slow.breakdown.forEach((b, i) => near(b.ms, 2 * (base.breakdown[i] as Prediction['breakdown'][number]).ms, b.key));
+    slow.breakdown.forEach((b, i) => near(b.ms, f * (base.breakdown[i] as Prediction['breakdown'][number]).ms, b.key));
     // the reference calibration itself changes nothing
     near(full.predict(arch, { kind, calibrationMs: ref }).ms, base.ms, `${kind} at the reference`);
     const batch = full.predictBatch(UNSEEN, { kind });
-    full.predictBatch(UNSEEN, { kind, calibrationMs: ref / 2 }).forEach((v, i) => near(v, (batch[i] as number) / 2, `${kind} batch ${i}`));
+    full.predictBatch(UNSEEN, { kind, calibrationMs: ref / 2 }).forEach((v, i) => near(v, (batch[i] as number) / Math.pow(2, beta), `${kind} batch ${i}`));
   }
+  // a predictor directory written before the elasticity existed scales linearly
+  const old = new LatencyPredictor({ ...full.data, calibrationElasticity: undefined }, full.encodingModel, full.residualModel);
+  near(old.predict(arch, { calibrationMs: 2 * ref }).ms, 2 * old.predict(arch).ms, 'no elasticity: linear');
   for (const bad of [0, -1, Number.NaN]) {
     assert.throws(() => full.predict(arch, { calibrationMs: bad }), (e: Error) => e instanceof RangeError && /'calibrationMs' must be > 0/.test(e.message), String(bad));
     assert.throws(() => full.predictBatch([arch], { calibrationMs: bad }), RangeError, String(bad));
