@@ -13,3 +13,4 @@ export { evalReportHtml, renderSvg } from './report.ts';
 export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';
 export * from './fewshot/index.ts';
 export * from './differentiable/index.ts';
+export { calibrationFactor, calibrationSlope } from './elasticity.ts';

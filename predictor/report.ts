@@ -81,7 +81,7 @@ export async function evalReportHtml(report: EvalReport): Promise<string> {
   return `<!doctype html><html><head><meta charset="utf-8"><title>hwlat eval: ${esc(report.space)} on ${esc(report.deviceId)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}.plots{display:flex;gap:2em;flex-wrap:wrap}</style></head><body>
 <h1>Latency prediction accuracy: ${esc(report.space)}</h1>
-<p>device <code>${esc(report.deviceId)}</code>; LUT entries ${report.lutEntries} (${d.training.regressorUnits} units from the per-kernel regressor); reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms; every latency normalised by its pass's calibration.</p>
+<p>device <code>${esc(report.deviceId)}</code>; LUT entries ${report.lutEntries} (${d.training.regressorUnits} units from the per-kernel regressor); reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms; every latency normalised by its own group's calibration, and compared at it with the learned elasticity β = ${(d.calibrationElasticity ?? 1).toFixed(3)} (ms ∝ calibration^β).</p>
 ${sections.join('\n')}
 </body></html>`;
 }
