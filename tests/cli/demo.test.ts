@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../collector/index.ts';
 import { loadPredictor } from '../../predictor/index.ts';
-import { hwlat } from '../helpers/cli.ts';
+import { hwlat, ROOT } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,4 +68,11 @@ test('hwlat demo rejects a malformed agent list before touching the database', a
   assert.equal(res.code, 1);
   assert.match(res.stderr, /'--agents' entry 'ort-node:cpu@zero'/);
   assert.equal(existsSync(db), false);
+});
+
+test("the README's first command: `npm start` runs hwlat demo (the package's own bin is not on npm's PATH)", async () => {
+  const { spawnSync } = await import('node:child_process');
+  const res = spawnSync('npm', ['start', '--silent', '--', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /Usage: hwlat demo/);
 });
