@@ -100,7 +100,7 @@ const run = async (label: string, o: Partial<Parameters<typeof runSearch>[0]>): 
     if (done % 50 === 0) log(`${label}: ${stage} ${done}/${total} ce ${info.ce.toFixed(3)}${info.expectedMs !== null ? ` E[lat] ${info.expectedMs.toFixed(3)}` : ''}`);
   } });
   latency?.dispose();
-  log(`${label}: ${r.arch} acc ${(100 * r.accuracy).toFixed(2)}% predicted ${r.predictedMs?.toFixed(3)} ms (${((performance.now() - s) / 1000).toFixed(0)} s)`);
+  log(`${label}: ${r.arch} acc ${(100 * r.accuracy).toFixed(2)}% predicted ${r.predictedMs === undefined || r.predictedMs === null ? "– (no latency model in this search)" : `${r.predictedMs.toFixed(3)} ms`} (${((performance.now() - s) / 1000).toFixed(0)} s)`);
   return r;
 };
 const off = await run('latency off', { latency: null });
