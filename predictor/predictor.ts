@@ -1,5 +1,6 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import { calibrationFactor } from './elasticity.ts';
+import { kernelResidualAt } from './kernel-residual.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
 import { architectureUnits, buildSpaceTables, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
@@ -129,6 +130,8 @@ export class LatencyPredictor {
           // the residual corrects by a factor; it may not cancel the prediction
           for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.max(0.1, 1 + (r[i] as number));
         }
+        const kr = this.data.kernelResidual;
+        if (kr) for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.exp(kernelResidualAt(kr, batch[i] as Int32Array));
         for (let i = 0; i < batch.length; i++) out[i] = Math.max(floor, out[i] as number);
         return out;
       }

@@ -5,6 +5,7 @@ import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
 import { relativeRidge } from './ridge.ts';
 import { calibrationSlope } from './elasticity.ts';
+import { fitKernelResidual, kernelResidualAt, KERNEL_RESIDUAL_GRID, KERNEL_RESIDUAL_MAX_SUPPORT, type KernelResidual } from './kernel-residual.ts';
 import { inHoldout } from './split.ts';
 import { buildSpaceTables, choiceIndices, networkFeatures, oneHotBatch, oneHotLayout } from './tables.ts';
 import { initTf, tf } from './tf.ts';
@@ -127,6 +128,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     correction,
     encoding,
     residual: null,
+    kernelResidual: null,
     chosen: 'composite',
     bands: { 'lut-sum': [0, 0], composite: [0, 0], 'encoding-mlp': [0, 0] },
     metrics: {},
@@ -159,6 +161,27 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
       data.residual = residualSpec;
       predictor = withResidual;
     } else residual.dispose();
+  }
+
+  // non-additive spaces: the kernel correction over the choices, kept only if it helps on validation
+  if (!space.additive && space.positions.length > 0 && train.length >= 20 && valid !== train) {
+    // the solve is cubic in the support: an evenly spaced subset of a large training set
+    const step = Math.max(1, train.length / KERNEL_RESIDUAL_MAX_SUPPORT);
+    const support = Array.from({ length: Math.min(train.length, KERNEL_RESIDUAL_MAX_SUPPORT) }, (_, i) => train[Math.floor(i * step)] as (typeof train)[number]);
+    const base = predictor.predictIndices(support.map((r) => r.idx), 'composite');
+    const logResidual = support.map((r, i) => Math.log(r.ms / (base[i] as number)));
+    const baseValid = predictor.predictIndices(valid.map((r) => r.idx), 'composite');
+    const err = (pred: ArrayLike<number>) => valid.reduce((a, r, i) => a + Math.abs((pred[i] as number) / r.ms - 1), 0) / valid.length;
+    let best: { err: number; k: KernelResidual | null } = { err: err(baseValid), k: null };
+    for (const [gamma, lambda] of KERNEL_RESIDUAL_GRID) {
+      const k = fitKernelResidual({ codes: support.map((r) => r.idx), choices: space.positions.map((pos) => pos.choices.length), logResidual, gamma, lambda });
+      const e = err(valid.map((r, i) => (baseValid[i] as number) * Math.exp(kernelResidualAt(k, r.idx))));
+      if (e < best.err) best = { err: e, k };
+    }
+    if (best.k) {
+      data.kernelResidual = best.k;
+      predictor = new LatencyPredictor(data, encodingModel, predictor.residualModel);
+    }
   }
 
   // validate every kind on the held-out architectures; the best becomes the default

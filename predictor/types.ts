@@ -1,6 +1,7 @@
 import type { AccuracyMetrics } from './metrics.ts';
 import type { KernelModels } from './kernels.ts';
 import type { UnitSource } from './tables.ts';
+import type { KernelResidual } from './kernel-residual.ts';
 
 export type PredictorKind = 'lut-sum' | 'composite' | 'encoding-mlp';
 export const PREDICTOR_KINDS: readonly PredictorKind[] = Object.freeze(['lut-sum', 'composite', 'encoding-mlp']);
@@ -87,6 +88,11 @@ export interface PredictorData {
   encoding: EncodingSpec | null;
   /** present when the residual MLP improved the composite on validation */
   residual: ResidualSpec | null;
+  /**
+   * non-additive spaces: a kernel-ridge correction of the composite's log residual over the
+   * choices (kernel-residual.ts), present when it improved the composite on validation
+   */
+  kernelResidual?: KernelResidual | null;
   /** the kind `predict` uses unless told otherwise: the one that won on validation */
   chosen: PredictorKind;
   /** relative error band (p10, p90) per kind on validation networks */

@@ -78,12 +78,30 @@ test('calibration: E[latency] scales with the current calibration like predict()
   b.dispose();
 });
 
+/**
+ * The enumerated form's value in float64, straight from its formula Σ_a Π_l p[l, a_l]·ms_a: a
+ * float32 sum over 15,625 architectures is too coarse for a finite difference. Other forms: tfjs.
+ */
+function f64(m: LatencyModel, probs: number[][]): number {
+  if (m.params.form !== 'enumerated') return value(m, probs);
+  const archs = m.params.archs as Int32Array;
+  const ms = m.params.archMs as Float32Array;
+  let e = 0;
+  for (let a = 0; a < ms.length; a++) {
+    let pr = 1;
+    for (let l = 0; l < m.layers; l++) pr *= probs[l]?.[archs[a * m.layers + l] as number] as number;
+    e += pr * (ms[a] as number);
+  }
+  return e;
+}
+
 test('the analytic gradient of E[latency] matches central finite differences', () => {
   for (const [p, kind] of [[fbnet, 'composite'], [fbnet, 'encoding-mlp'], [proxyless, 'composite'], [nb201, 'composite']] as const) {
     const m = LatencyModel.fromPredictor(p, { kind });
     const probs = randomProbs(m, `g-${p.space.name}`);
     const { latencyMs, grad } = m.valueAndGrad(probs);
     relClose(latencyMs, value(m, probs), 1e-6, 'valueAndGrad value');
+    relClose(latencyMs, f64(m, probs), 1e-4, 'tfjs value vs the formula in float64');
     const rng = seedrandom.alea(`dir-${kind}`);
     for (let t = 0; t < 3; t++) {
       // a direction inside the simplex's tangent space (rows sum to 0, padding untouched)
@@ -99,7 +117,7 @@ test('the analytic gradient of E[latency] matches central finite differences', (
       // matches at any step whose interval holds no kink, so shrink the step until one does.
       const fds: number[] = [];
       for (const eps of [2e-3, 5e-4, 1.25e-4]) {
-        const at = (s: number) => value(m, probs.map((row, l) => row.map((v, i) => v + s * eps * (d[l]?.[i] as number))));
+        const at = (s: number) => f64(m, probs.map((row, l) => row.map((v, i) => v + s * eps * (d[l]?.[i] as number))));
         fds.push((at(1) - at(-1)) / (2 * eps));
       }
       const ok = fds.some((fd) => Math.abs(fd - an) <= 2e-2 * Math.max(Math.abs(an), 1e-3) + 2e-4);
