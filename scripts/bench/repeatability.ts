@@ -7,7 +7,8 @@
 //   npx tsx scripts/bench/repeatability.ts --db acc.sqlite [--space nasbench201] [--device ID] [--min-time 200]
 import { parseArgs } from 'node:util';
 import { createBackend, networkItems, profileItems } from '../../agent/index.ts';
-import { openStore } from '../../collector/index.ts';
+import { openStore, trainingData } from '../../collector/index.ts';
+import { trainPredictor } from '../../predictor/index.ts';
 import { getSpace, sampleArchs } from '../../ops-library/index.ts';
 import { inHoldout } from '../../predictor/split.ts';
 import type { Measurement } from '../../protocol/index.ts';
@@ -22,7 +23,10 @@ const store = openStore({ path: args.db });
 const device = args.device ?? store.listDevices()[0]?.id;
 if (!device) throw new RangeError(`'${args.db}' holds no device`);
 const nets = store.listMeasurements({ deviceId: device, level: 'network', space: space.name });
+// the elasticity β the predictor learns from this database (predictor/elasticity.ts)
+const beta = (await trainPredictor({ ...trainingData(store, device, space.name), encodingBaseline: false })).data.calibrationElasticity ?? 1;
 store.close();
+console.log(`calibration elasticity learned from the stored networks: β = ${beta.toFixed(3)}`);
 const archOf = (m: Measurement) => m.key.replace(`network:${space.name}:`, '');
 const byPass = new Map<string, Measurement[]>();
 for (const m of nets) byPass.set(m.passId, [...(byPass.get(m.passId) ?? []), m]);
@@ -36,14 +40,14 @@ try {
   const q = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(p * a.length))] as number;
   for (const [name, set] of [['same-pass test networks', same], ['cross-pass test networks', cross]] as const) {
     if (set.length === 0) continue;
-    for (const norm of [true, false]) {
+    for (const [label, e] of [[`calibration^β (β = ${beta.toFixed(3)})`, beta], ['calibration-normalised', 1], ['raw', 0]] as const) {
       const r = set.map((m) => {
         const n = fresh.get(m.key) as Measurement;
-        return norm ? n.stats.median / (n.calibrationMs ?? 1) / (m.stats.median / (m.calibrationMs ?? 1)) : n.stats.median / m.stats.median;
+        return n.stats.median / Math.pow(n.calibrationMs ?? 1, e) / (m.stats.median / Math.pow(m.calibrationMs ?? 1, e));
       });
       const mr = q(r, 0.5);
       const dev = r.map((x) => Math.abs(x / mr - 1));
-      console.log(`${name} (${set.length}), ${norm ? 'calibration-normalised' : 'raw'}: within ±10% of each other ${(100 * dev.filter((d) => d <= 0.1).length / dev.length).toFixed(1)}%, |difference| median ${(100 * q(dev, 0.5)).toFixed(1)}% p90 ${(100 * q(dev, 0.9)).toFixed(1)}% (median ratio ${mr.toFixed(3)})`);
+      console.log(`${name} (${set.length}), ${label}: within ±10% of each other ${(100 * dev.filter((d) => d <= 0.1).length / dev.length).toFixed(1)}%, |difference| median ${(100 * q(dev, 0.5)).toFixed(1)}% p90 ${(100 * q(dev, 0.9)).toFixed(1)}% (median ratio ${mr.toFixed(3)})`);
     }
   }
   const archs = sampleArchs(space, { count: 36, seed: 11 });
