@@ -6,7 +6,7 @@
  * 500 networks are too few to train a network on it; a kernel on the Hamming distance between two
  * architectures (k = exp(−γ·distance)) can express any such interaction and shrinks to 0 where the
  * data say nothing. On this machine's NAS-Bench-201 data it took the composite's cross-pass
- * MAPE from 4.1% to 3.6% (docs/benchmarks.md).
+ * MAPE from 4.1% to 3.7% (docs/benchmarks.md).
  */
 import { Matrix, solve } from 'ml-matrix';
 
@@ -29,35 +29,35 @@ export const KERNEL_RESIDUAL_GRID: ReadonlyArray<readonly [number, number]> = Ob
   [0.3, 0.7, 1.5].flatMap((g) => [0.1, 0.3, 1].map((l) => Object.freeze([g, l] as const))),
 );
 
+/** at most this many support architectures: the solve is cubic in them */
+export const KERNEL_RESIDUAL_MAX_SUPPORT = 800;
+
 /**
  * Fits log(measured / predicted) ≈ Σ_j α_j · exp(−γ · hamming(arch, arch_j)) by kernel ridge
  * (K + λI) α = r over the training architectures.
  *
  * @example
- * const k = fitKernelResidual({ codes: train.map((r) => r.idx), logResidual, gamma: 0.7, lambda: 0.3 });
+ * const k = fitKernelResidual({ codes: train.map((r) => r.idx), choices: [5, 5, 5, 5, 5, 5], logResidual, gamma: 0.7, lambda: 0.3 });
  * kernelResidualAt(k, idx); // log factor to multiply the composite's prediction by
  */
-/** at most this many support architectures: the solve is cubic in them */
-export const KERNEL_RESIDUAL_MAX_SUPPORT = 800;
-
 export function fitKernelResidual(o: { codes: readonly Int32Array[]; choices: readonly number[]; logResidual: readonly number[]; gamma: number; lambda: number }): KernelResidual {
   const n = o.codes.length;
   if (n === 0 || n !== o.logResidual.length) throw new RangeError(`'codes' and 'logResidual' must be non-empty and of the same length, got ${n} and ${o.logResidual.length}`);
   if (n > KERNEL_RESIDUAL_MAX_SUPPORT) throw new RangeError(`'codes' must hold at most ${KERNEL_RESIDUAL_MAX_SUPPORT} architectures (the solve is cubic), got ${n}`);
   if (!(o.gamma > 0) || !(o.lambda > 0)) throw new RangeError(`'gamma' and 'lambda' must be > 0, got ${o.gamma} and ${o.lambda}`);
   const P = (o.codes[0] as Int32Array).length;
+  if (o.choices.length !== P) throw new RangeError(`'choices' must give the candidates of each of the ${P} positions, got ${o.choices.length}`);
   const support: number[] = [];
   for (const c of o.codes) for (let p = 0; p < P; p++) support.push(c[p] as number);
   const K = new Matrix(n, n);
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
-      const v = Math.exp(-o.gamma * hamming(support, i, o.codes[j] as Int32Array, P)) + (i === j ? o.lambda : 0);
+      const v = Math.exp(-o.gamma * hamming(support, i * P, o.codes[j] as Int32Array, P)) + (i === j ? o.lambda : 0);
       K.set(i, j, v);
       K.set(j, i, v);
     }
   }
   const alpha = solve(K, Matrix.columnVector([...o.logResidual]), true).to1DArray();
-  if (o.choices.length !== P) throw new RangeError(`'choices' must give the candidates of each of the ${P} positions, got ${o.choices.length}`);
   return { gamma: o.gamma, support, positions: P, choices: [...o.choices], alpha };
 }
 
@@ -80,9 +80,7 @@ function sumAt(c: Compiled, P: number, idx: ArrayLike<number>): number {
   const { support, alpha, w } = c;
   let s = 0;
   for (let j = 0, o = 0; j < alpha.length; j++, o += P) {
-    let d = 0;
-    for (let p = 0; p < P; p++) if (support[o + p] !== idx[p]) d++;
-    s += (alpha[j] as number) * (w[d] as number);
+    s += (alpha[j] as number) * (w[hamming(support, o, idx, P)] as number);
   }
   return s;
 }
@@ -127,9 +125,9 @@ export function kernelResidualAt(k: KernelResidual, idx: Int32Array): number {
   return sumAt(c, k.positions, idx);
 }
 
-function hamming(support: readonly number[], j: number, idx: Int32Array, P: number): number {
+/** positions where the support architecture at `offset` and `idx` differ */
+function hamming(support: ArrayLike<number>, offset: number, idx: ArrayLike<number>, P: number): number {
   let d = 0;
-  const o = j * P;
-  for (let p = 0; p < P; p++) if (support[o + p] !== idx[p]) d++;
+  for (let p = 0; p < P; p++) if (support[offset + p] !== idx[p]) d++;
   return d;
 }

@@ -102,6 +102,8 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   const train = trainRows.map((r) => ({ ...r, ms: at(r, slope) }));
   const valid = validRows === trainRows ? train : validRows.map((r) => ({ ...r, ms: at(r, slope) }));
   const yScale = correction.yScale;
+  // what the optional corrections below must lower to be kept: mean relative error on validation
+  const validationError = (pred: ArrayLike<number>) => valid.reduce((a, r, i) => a + Math.abs((pred[i] as number) / r.ms - 1), 0) / valid.length;
 
   // the LA-DARTS-style baseline: one-hot architecture encoding → MLP
   let encodingModel: tf.LayersModel | null = null;
@@ -153,10 +155,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
       ...stepBudget(train.length, o.epochs), loss: 'mse', learningRate: 0.003,
     });
     const withResidual = new LatencyPredictor({ ...data, residual: residualSpec }, encodingModel, residual);
-    const relErr = (p: LatencyPredictor) => {
-      const pred = p.predictIndices(valid.map((r) => r.idx), 'composite');
-      return valid.reduce((a, r, i) => a + Math.abs((pred[i] as number) / r.ms - 1), 0) / valid.length;
-    };
+    const relErr = (p: LatencyPredictor) => validationError(p.predictIndices(valid.map((r) => r.idx), 'composite'));
     if (relErr(withResidual) < relErr(predictor)) {
       data.residual = residualSpec;
       predictor = withResidual;
@@ -171,11 +170,10 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     const base = predictor.predictIndices(support.map((r) => r.idx), 'composite');
     const logResidual = support.map((r, i) => Math.log(r.ms / (base[i] as number)));
     const baseValid = predictor.predictIndices(valid.map((r) => r.idx), 'composite');
-    const err = (pred: ArrayLike<number>) => valid.reduce((a, r, i) => a + Math.abs((pred[i] as number) / r.ms - 1), 0) / valid.length;
-    let best: { err: number; k: KernelResidual | null } = { err: err(baseValid), k: null };
+    let best: { err: number; k: KernelResidual | null } = { err: validationError(baseValid), k: null };
     for (const [gamma, lambda] of KERNEL_RESIDUAL_GRID) {
       const k = fitKernelResidual({ codes: support.map((r) => r.idx), choices: space.positions.map((pos) => pos.choices.length), logResidual, gamma, lambda });
-      const e = err(valid.map((r, i) => (baseValid[i] as number) * Math.exp(kernelResidualAt(k, r.idx))));
+      const e = validationError(valid.map((r, i) => (baseValid[i] as number) * Math.exp(kernelResidualAt(k, r.idx))));
       if (e < best.err) best = { err: e, k };
     }
     if (best.k) {
