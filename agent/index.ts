@@ -1,5 +1,6 @@
 export * from './backends/index.ts';
 export * from './harness/index.ts';
+export { ANCHOR_NETWORKS, anchorArch, anchorModel } from './anchors.ts';
 export { fingerprint } from './fingerprint.ts';
 export * from './profiler.ts';
 export * from './transport/outbox-types.ts';

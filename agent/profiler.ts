@@ -1,5 +1,6 @@
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
+import { anchorModel } from './anchors.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved } from './harness/harness.ts';
 import type { ModelResult } from './harness/types.ts';
@@ -62,6 +63,12 @@ export interface ProfileOptions {
   maxRepeats?: number;
   /** models loaded and measured together in interleaved rounds (default 12) */
   groupSize?: number;
+  /**
+   * measure each network space's anchor network (anchors.ts) in every round of a group holding
+   * that space's networks, and give the group's network measurements its median as `anchorMs`
+   * (default true; op-level groups never get one)
+   */
+  anchors?: boolean;
   /** re-measure a model whose coefficient of variation exceeds this (default 0.3) */
   maxCv?: number;
   /** at most this many re-measurements of noisy models per group (default 2) */
@@ -81,7 +88,8 @@ export interface ProfileResult {
 
 /**
  * Measures items in groups; inside a group every round visits every model and the calibration
- * workload, so drift hits all alike. Each measurement carries its group's calibration median.
+ * workload, so drift hits all alike. Each measurement carries its group's calibration median, and
+ * each network measurement of a space with an anchor network its group's anchor median.
  *
  * @example
  * const backend = await createBackend('ort-node', { threads: 1 });
@@ -104,9 +112,24 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
       const loaded: LoadedModel[] = [];
       try {
         for (const item of group) loaded.push(await options.backend.load(item.model(batch)));
+        // the anchors of the group's network spaces, loaded after the items (their models
+        // dispose with the group's)
+        const anchorOf = new Map<string, number>();
+        if (options.anchors ?? true) {
+          for (const item of group) {
+            if (item.level !== 'network' || item.space === null || anchorOf.has(item.space)) continue;
+            const bytes = anchorModel(item.space, batch);
+            if (bytes === null) continue;
+            anchorOf.set(item.space, loaded.length);
+            loaded.push(await options.backend.load(bytes));
+          }
+        }
+        const anchorSlots = [...anchorOf.values()];
         const note = `measuring ${group[0]?.level} ${start + 1}-${start + group.length}`;
         const measure = async (which: number[]) => {
-          const res = await measureInterleaved(which.map((i) => loaded[i] as LoadedModel), {
+          // every measurement, a re-measurement of noisy models too, runs with its anchors
+          const slots = [...which, ...anchorSlots];
+          const res = await measureInterleaved(slots.map((i) => loaded[i] as LoadedModel), {
             warmup: options.warmup,
             minRepeats: options.minRepeats,
             minTimeMs: options.minTimeMs,
@@ -115,7 +138,13 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             onRound: () => options.onProgress?.(start, items.length, note),
           });
           if (res.calibration) trace.push(...res.calibration.trace);
-          return which.map((i, j) => ({ i, result: res.results[j] as ModelResult, calibrationMs: res.calibration?.stats.median ?? null }));
+          const anchorMs = (i: number): number | null => {
+            const item = group[i] as ProfileItem;
+            const slot = item.level === 'network' && item.space !== null ? anchorOf.get(item.space) : undefined;
+            const median = slot === undefined ? undefined : res.results[slots.indexOf(slot)]?.stats.median;
+            return median !== undefined && median > 0 ? median : null;
+          };
+          return which.map((i, j) => ({ i, result: res.results[j] as ModelResult, calibrationMs: res.calibration?.stats.median ?? null, anchorMs: anchorMs(i) }));
         };
         const best = await measure(group.map((_, i) => i));
         // a shared machine has bursts of contention: re-measure the models whose runs scattered
@@ -129,8 +158,8 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
         }
         const now = new Date().toISOString();
         const batchOut = group.map((item, i): Measurement => {
-          const { result: r, calibrationMs } = best[i] as (typeof best)[number];
-          return {
+          const { result: r, calibrationMs, anchorMs } = best[i] as (typeof best)[number];
+          const m: Measurement = {
             id: randomId(),
             deviceId: options.deviceId,
             passId: options.passId,
@@ -145,6 +174,8 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             calibrationMs,
             createdAt: now,
           };
+          if (anchorMs !== null) m.anchorMs = anchorMs;
+          return m;
         });
         measurements.push(...batchOut);
         await options.onMeasurements?.(batchOut);

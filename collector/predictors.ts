@@ -1,7 +1,7 @@
 import { buildLut, type Lut } from '../lut/index.ts';
 import { getSpace, spaceUnits, type SearchSpace } from '../ops-library/index.ts';
 import {
-  buildLutPredictor, networkSamples, referenceCalibration, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
+  anchorFit, buildLutPredictor, networkSamples, referenceCalibration, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
 } from '../predictor/index.ts';
 import type { Store } from './store/index.ts';
 
@@ -13,6 +13,8 @@ export interface TrainingData {
   lutMs: Map<string, number>;
   networks: NetworkSample[];
   opMeasurements: number;
+  /** the space's anchor elasticity when its network measurements carry anchors (dataset.ts) */
+  anchorElasticity?: number;
 }
 
 /**
@@ -31,12 +33,16 @@ export function trainingData(store: Store, deviceId: string, spaceName: string):
   const lut = buildLut(ops, { deviceId, calibrationMs: ref });
   // the LUT value of a key is its median (robust to a noisy pass), at the reference calibration
   const lutMs = new Map([...lut.entries].map(([k, e]) => [k, e.median]));
-  return { deviceId, space, calibrationMs: ref, lutMs, networks: networkSamples(nets, ref), opMeasurements: ops.length };
+  // networks measured beside their space's anchor are normalised by it (agent/anchors.ts)
+  const anchor = anchorFit(nets, ref);
+  return {
+    deviceId, space, calibrationMs: ref, lutMs, networks: networkSamples(nets, ref, anchor), opMeasurements: ops.length, ...(anchor ? { anchorElasticity: anchor.elasticity } : {}),
+  };
 }
 
 /** Trains (with network measurements) or builds a LUT-only predictor (without). */
 export async function predictorFor(data: TrainingData, options: Partial<TrainOptions> = {}): Promise<LatencyPredictor> {
-  const base = { deviceId: data.deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, ...options };
+  const base = { deviceId: data.deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, ...(data.anchorElasticity !== undefined ? { anchorElasticity: data.anchorElasticity } : {}), ...options };
   if (data.lutMs.size === 0 && data.networks.length === 0) {
     throw new RangeError(`device '${data.deviceId}' has no measurements for '${data.space.name}': profile it or import a LUT first`);
   }

@@ -51,7 +51,8 @@ export async function evaluatePredictors(o: EvalOptions): Promise<EvalReport> {
   const crossPass = o.networks.filter((n) => n.passId !== main[0] && !trainArchs.has(n.arch));
   const predictor = await trainPredictor({ ...o, networks: train });
   const ref = o.calibrationMs;
-  const atOwnCalibration = (t: NetworkSample) => (ref && t.calibrationMs ? (predictor.calibrationScale(t.calibrationMs) * ref) / t.calibrationMs : 1);
+  // an anchor-normalised test latency is at the reference already: compare as predicted
+  const atOwnCalibration = (t: NetworkSample) => (!t.anchorMs && ref && t.calibrationMs ? (predictor.calibrationScale(t.calibrationMs) * ref) / t.calibrationMs : 1);
   const splits: EvalSplit[] = [];
   for (const [split, test] of [['same-pass', samePass], ['cross-pass', crossPass]] as const) {
     if (test.length < 2) continue;

@@ -7,7 +7,7 @@ export { buildSpaceTables, choiceIndices, networkFeatures, lutSum, type SpaceTab
 export { trainKernelModels, predictKernel, type KernelModels } from './kernels.ts';
 export { initTf } from './tf.ts';
 export { inHoldout, hash32 } from './split.ts';
-export { referenceCalibration, normalisedMs, networkSamples } from './dataset.ts';
+export { anchorFit, referenceCalibration, normalisedMs, networkSamples, type AnchorFit } from './dataset.ts';
 export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions } from './evaluate.ts';
 export { evalReportHtml, renderSvg } from './report.ts';
 export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';

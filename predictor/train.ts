@@ -24,6 +24,11 @@ export interface TrainOptions {
   lutSpecs?: ReadonlyMap<string, OpSpec>;
   /** network measurements, ms normalised to `calibrationMs` */
   networks: readonly NetworkSample[];
+  /**
+   * the elasticity of the space's anchor network (dataset.ts anchorFit): given, β is this instead
+   * of being learned from the residuals, and anchor-normalised samples count as at the reference
+   */
+  anchorElasticity?: number;
   /** share of architectures held out to choose the predictor and size its band (default 0.2) */
   validationShare?: number;
   /** train the encoding→MLP baseline too (default true) */
@@ -59,7 +64,11 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
 
   const ref = o.calibrationMs;
   // x = log(own calibration / reference): 0 where either is unknown (no elasticity to learn)
-  const logCal = (n: NetworkSample) => (ref && n.calibrationMs && n.calibrationMs > 0 ? Math.log(n.calibrationMs / ref) : 0);
+  // (an anchor-normalised sample is at the reference already)
+  const logCal = (n: NetworkSample) => (!n.anchorMs && ref && n.calibrationMs && n.calibrationMs > 0 ? Math.log(n.calibrationMs / ref) : 0);
+  if (o.anchorElasticity !== undefined && !(Number.isFinite(o.anchorElasticity) && o.anchorElasticity >= 0)) {
+    throw new RangeError(`'anchorElasticity' must be a finite number >= 0, got ${o.anchorElasticity}`);
+  }
   const measuredRows = o.networks.filter((n) => n.ms > 0).map((n) => ({ ...n, idx: choiceIndices(space, n.arch), x: logCal(n) }));
   const share = o.validationShare ?? 0.2;
   let validRows = measuredRows.filter((r) => inHoldout(r.arch, share));
@@ -87,11 +96,12 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   };
   const linear = (c: LinearCorrection, i: number) => c.yScale * ((xs[i] as number[]).reduce((a, v, d) => a + v * (c.kernel[d] as number), c.bias));
   // calibration elasticity (elasticity.ts): fit the correction, regress its log residuals on
-  // log(cal/ref), re-express the latencies at β and refit; three rounds converge (β moves < 1e-3)
-  let slope = 0;
+  // log(cal/ref), re-express the latencies at β and refit; three rounds converge (β moves < 1e-3).
+  // With anchors β is the anchor's, measured directly against the calibration (dataset.ts).
+  let slope = o.anchorElasticity !== undefined ? o.anchorElasticity - 1 : 0;
   const at = (r: { ms: number; x: number }, s: number) => r.ms * Math.exp(-s * r.x);
-  let correction = fitCorrection(trainRows.map((r) => r.ms));
-  for (let round = 0; round < 3; round++) {
+  let correction = fitCorrection(trainRows.map((r) => at(r, slope)));
+  for (let round = 0; round < (o.anchorElasticity !== undefined ? 0 : 3); round++) {
     const res = trainRows.map((r, i) => Math.log(at(r, slope) / Math.max(linear(correction, i), 1e-9)));
     const step = calibrationSlope(trainRows.map((r) => r.x), res);
     if (step === 0) break;

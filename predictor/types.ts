@@ -13,6 +13,11 @@ export interface NetworkSample {
   passId: string;
   /** the calibration figure of the measurement's own group (before normalisation); null: none */
   calibrationMs?: number | null;
+  /**
+   * the anchor figure of the measurement's own group when `ms` was normalised by it (dataset.ts
+   * networkSamples); absent: `ms` is calibration-normalised (exponent 1)
+   */
+  anchorMs?: number | null;
 }
 
 /** Where one part of a prediction came from. */

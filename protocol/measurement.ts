@@ -23,7 +23,8 @@ export type MeasurementLevel = z.infer<typeof MeasurementLevelSchema>;
 /**
  * One measurement: never a single number. `key` is the canonical layer key (op level) or the
  * architecture string (network level); `calibrationMs` is the median latency of the pass's
- * calibration workload, so measurements from different passes can be normalised before use.
+ * calibration workload, so measurements from different passes can be normalised before use;
+ * `anchorMs` that of the space's anchor network, measured in the same rounds.
  */
 export const MeasurementSchema = z.object({
   id: z.string().min(8).describe('client-generated result id; the store ignores duplicates'),
@@ -38,6 +39,11 @@ export const MeasurementSchema = z.object({
   stats: LatencyStatsSchema,
   wallMs: z.number().nonnegative().describe('wall time spent measuring this model'),
   calibrationMs: z.number().positive().nullable(),
+  /**
+   * median latency of the space's anchor network (agent/anchors.ts) in the same rounds (network
+   * measurements of a space with an anchor); absent from older agents and for op-level ones
+   */
+  anchorMs: z.number().positive().nullable().optional(),
   createdAt: z.string().describe('ISO timestamp'),
   /** the collector job this measurement completes (fleet campaigns); absent for local profiles */
   jobId: z.string().min(1).nullable().optional(),

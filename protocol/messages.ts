@@ -54,6 +54,8 @@ export const ResultSchema = z.object({
   warmup: z.number().int().min(0),
   wallMs: z.number().nonnegative(),
   calibrationMs: z.number().positive().nullable(),
+  /** the group's anchor-network median (network jobs); optional: older agents do not send it */
+  anchorMs: z.number().positive().nullable().optional(),
   createdAt: z.string(),
 });
 

@@ -101,6 +101,7 @@ export function resultMessage(job: Job, m: Measurement, passId: string): ResultM
     warmup: m.warmup,
     wallMs: m.wallMs,
     calibrationMs: m.calibrationMs !== null && m.calibrationMs > 0 ? m.calibrationMs : null,
+    ...(typeof m.anchorMs === 'number' && m.anchorMs > 0 ? { anchorMs: m.anchorMs } : {}),
     createdAt: m.createdAt,
   };
 }

@@ -161,6 +161,8 @@ export class AgentEndpoint {
       createdAt: msg.createdAt,
       jobId: msg.jobId,
     };
+    // an anchor only goes with a network job (an agent has no business sending one for an op)
+    if (task.level === 'network' && typeof msg.anchorMs === 'number') measurement.anchorMs = msg.anchorMs;
     try {
       const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement });
       if (outcome === 'duplicate') this.stats.duplicates++;

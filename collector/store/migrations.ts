@@ -173,9 +173,18 @@ ALTER TABLE jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures 
 ALTER TABLE jobs ADD COLUMN last_error TEXT;
 `;
 
+/**
+ * Version 4: network measurements carry their group's anchor-network median (agent/anchors.ts),
+ * which the predictor normalises by. NULL for op-level measurements, older agents and imports.
+ */
+const V4_ANCHOR_MS = `
+ALTER TABLE measurements ADD COLUMN anchor_ms REAL CHECK (anchor_ms IS NULL OR anchor_ms > 0);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'devices_passes_measurements', up: V1_DEVICES_PASSES_MEASUREMENTS }),
   Object.freeze({ version: 2, name: 'campaigns_jobs', up: V2_CAMPAIGNS_JOBS }),
   Object.freeze({ version: 3, name: 'job_failures', up: V3_JOB_FAILURES }),
+  Object.freeze({ version: 4, name: 'anchor_ms', up: V4_ANCHOR_MS }),
 ]);

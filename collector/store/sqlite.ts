@@ -304,12 +304,13 @@ interface MeasurementRow {
   calibration_ms: number | null;
   created_at: string;
   job_id: string | null;
+  anchor_ms: number | null;
 }
 
 const MEASUREMENT_COLUMNS = [
   'id', 'device_id', 'pass_id', 'level', 'space', 'key', 'spec', 'batch', 'warmup',
   'median_ms', 'mean_ms', 'p10_ms', 'p90_ms', 'stddev_ms', 'min_ms', 'cv', 'repeats', 'outliers',
-  'wall_ms', 'calibration_ms', 'created_at', 'job_id',
+  'wall_ms', 'calibration_ms', 'created_at', 'job_id', 'anchor_ms',
 ] as const;
 
 interface CampaignRow {
@@ -391,6 +392,8 @@ function measurementFromRow(row: MeasurementRow): Measurement {
   if (row.spec !== null) m.spec = JSON.parse(row.spec);
   // likewise no job (a local profile): the key stays absent
   if (row.job_id !== null) m.jobId = row.job_id;
+  // and no anchor (op level, older agents)
+  if (row.anchor_ms !== null) m.anchorMs = row.anchor_ms;
   return m;
 }
 
@@ -435,6 +438,7 @@ function measurementToRow(m: Measurement, argument: string): MeasurementRow {
     calibration_ms: m.calibrationMs,
     created_at: m.createdAt,
     job_id: m.jobId ?? null,
+    anchor_ms: m.anchorMs ?? null,
   };
 }
 

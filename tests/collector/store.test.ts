@@ -105,14 +105,18 @@ test('device, pass and measurements round-trip with every field intact', () => {
       measurement(2, { level: 'network', space: null, key: 'mbv2-full', spec: undefined, calibrationMs: null }),
       // spec sent as explicit null must come back as null, not vanish
       measurement(3, { spec: null, batch: 8, warmup: 0 }),
+      // a network measurement with its group's anchor figure
+      measurement(4, { level: 'network', space: 'nasbench201', key: 'arch-4', spec: null, anchorMs: 0.1 + 0.7 }),
     ];
     delete ms[1]!.spec;
-    assert.deepEqual(store.insertMeasurements(ms), { inserted: 3, duplicates: 0 });
+    assert.deepEqual(store.insertMeasurements(ms), { inserted: 4, duplicates: 0 });
     const back = store.listMeasurements();
     assert.deepEqual(back, ms);
     assert.equal('spec' in back[1]!, false);
     assert.equal(back[2]!.spec, null);
     assert.equal(back[0]!.stats.median, 0.1 + 0.2 * 1);
+    assert.equal('anchorMs' in back[0]!, false);
+    assert.equal(back[3]!.anchorMs, 0.1 + 0.7);
 
     store.finishPass('pass-1', { finishedAt: '2025-01-01T00:10:00.000Z', calibrationMs: 3.25, calibrationTrace: [3.1, 3.3, 3.25] });
     assert.deepEqual(store.getPass('pass-1'), {
@@ -122,7 +126,7 @@ test('device, pass and measurements round-trip with every field intact', () => {
       calibrationTrace: [3.1, 3.3, 3.25],
     });
 
-    assert.deepEqual(store.listDevices(), [{ ...device(), measurements: 3 }]);
+    assert.deepEqual(store.listDevices(), [{ ...device(), measurements: 4 }]);
   });
 });
 
@@ -202,6 +206,7 @@ test('a schema-violating measurement rejects the whole batch and keeps prior dat
     const notJson = [measurement(8, { spec: { size: 10n } })];
     assert.throws(() => store.insertMeasurements(notJson), /measurements\[0\]\.spec: not JSON-serialisable/);
     assert.throws(() => store.insertMeasurements('nope' as never), /invalid measurements: must be an array/);
+    assert.throws(() => store.insertMeasurements([measurement(9, { level: 'network', anchorMs: 0 })]), /measurements\[0\]\.anchorMs/);
 
     assert.equal(store.countMeasurements(), 2);
     assert.deepEqual(store.listMeasurements(), before);
@@ -339,7 +344,7 @@ test('reopening keeps the data and applies only migrations not yet applied', () 
   });
 });
 
-test('a version-1 database upgrades to campaigns and jobs with its measurements intact', () => {
+test('a version-1 database upgrades to campaigns, jobs and anchors with its measurements intact', () => {
   withTmp((dir) => {
     const file = path.join(dir, 'hwlat.sqlite');
     // a file as the version-1 code left it (that code's statements are gone, so write its rows in SQL)
@@ -356,13 +361,15 @@ test('a version-1 database upgrades to campaigns and jobs with its measurements 
     v1.close();
 
     const upgraded = openStore({ path: file });
-    assert.deepEqual(upgraded.migrationsApplied, [2, 3]);
-    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs', 'job_failures']);
+    assert.deepEqual(upgraded.migrationsApplied, [2, 3, 4]);
+    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs', 'job_failures', 'anchor_ms']);
     // a measurement of no job still reads back without a jobId (or spec) key
     const back = upgraded.listMeasurements();
     assert.deepEqual(back.map((m) => [m.id, m.key, m.stats.repeats]), [['result-0001', 'k1', 10]]);
     assert.equal('jobId' in back[0]!, false);
     assert.equal('spec' in back[0]!, false);
+    // nor an anchorMs: the old row has none
+    assert.equal('anchorMs' in back[0]!, false);
     assert.deepEqual(upgraded.listCampaigns(), []);
     assert.equal(upgraded.countJobs(), 0);
     upgraded.close();

@@ -50,6 +50,11 @@ function assertExactlyOnce(db: string, campaignId: string, devices: number): num
     assert.equal(new Set(jobIds).size, jobIds.length, 'no job has two measurements');
     const total = progress.reduce((a, p) => a + p.total, 0);
     assert.equal(store.countJobs({ campaignId, status: 'done' }), total);
+    // the agents measured each network job beside its space's anchor, and it reached the store
+    for (const m of store.listMeasurements({})) {
+      if (m.level === 'network') assert.ok((m.anchorMs ?? 0) > 0, `network measurement ${m.id} carries an anchorMs`);
+      else assert.equal('anchorMs' in m, false, `op measurement ${m.id} carries no anchorMs`);
+    }
     return total;
   } finally {
     store.close();

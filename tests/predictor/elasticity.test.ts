@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import seedrandom from 'seedrandom';
 import { features, getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
-import { buildLutPredictor, evaluatePredictors, trainPredictor, type NetworkSample } from '../../predictor/index.ts';
+import { anchorFit, buildLutPredictor, evaluatePredictors, networkSamples, trainPredictor, type NetworkSample } from '../../predictor/index.ts';
+import type { Measurement } from '../../protocol/index.ts';
 import { calibrationFactor, calibrationSlope } from '../../predictor/elasticity.ts';
 
 test('calibrationSlope recovers the slope of group means, and says 0 without enough groups or spread', () => {
@@ -76,4 +77,64 @@ test('networks that follow the calibration exactly keep β ≈ 1', async () => {
   const { base, networks } = await elasticData(1);
   const p = await trainPredictor({ ...base, networks, encodingBaseline: false, epochs: 5 });
   assert.ok(Math.abs((p.data.calibrationElasticity as number) - 1) < 0.1, `β ${p.data.calibrationElasticity}`);
+});
+
+/** Measurements as the store returns them: groups of 12 networks, each group with its calibration and its anchor figure. */
+function anchoredMeasurements(o: { beta: number; groups: number; anchors: boolean }): { ms: Measurement[]; base: Map<string, number>; ref: number } {
+  const space = getSpace('nasbench201');
+  const archs = sampleArchs(space, { count: 12 * o.groups, seed: 5 });
+  const rng = seedrandom.alea('anchored');
+  const ref = 0.8;
+  const base = new Map(archs.map((a, i) => [a, 0.2 + 0.01 * (i % 37)]));
+  let cal = ref;
+  let speed = 1;
+  const ms = archs.map((arch, i): Measurement => {
+    if (i % 12 === 0) {
+      speed = Math.exp(0.3 * (rng() - 0.5));
+      cal = ref * speed;
+    }
+    const f = Math.pow(speed, o.beta);
+    const m: Measurement = {
+      id: `result-${String(i).padStart(6, '0')}`, deviceId: 'dev-anchor000001', passId: 'pass-anchor', level: 'network', space: space.name, key: arch, batch: 1, warmup: 3,
+      stats: { median: (base.get(arch) as number) * f, mean: 0, p10: 0, p90: 0, stddev: 0, min: 0, cv: 0, repeats: 10, outliers: 0 },
+      wallMs: 1, calibrationMs: cal, createdAt: '2026-01-01T00:00:00.000Z',
+    };
+    if (o.anchors) m.anchorMs = 0.5 * f;
+    return m;
+  });
+  return { ms, base, ref };
+}
+
+test('anchorFit measures the anchor\'s elasticity against the calibration; networkSamples normalises by the anchor', () => {
+  const { ms, base, ref } = anchoredMeasurements({ beta: 0.6, groups: 20, anchors: true });
+  const fit = anchorFit(ms, ref);
+  assert.ok(fit);
+  assert.equal(fit.groups, 20);
+  assert.ok(Math.abs(fit.elasticity - 0.6) < 0.02, `β ${fit.elasticity}`);
+  assert.ok(Math.abs(fit.refMs / 0.5 - 1) < 0.01, `anchor at the reference ${fit.refMs}`);
+  // every group's drift is gone: each sample is its architecture's latency at the reference
+  const samples = networkSamples(ms, ref, fit);
+  for (const s of samples) {
+    assert.ok(Math.abs(s.ms / (base.get(s.arch) as number) - 1) < 0.01, `${s.arch}: ${s.ms}`);
+    assert.ok((s.anchorMs ?? 0) > 0);
+  }
+  // exponent-1 calibration normalisation leaves the drift that β < 1 means
+  const byCal = networkSamples(ms, ref);
+  assert.ok(byCal.some((s) => Math.abs(s.ms / (base.get(s.arch) as number) - 1) > 0.03));
+  assert.ok(byCal.every((s) => s.anchorMs === undefined));
+  // fewer than 8 groups say nothing about β; measurements without anchors give no fit
+  assert.equal(anchorFit(anchoredMeasurements({ beta: 0.6, groups: 5, anchors: true }).ms, ref)?.elasticity, 1);
+  assert.equal(anchorFit(anchoredMeasurements({ beta: 0.6, groups: 20, anchors: false }).ms, ref), null);
+});
+
+test('a predictor trained on anchor-normalised networks takes the anchor\'s elasticity; a bad one is refused', async () => {
+  const { ms, ref } = anchoredMeasurements({ beta: 0.6, groups: 20, anchors: true });
+  const fit = anchorFit(ms, ref)!;
+  const space = getSpace('nasbench201');
+  const lutMs = new Map<string, number>();
+  for (const [key, spec] of spaceUnits(space)) lutMs.set(key, 0.001 + features(spec).flops / 5e8);
+  const opts = { deviceId: 'dev-anchor000001', space, calibrationMs: ref, lutMs, networks: networkSamples(ms, ref, fit), encodingBaseline: false, epochs: 5 };
+  const p = await trainPredictor({ ...opts, anchorElasticity: fit.elasticity });
+  assert.equal(p.data.calibrationElasticity, fit.elasticity);
+  await assert.rejects(trainPredictor({ ...opts, anchorElasticity: -1 }), (e: Error) => e instanceof RangeError && /'anchorElasticity' must be a finite number >= 0, got -1/.test(e.message));
 });

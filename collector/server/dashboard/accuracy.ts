@@ -67,7 +67,7 @@ export class AccuracyCache {
       throw new HttpError(404, `device '${deviceId}' has no op-level measurements of space '${spaceName}': measure them with \`hwlat profile --space ${spaceName} --ops\``);
     }
     const report = await evaluatePredictors({
-      deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, networks: data.networks, encodingBaseline: false,
+      deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, networks: data.networks, anchorElasticity: data.anchorElasticity, encodingBaseline: false,
     });
     try {
       return accuracyView(report, count, data.networks.length);
