@@ -131,10 +131,14 @@ export function evalCommand(): Command {
       const bar = progressBar(`eval ${o.space}`, 3);
       const report = await evaluatePredictors({ ...data, maxTrain: o.maxTrain, epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       if (o.report) writeFileSync(o.report, await evalReportHtml(report));
-      const out = { deviceId: report.deviceId, space: report.space, calibrationMs: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
+      // how the networks were put on one footing: by their space's anchor network where every
+      // one of them carried its group's figure, else (partly) by the calibration workload
+      const anchored = data.networks.filter((n) => n.anchorMs).length;
+      const normalisation = anchored === data.networks.length ? 'anchor' : anchored === 0 ? 'calibration' : 'mixed';
+      const out = { deviceId: report.deviceId, space: report.space, calibrationMs: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, normalisation, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
       emit(Boolean(o.json), out, () =>
         [
-          `${report.space} on ${report.deviceId}: LUT ${report.lutEntries} entries, reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms, calibration elasticity β ${(report.predictor.data.calibrationElasticity ?? 1).toFixed(3)}`,
+          `${report.space} on ${report.deviceId}: LUT ${report.lutEntries} entries, reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms, calibration elasticity β ${(report.predictor.data.calibrationElasticity ?? 1).toFixed(3)}, networks normalised by ${normalisation === 'mixed' ? `anchor (${anchored}) and calibration (${data.networks.length - anchored})` : normalisation === 'anchor' ? 'their anchor network' : 'the calibration workload'}`,
           ...report.splits.map((s) => `\n${s.split}: trained on ${s.trainNetworks}, tested on ${s.testNetworks} unseen networks\n${table(METRIC_HEADER, metricsRows(s.metrics, report.predictor.data.chosen))}`),
           o.report ? `\nreport: ${o.report}` : '',
         ].join('\n'),

@@ -34,22 +34,56 @@ const zeroUnit = (input: Chw): OpSpec => ({ op: 'nb201_op', edge: 'none', input 
 const addUnit = (input: Chw): OpSpec => ({ op: 'add', input });
 
 /**
- * What ONNX Runtime really executes for one cell: every non-`none` edge op (a node nobody reads
- * is still computed: measured, ORT 1.30 does not prune it), the Adds that sum a node's incoming
- * terms, and a Mul by 0 for a node whose inputs are all `none`.
+ * What ONNX Runtime really executes for the cells of one stage: every conv edge (a node nobody
+ * reads is still computed: measured, ORT 1.30 does not prune it), the Adds that sum a node's
+ * incoming terms, a Mul by 0 for a node whose inputs are all `none` — once each distinct
+ * computation. ORT's common-subexpression elimination merges nodes with the same op and the same
+ * inputs, and a skip edge makes a node the very value it reads: in
+ * `|skip_connect~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+…` the three pools of x and of node 1 (= x) run
+ * as one (ORT's optimised graph: 17 AveragePool nodes of 47), the Mul-by-0 of every all-`none`
+ * node of a cell is one, and a cell whose output is its input (node 3 = skip of node 0) hands the
+ * same value to the next cell, whose pools and zeros then merge with this one's. Convolutions carry
+ * their own weights and never merge. Values are numbered symbolically over the stage's cells.
  */
-export function nb201CellUnits(edges: readonly Nb201Edge[], input: Chw): OpSpec[] {
+export function nb201StageUnits(edges: readonly Nb201Edge[], input: Chw, cells: number = CELLS_PER_STAGE): OpSpec[] {
   const units: OpSpec[] = [];
-  for (let j = 1; j <= 3; j++) {
-    let terms = 0;
-    NB201_EDGE_ENDS.forEach(([, to], i) => {
-      const edge = edges[i] as Nb201Edge;
-      if (to !== j || edge === 'none') return;
-      terms++;
-      if (edge !== 'skip_connect') units.push({ op: 'nb201_op', edge, input });
-    });
-    if (terms === 0) units.push(zeroUnit(input));
-    for (let t = 1; t < terms; t++) units.push(addUnit(input));
+  const computed = new Set<string>();
+  // a computation by its op and input values: emitted (and named) the first time only
+  const once = (key: string, unit: () => OpSpec): string => {
+    if (!computed.has(key)) {
+      computed.add(key);
+      units.push(unit());
+    }
+    return key;
+  };
+  let convs = 0;
+  let x = 'in';
+  for (let c = 0; c < cells; c++) {
+    const nodes = [x];
+    for (let j = 1; j <= 3; j++) {
+      const terms: string[] = [];
+      NB201_EDGE_ENDS.forEach(([from, to], i) => {
+        const edge = edges[i] as Nb201Edge;
+        if (to !== j || edge === 'none') return;
+        const src = nodes[from] as string;
+        if (edge === 'skip_connect') terms.push(src);
+        else if (edge === 'avg_pool_3x3') terms.push(once(`pool(${src})`, () => ({ op: 'nb201_op', edge, input })));
+        else {
+          units.push({ op: 'nb201_op', edge, input });
+          terms.push(`conv${convs++}`);
+        }
+      });
+      if (terms.length === 0) {
+        // the lowering's zero is Mul(cell input, 0)
+        nodes.push(once(`zero(${x})`, () => zeroUnit(input)));
+        continue;
+      }
+      // n-ary sums are chains of binary Adds (prim.ts)
+      let acc = terms[0] as string;
+      for (const t of terms.slice(1)) acc = once(`add(${acc},${t})`, () => addUnit(input));
+      nodes.push(acc);
+    }
+    x = nodes[3] as string;
   }
   return units;
 }
@@ -69,7 +103,7 @@ export const nasbench201 = defineSpace({
   units: (choices) => [
     stem,
     ...STAGES.flatMap((input, s) => [
-      ...Array.from({ length: CELLS_PER_STAGE }, () => nb201CellUnits(choices as Nb201Edge[], input)).flat(),
+      ...nb201StageUnits(choices as Nb201Edge[], input),
       ...(reductions[s] ? [reductions[s] as OpSpec] : []),
     ]),
     head,

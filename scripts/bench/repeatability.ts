@@ -1,7 +1,8 @@
 // How well do two measurements of the same networks agree? The noise floor of any accuracy figure.
 // (a) The held-out test networks of `hwlat eval` (same-pass ones and up to 100 cross-pass ones)
 //     measured again in a new pass, compared with their stored measurement after calibration
-//     normalisation and after removing the median ratio between the passes.
+//     normalisation (or anchor normalisation, where both carry an anchor figure) and after
+//     removing the median ratio between the passes.
 // (b) Two sessions of the same network side by side in one interleaved group.
 //
 //   npx tsx scripts/bench/repeatability.ts --db acc.sqlite [--space nasbench201] [--device ID] [--min-time 200]
@@ -45,10 +46,21 @@ try {
         const n = fresh.get(m.key) as Measurement;
         return n.stats.median / Math.pow(n.calibrationMs ?? 1, e) / (m.stats.median / Math.pow(m.calibrationMs ?? 1, e));
       });
-      const mr = q(r, 0.5);
-      const dev = r.map((x) => Math.abs(x / mr - 1));
-      console.log(`${name} (${set.length}), ${label}: within ±10% of each other ${(100 * dev.filter((d) => d <= 0.1).length / dev.length).toFixed(1)}%, |difference| median ${(100 * q(dev, 0.5)).toFixed(1)}% p90 ${(100 * q(dev, 0.9)).toFixed(1)}% (median ratio ${mr.toFixed(3)})`);
+      report(`${name} (${set.length}), ${label}`, r);
     }
+    // both measurements beside their space's anchor network (agent/anchors.ts): divide by it
+    const anchored = set.filter((m) => m.anchorMs && fresh.get(m.key)?.anchorMs);
+    if (anchored.length > 0) {
+      report(`${name} (${anchored.length}), anchor-normalised`, anchored.map((m) => {
+        const n = fresh.get(m.key) as Measurement;
+        return n.stats.median / (n.anchorMs as number) / (m.stats.median / (m.anchorMs as number));
+      }));
+    }
+  }
+  function report(label: string, r: number[]): void {
+    const mr = q(r, 0.5);
+    const dev = r.map((x) => Math.abs(x / mr - 1));
+    console.log(`${label}: within ±10% of each other ${(100 * dev.filter((d) => d <= 0.1).length / dev.length).toFixed(1)}%, |difference| median ${(100 * q(dev, 0.5)).toFixed(1)}% p90 ${(100 * q(dev, 0.9)).toFixed(1)}% (median ratio ${mr.toFixed(3)})`);
   }
   const archs = sampleArchs(space, { count: 36, seed: 11 });
   const pairs: number[] = [];

@@ -89,6 +89,9 @@ test('hwlat eval writes an HTML report with plots and held-out metrics', async (
   assert.equal(out.deviceId, deviceId);
   assert.equal(out.space, 'nasbench201');
   assert.equal(out.report, report);
+  // hwlat profile measured every network beside NAS-Bench-201's anchor network
+  assert.equal(out.normalisation, 'anchor');
+  assert.ok(out.calibrationElasticity >= 0 && out.calibrationElasticity <= 2);
   assert.ok(out.splits.length >= 1);
   const split = out.splits[0];
   assert.equal(split.split, 'same-pass', 'one pass: the held-out architectures of that pass');

@@ -87,7 +87,7 @@ test('malformed architecture strings and unknown spaces give clear errors', () =
   assert.throws(() => getSpace('mobilenetv2').parse('resnet18'), /a fixed network's arch is 'mobilenetv2'/);
 });
 
-test('nasbench201 units are what the runtime executes: every edge op, node sums as Adds, zeros', () => {
+test('nasbench201 units are what the runtime executes: every edge op, node sums as Adds, zeros, common subexpressions once', () => {
   const s = getSpace('nasbench201');
   // the units of the first stage's cells (16 channels, 32x32), in order
   const stage1 = (arch: string) =>
@@ -103,6 +103,18 @@ test('nasbench201 units are what the runtime executes: every edge op, node sums 
     'add-input:32x32x16-output:32x32x16-arity:2',
   ];
   assert.deepEqual(stage1('|none~0|+|skip_connect~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'), [...cell, ...cell, ...cell, ...cell, ...cell]);
+  // common subexpressions run once, as ORT's optimiser merges them: node1 = x (skip), so the pools
+  // of x and of node1 are one pool (ORT's optimised graph of this network: 17 AveragePool of 47)
+  const pool = 'avg_pool_3x3-input:32x32x16-output:32x32x16';
+  const conv1 = 'nor_conv_1x1-input:32x32x16-output:32x32x16';
+  const add = 'add-input:32x32x16-output:32x32x16-arity:2';
+  assert.deepEqual(stage1('|skip_connect~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'), Array(5).fill([pool, add, conv1, conv1, add, add]).flat());
+  // the two all-none nodes of a cell are one Mul by 0
+  assert.deepEqual(stage1('|none~0|+|none~0|none~1|+|skip_connect~0|skip_connect~1|skip_connect~2|'), Array(5).fill(['none-input:32x32x16-output:32x32x16', add, add]).flat());
+  // a cell whose output is its input (node3 = skip of x) passes x on: every cell's zero is the same
+  // Mul (ORT: 3 Mul nodes for 15 cells), while each cell's convolutions (own weights) and their
+  // sum in node2 all run
+  assert.deepEqual(stage1('|none~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|'), ['none-input:32x32x16-output:32x32x16', ...Array(5).fill([conv1, conv1, add]).flat()]);
   assert.equal(s.additive, false);
   assert.equal(getSpace('fbnet').additive, true);
 });
