@@ -138,3 +138,24 @@ test('a predictor trained on anchor-normalised networks takes the anchor\'s elas
   assert.equal(p.data.calibrationElasticity, fit.elasticity);
   await assert.rejects(trainPredictor({ ...opts, anchorElasticity: -1 }), (e: Error) => e instanceof RangeError && /'anchorElasticity' must be a finite number >= 0, got -1/.test(e.message));
 });
+
+test('anchorFit rejects a group whose anchor spiked (its networks fall back to the calibration) but keeps one whose calibration spiked', () => {
+  const { ms, base, ref } = anchoredMeasurements({ beta: 0.6, groups: 20, anchors: true });
+  // groups 2, 7, 11: the anchor ran 4× slow (a burst on the anchor alone); group 15: the calibration did
+  const spiked = ms.map((m, i) => {
+    const g = Math.floor(i / 12);
+    if ([2, 7, 11].includes(g)) return { ...m, anchorMs: (m.anchorMs as number) * 4 };
+    if (g === 15) return { ...m, calibrationMs: m.calibrationMs * 4 };
+    return m;
+  });
+  const fit = anchorFit(spiked, ref)!;
+  assert.equal(fit.rejected.size, 3);
+  assert.ok(Math.abs(fit.elasticity - 0.6) < 0.03, `β ${fit.elasticity} despite the spikes`);
+  assert.ok(Math.abs(fit.refMs / 0.5 - 1) < 0.02, `anchor at the reference ${fit.refMs}`);
+  const samples = networkSamples(spiked, ref, fit);
+  samples.forEach((s, i) => {
+    const g = Math.floor(i / 12);
+    if ([2, 7, 11].includes(g)) assert.equal(s.anchorMs, undefined, `group ${g} is normalised by its calibration`);
+    else assert.ok(Math.abs(s.ms / (base.get(s.arch) as number) - 1) < 0.01, `group ${g}: ${s.ms}`);
+  });
+});
