@@ -145,7 +145,7 @@ test('anchorFit rejects a group whose anchor spiked (its networks fall back to t
   const spiked = ms.map((m, i) => {
     const g = Math.floor(i / 12);
     if ([2, 7, 11].includes(g)) return { ...m, anchorMs: (m.anchorMs as number) * 4 };
-    if (g === 15) return { ...m, calibrationMs: m.calibrationMs * 4 };
+    if (g === 15) return { ...m, calibrationMs: (m.calibrationMs as number) * 4 };
     return m;
   });
   const fit = anchorFit(spiked, ref)!;
