@@ -1,4 +1,4 @@
-import { quantile } from 'simple-statistics';
+import { median, medianAbsoluteDeviation, quantile } from 'simple-statistics';
 import type { Measurement } from '../protocol/index.ts';
 import { calibrationSlope } from './elasticity.ts';
 import type { NetworkSample } from './types.ts';
@@ -40,14 +40,8 @@ export interface AnchorFit {
 const SPIKE_FACTOR = 1.2;
 const groupKey = (m: Measurement) => `${m.passId}|${m.calibrationMs}|${m.anchorMs}`;
 
-function median(xs: readonly number[]): number {
-  return quantile([...xs], 0.5);
-}
 /** the median absolute deviation scaled to a normal SD */
-function robustSd(xs: readonly number[]): number {
-  const m = median(xs);
-  return 1.4826 * median(xs.map((x) => Math.abs(x - m)));
-}
+const robustSd = (xs: number[]): number => 1.4826 * medianAbsoluteDeviation(xs);
 
 /**
  * Fits the anchor network's latency against the calibration figure over the groups of a device's
