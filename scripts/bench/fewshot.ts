@@ -8,7 +8,8 @@
 // log-cost table, fitted on ALL architectures of the held-out device (no few-shot method of this
 // family can do better); "oracle-cv": the same fitted on 4/5 of the device's own architectures and
 // scored on the other fifth (5 folds): what thousands of the device's own measurements reach, so
-// a noisy column shows as a low figure here; "tie bound": the best ρ of any tie-free prediction
+// a noisy column shows as a low figure here; "own-cv": the same without reference devices (the
+// device's own per-choice log table); "tie bound": the best ρ of any tie-free prediction
 // against the column.
 //
 //   npx tsx scripts/bench/fewshot.ts [--spaces nasbench201,fbnet] [--ks 5,10,20] [--seeds 5]
@@ -108,6 +109,9 @@ for (const spaceName of args.spaces.split(',')) {
     rows.push({ space: spaceName, k: 0, device, method: 'oracle', spearman: spearman(best, truth), within10: withinShare(best, truth) });
     const cv = oracleCv(codes, denoiseReference(codes, ref), truth);
     rows.push({ space: spaceName, k: 0, device, method: 'oracle-cv', spearman: spearman(cv, truth), within10: withinShare(cv, truth) });
+    // the same without any reference device: the device's own per-choice table alone
+    const own = oracleCv(codes, { devices: [], cols: [], imputed: 0 }, truth);
+    rows.push({ space: spaceName, k: 0, device, method: 'own-cv', spearman: spearman(own, truth), within10: withinShare(own, truth) });
     // the best ρ any tie-free prediction can reach against this (possibly whole-ms) column
     rows.push({ space: spaceName, k: 0, device, method: 'tie-bound', spearman: spearmanTieBound(truth), within10: 1 });
     for (const k of ks) {
@@ -165,12 +169,14 @@ if (args.json) {
     if (o) out.push(`| oracle (denoised reference + per-choice table on all archs) | ${f(o.spearman)} / ${pct(o.within10)} (any K) |`);
     const ocv = summary(space, 0, 'oracle-cv');
     if (ocv) out.push(`| oracle, 5-fold cross-validated on the device's own archs | ${f(ocv.spearman)} / ${pct(ocv.within10)} (any K) |`);
+    const own = summary(space, 0, 'own-cv');
+    if (own) out.push(`| the device's own per-choice table, 5-fold cross-validated (no reference) | ${f(own.spearman)} / ${pct(own.within10)} (any K) |`);
     const tb = summary(space, 0, 'tie-bound');
     if (tb) out.push(`| tie bound (Spearman of the measured order, ties kept) | ${tb.spearman.toFixed(4)} |`);
     const k10 = ks.includes(10) ? 10 : ks[0]!;
-    out.push('', `K=${k10}, per device (Spearman / within ±10%):`, '', `| device | ${methods.join(' | ')} | ceiling | oracle | oracle-cv | tie bound |`, `|---|${methods.map(() => '---').join('|')}|---|---|---|---|`);
+    out.push('', `K=${k10}, per device (Spearman / within ±10%):`, '', `| device | ${methods.join(' | ')} | ceiling | oracle | oracle-cv | own-cv | tie bound |`, `|---|${methods.map(() => '---').join('|')}|---|---|---|---|---|`);
     for (const d of [...new Set(rows.filter((r) => r.space === space).map((r) => r.device))]) {
-      out.push(`| ${d} | ${methods.map((m) => { const s = summary(space, k10, m, d); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} | ${(() => { const s = summary(space, 0, 'ceiling', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'oracle', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'oracle-cv', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${summary(space, 0, 'tie-bound', d)!.spearman.toFixed(4)} |`);
+      out.push(`| ${d} | ${methods.map((m) => { const s = summary(space, k10, m, d); return s ? `${f(s.spearman)} / ${pct(s.within10)}` : '-'; }).join(' | ')} | ${(() => { const s = summary(space, 0, 'ceiling', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'oracle', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'oracle-cv', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${(() => { const s = summary(space, 0, 'own-cv', d)!; return `${f(s.spearman)} / ${pct(s.within10)}`; })()} | ${summary(space, 0, 'tie-bound', d)!.spearman.toFixed(4)} |`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
   }
