@@ -1,6 +1,14 @@
 import { ACTIVATIONS } from '../prim.ts';
+import { convOut, type Chw } from '../shape.ts';
 import type { BasicBlockSpec, ConvBnActSpec, ExpandedConvSpec, LogitsSpec, OpDef } from './types.ts';
-import { assertChw, assertPositiveInt, oneOf, optActivation, optPositiveInt } from './validate.ts';
+import { assertChw, assertPositiveInt, oneOf, optActivation, optBoolean, optPositiveInt } from './validate.ts';
+
+/** the output shape of a conv_bn_act (same padding: ⌊k/2⌋), which its residual input must have */
+function convBnActOutput(s: ConvBnActSpec): Chw {
+  const stride = s.stride ?? 1;
+  const pad = Math.floor((s.kernel - 1) / 2);
+  return [s.out, convOut(s.input[1], s.kernel, stride, pad), convOut(s.input[2], s.kernel, stride, pad)];
+}
 
 /**
  * The ProxylessNAS/OFA LUT names two fixed layers by name; a named conv_bn_act must be exactly
@@ -22,24 +30,25 @@ export const convBnAct: OpDef<ConvBnActSpec> = {
     optPositiveInt(s.stride, 'stride');
     optPositiveInt(s.groups, 'groups');
     optActivation(s.act, 'act');
+    optBoolean(s.residual, 'residual');
     if (s.name !== undefined) {
       oneOf(s.name, Object.keys(NAMED_CONV) as Array<keyof typeof NAMED_CONV>, 'name');
       const want = NAMED_CONV[s.name];
-      if (s.kernel !== want.kernel || (s.act ?? 'relu') !== want.act || (s.groups ?? 1) !== 1) {
-        throw new RangeError(`conv_bn_act named '${s.name}' must have kernel ${want.kernel}, act ${want.act}, groups 1`);
+      if (s.kernel !== want.kernel || (s.act ?? 'relu') !== want.act || (s.groups ?? 1) !== 1 || s.residual) {
+        throw new RangeError(`conv_bn_act named '${s.name}' must have kernel ${want.kernel}, act ${want.act}, groups 1, no residual`);
       }
     }
   },
-  inputs: (s) => [s.input],
-  lower(s, L, [x]) {
+  inputs: (s) => (s.residual ? [s.input, convBnActOutput(s)] : [s.input]),
+  lower(s, L, [x, r]) {
     const y = L.bn(L.conv(x as number, { cout: s.out, kernel: s.kernel, stride: s.stride, groups: s.groups }));
-    return L.act(y, s.act ?? 'relu');
+    return L.act(s.residual ? L.add([y, r as number]) : y, s.act ?? 'relu');
   },
   keyPrefix: (s) => s.name ?? 'conv_bn_act',
   keyParams: (s) =>
     s.name !== undefined
       ? []
-      : [['kernel', s.kernel], ['stride', s.stride ?? 1], ['groups', s.groups ?? 1], ['act', s.act ?? 'relu']],
+      : [['kernel', s.kernel], ['stride', s.stride ?? 1], ['groups', s.groups ?? 1], ['act', s.act ?? 'relu'], ...(s.residual ? [['residual', 1] as const] : [])],
   geometry: (s) => ({ kernel: s.kernel, stride: s.stride ?? 1, groups: s.groups ?? 1, expand: 0 }),
 };
 

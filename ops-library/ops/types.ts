@@ -17,8 +17,12 @@ export interface AddSpec { op: 'add'; input: Shape; arity?: number }
 export interface ConcatSpec { op: 'concat'; input: Chw; /** channels of the further inputs (same H, W) */ channels: readonly number[] }
 export interface SqueezeExciteSpec { op: 'squeeze_excite'; input: Chw; reduction?: number; gate?: 'sigmoid' | 'hsigmoid' }
 export interface ChannelShuffleSpec { op: 'channel_shuffle'; input: Chw; groups: number }
-/** Conv → BN → activation; `name` 'Conv' / 'Conv_1' gives the ProxylessNAS/OFA LUT key */
-export interface ConvBnActSpec { op: 'conv_bn_act'; input: Chw; out: number; kernel: number; stride?: number; groups?: number; act?: Activation | 'none'; name?: 'Conv' | 'Conv_1' }
+/**
+ * Conv → BN → activation; `name` 'Conv' / 'Conv_1' gives the ProxylessNAS/OFA LUT key. With
+ * `residual`, a second input of the output's shape is added before the activation (the Conv with a
+ * Sum input that ONNX Runtime's NCHWc pass makes of a Conv whose only reader is an Add).
+ */
+export interface ConvBnActSpec { op: 'conv_bn_act'; input: Chw; out: number; kernel: number; stride?: number; groups?: number; act?: Activation | 'none'; name?: 'Conv' | 'Conv_1'; residual?: boolean }
 /** ProxylessNAS / MobileNetV2 inverted residual (MBConv) */
 export interface ExpandedConvSpec { op: 'expanded_conv'; input: Chw; out: number; expand: number; kernel: number; stride: number; idskip: boolean }
 export interface FbnetBlockSpec { op: 'fbnet_block'; block: FbnetCandidate; input: Chw; out: number; stride: number }

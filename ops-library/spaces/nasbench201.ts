@@ -4,6 +4,7 @@ import { formatNb201Cell, NB201_EDGE_ENDS, NB201_EDGES } from '../ops/nasbench20
 import type { Nb201Edge, OpSpec } from '../ops/types.ts';
 import type { Chw } from '../shape.ts';
 import { defineSpace } from './define.ts';
+import { nb201RuntimeKernels } from './nasbench201-runtime.ts';
 import type { Position } from './types.ts';
 
 const C = 16;
@@ -32,60 +33,34 @@ const positions: Position[] = NB201_EDGE_ENDS.map(([from, to]) => ({
 
 const zeroUnit = (input: Chw): OpSpec => ({ op: 'nb201_op', edge: 'none', input });
 const addUnit = (input: Chw): OpSpec => ({ op: 'add', input });
+const reluUnit = (input: Chw): OpSpec => ({ op: 'relu', input });
+const poolUnit = (input: Chw): OpSpec => ({ op: 'nb201_op', edge: 'avg_pool_3x3', input });
+const convUnit = (input: Chw, kernel: number, act: boolean, sum: boolean): OpSpec => ({
+  op: 'conv_bn_act', input, out: input[0], kernel, act: act ? 'relu' : 'none', ...(sum ? { residual: true } : {}),
+});
+// every form an edge convolution takes at run time: with or without a fused ReLU and Sum input
+const convForms = (input: Chw): OpSpec[] => [1, 3].flatMap((k) => [false, true].flatMap((act) => [false, true].map((sum) => convUnit(input, k, act, sum))));
 
 /**
- * What ONNX Runtime really executes for the cells of one stage: every conv edge (a node nobody
- * reads is still computed: measured, ORT 1.30 does not prune it), the Adds that sum a node's
- * incoming terms, a Mul by 0 for a node whose inputs are all `none` — once each distinct
- * computation. ORT's common-subexpression elimination merges nodes with the same op and the same
- * inputs, and a skip edge makes a node the very value it reads: in
- * `|skip_connect~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+…` the three pools of x and of node 1 (= x) run
- * as one (ORT's optimised graph: 17 AveragePool nodes of 47), the Mul-by-0 of every all-`none`
- * node of a cell is one, and a cell whose output is its input (node 3 = skip of node 0) hands the
- * same value to the next cell, whose pools and zeros then merge with this one's. Convolutions carry
- * their own weights and never merge. Values are numbered symbolically over the stage's cells.
+ * The LUT units of a network's cells as ONNX Runtime runs them (nasbench201-runtime.ts): each
+ * distinct ReLU, pool, zero and Add once, unless fused; each edge convolution in the form the
+ * optimiser gave it (its ReLU input is a separate unit, shared by the convolutions reading one
+ * node; a ReLU or an Add after it may be fused into it). Layout reorders are not units: they are
+ * ORT-internal; the network-level correction absorbs them.
  */
-export function nb201StageUnits(edges: readonly Nb201Edge[], input: Chw, cells: number = CELLS_PER_STAGE): OpSpec[] {
-  const units: OpSpec[] = [];
-  const computed = new Set<string>();
-  // a computation by its op and input values: emitted (and named) the first time only
-  const once = (key: string, unit: () => OpSpec): string => {
-    if (!computed.has(key)) {
-      computed.add(key);
-      units.push(unit());
-    }
-    return key;
-  };
-  let convs = 0;
-  let x = 'in';
-  for (let c = 0; c < cells; c++) {
-    const nodes = [x];
-    for (let j = 1; j <= 3; j++) {
-      const terms: string[] = [];
-      NB201_EDGE_ENDS.forEach(([from, to], i) => {
-        const edge = edges[i] as Nb201Edge;
-        if (to !== j || edge === 'none') return;
-        const src = nodes[from] as string;
-        if (edge === 'skip_connect') terms.push(src);
-        else if (edge === 'avg_pool_3x3') terms.push(once(`pool(${src})`, () => ({ op: 'nb201_op', edge, input })));
-        else {
-          units.push({ op: 'nb201_op', edge, input });
-          terms.push(`conv${convs++}`);
-        }
-      });
-      if (terms.length === 0) {
-        // the lowering's zero is Mul(cell input, 0)
-        nodes.push(once(`zero(${x})`, () => zeroUnit(input)));
-        continue;
-      }
-      // n-ary sums are chains of binary Adds (prim.ts)
-      let acc = terms[0] as string;
-      for (const t of terms.slice(1)) acc = once(`add(${acc},${t})`, () => addUnit(input));
-      nodes.push(acc);
-    }
-    x = nodes[3] as string;
+export function nb201CellUnits(edges: readonly Nb201Edge[]): OpSpec[][] {
+  const stages = STAGES.map((): OpSpec[] => []);
+  for (const k of nb201RuntimeKernels(edges, { stages: STAGES.length, cells: CELLS_PER_STAGE })) {
+    const input = STAGES[k.stage] as Chw;
+    const units = stages[k.stage] as OpSpec[];
+    if (k.fixed) continue;
+    if (k.kind === 'conv') units.push(convUnit(input, k.kernel as number, Boolean(k.act), Boolean(k.sum)));
+    else if (k.kind === 'relu') units.push(reluUnit(input));
+    else if (k.kind === 'add') units.push(addUnit(input));
+    else if (k.kind === 'zero') units.push(zeroUnit(input));
+    else if (k.kind === 'pool') units.push(poolUnit(input));
   }
-  return units;
+  return stages;
 }
 
 /**
@@ -99,15 +74,11 @@ export const nasbench201 = defineSpace({
   classes: 10,
   positions,
   fixedUnits: [stem, ...reductions, head],
-  structuralUnits: STAGES.flatMap((input) => [zeroUnit(input), addUnit(input)]),
-  units: (choices) => [
-    stem,
-    ...STAGES.flatMap((input, s) => [
-      ...nb201StageUnits(choices as Nb201Edge[], input),
-      ...(reductions[s] ? [reductions[s] as OpSpec] : []),
-    ]),
-    head,
-  ],
+  structuralUnits: STAGES.flatMap((input) => [zeroUnit(input), addUnit(input), reluUnit(input), ...convForms(input)]),
+  units(choices) {
+    const cells = nb201CellUnits(choices as Nb201Edge[]);
+    return [stem, ...cells.flatMap((units, s) => [...units, ...(reductions[s] ? [reductions[s] as OpSpec] : [])]), head];
+  },
   split(arch) {
     const groups = arch.split('+');
     if (groups.length !== 3) throw new ArchParseError(SPACE, arch, `expected 3 node groups joined by '+', got ${groups.length}`);

@@ -42,6 +42,11 @@ test('keys of FBNet and NAS-Bench-201 units name the block and its shapes', () =
     'k3_e1_g2-input:32x32x16-output:32x32x24-stride:1',
   );
   assert.equal(specKey({ op: 'nb201_op', edge: 'nor_conv_3x3', input: [32, 16, 16] }), 'nor_conv_3x3-input:16x16x32-output:16x16x32');
-  // fixed 4, three edge ops and the structural Add and zero at each of 3 stage shapes
-  assert.equal(spaceUnits(getSpace('nasbench201')).size, 4 + 3 * 3 + 3 * 2);
+  // fixed 4, three edge ops, and at each of 3 stage shapes the runtime's zero, Add, ReLU and the
+  // 8 forms of an edge convolution (1x1/3x3, with or without a fused ReLU and a Sum input)
+  assert.equal(spaceUnits(getSpace('nasbench201')).size, 4 + 3 * 3 + 3 * (3 + 8));
+  assert.equal(
+    specKey({ op: 'conv_bn_act', input: [16, 32, 32], out: 16, kernel: 3, act: 'relu', residual: true }),
+    'conv_bn_act-input:32x32x16-output:32x32x16-kernel:3-stride:1-groups:1-act:relu-residual:1',
+  );
 });

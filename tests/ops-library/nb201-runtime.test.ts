@@ -8,6 +8,8 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { buildOnnx, getSpace, lowerNetwork, sampleArchs } from '../../ops-library/index.ts';
 import { NB201_EDGE_ENDS } from '../../ops-library/ops/nasbench201.ts';
+import type { Nb201Edge } from '../../ops-library/ops/types.ts';
+import { nb201RuntimeKernels } from '../../ops-library/spaces/nasbench201-runtime.ts';
 
 const { onnx } = onnxProto;
 
@@ -18,7 +20,41 @@ function outputLive(edges: readonly string[]): boolean {
   return live[3] as boolean;
 }
 
-test('nasbench201 units run each pool and zero as often as ONNX Runtime\'s optimised graph does', async () => {
+/** the kernels of an ORT-optimised graph, in nb201RuntimeKernels' terms (stage: stride-2 ops passed) */
+function ortKernels(graph: InstanceType<typeof onnx.GraphProto>): string[] {
+  const stage = new Map<string, number>();
+  const out: string[] = [];
+  for (const n of graph.node ?? []) {
+    const attr = (name: string) => n.attribute?.find((a) => a.name === name);
+    const strides = attr('strides')?.ints?.map(Number) ?? [];
+    const kernel = Number(attr('kernel_shape')?.ints?.[0] ?? 0);
+    let st = Math.max(0, ...(n.input ?? []).filter((x) => x).map((x) => stage.get(x as string) ?? 0));
+    if (strides.includes(2)) st++;
+    for (const o of n.output ?? []) stage.set(o as string, st);
+    const act = attr('activation') !== undefined;
+    // a Conv's 4th input slot is its Sum input
+    const sum = (n.input ?? []).length >= 4 && Boolean(n.input?.[3]);
+    const stride = strides[0] ?? 1;
+    const blocked = n.domain === 'com.microsoft.nchwc';
+    if (n.opType === 'Conv') out.push(kernel ? `conv k${kernel} s${stride} act:${act} sum:${sum} @${st}` : `dwconv act:${act} @${st}`);
+    else if (n.opType === 'AveragePool') out.push(`pool k${kernel} s${stride} @${st}`);
+    else {
+      const kind = ({ BatchNormalization: 'bn', Relu: 'relu', Add: 'add', Mul: 'zero', GlobalAveragePool: 'gap', ReorderInput: 'reorder_in', ReorderOutput: 'reorder_out' } as Record<string, string>)[n.opType as string];
+      if (kind) out.push(`${kind} @${st}`);
+      else assert.ok(['Flatten', 'Gemm'].includes(n.opType as string) && !blocked, `unexpected ${n.domain}:${n.opType}`);
+    }
+  }
+  return out.sort();
+}
+
+const simKernels = (edges: Nb201Edge[]) =>
+  nb201RuntimeKernels(edges).map((k) =>
+    k.kind === 'conv' ? `conv k${k.kernel} s${k.stride} act:${k.act} sum:${k.sum} @${k.stage}`
+    : k.kind === 'dwconv' ? `dwconv act:${k.act} @${k.stage}`
+    : k.kind === 'pool' ? `pool k${k.kernel} s${k.stride} @${k.stage}`
+    : `${k.kind} @${k.stage}`).sort();
+
+test("nasbench201's runtime kernels are ONNX Runtime's optimised graph: every fusion, pool, zero and layout reorder", async () => {
   const space = getSpace('nasbench201');
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-nb201-'));
   try {
@@ -26,18 +62,14 @@ test('nasbench201 units run each pool and zero as often as ONNX Runtime\'s optim
     let checked = 0;
     for (const arch of sampleArchs(space, { count: 200, seed: 77 })) {
       // a cell whose output depends on zeros only lets ORT drop a few more Muls: not modelled
-      if (!outputLive(space.parse(arch))) continue;
+      const edges = space.parse(arch) as Nb201Edge[];
+      if (!outputLive(edges)) continue;
       const session = await ort.InferenceSession.create(buildOnnx(lowerNetwork(space.expand(arch)), { batch: 1 }), {
         graphOptimizationLevel: 'all', optimizedModelFilePath: file, intraOpNumThreads: 1, logSeverityLevel: 3,
       });
       await session.release();
-      const nodes = onnx.ModelProto.decode(readFileSync(file)).graph?.node ?? [];
-      const count = (op: string) => nodes.filter((n) => n.opType === op).length;
-      const units = space.units(arch);
-      const unitsOf = (edge: string) => units.filter((u) => u.op === 'nb201_op' && u.edge === edge).length;
-      // the two reduction blocks add one AveragePool each
-      assert.equal(unitsOf('avg_pool_3x3') + 2, count('AveragePool'), `pools of ${arch}`);
-      assert.equal(unitsOf('none'), count('Mul'), `zeros of ${arch}`);
+      const graph = onnx.ModelProto.decode(readFileSync(file)).graph as InstanceType<typeof onnx.GraphProto>;
+      assert.deepEqual(simKernels(edges), ortKernels(graph), arch);
       checked++;
     }
     assert.ok(checked > 150, `${checked} architectures checked`);

@@ -87,34 +87,35 @@ test('malformed architecture strings and unknown spaces give clear errors', () =
   assert.throws(() => getSpace('mobilenetv2').parse('resnet18'), /a fixed network's arch is 'mobilenetv2'/);
 });
 
-test('nasbench201 units are what the runtime executes: every edge op, node sums as Adds, zeros, common subexpressions once', () => {
+test('nasbench201 units are what the runtime executes: shared ReLUs, fused ReLUs and Adds, zeros and pools once', () => {
   const s = getSpace('nasbench201');
-  // the units of the first stage's cells (16 channels, 32x32), in order
+  // the units of the first stage's cells (16 channels, 32x32), in order, shapes dropped
   const stage1 = (arch: string) =>
-    s.units(arch).filter((u) => u.op !== 'conv_bn_act' && u.input.join() === '16,32,32' && u.op !== 'nb201_reduction').map((u) => specKey(u));
-  // node1 = conv1x1(x) feeds only `none` edges, yet ORT computes it; no node sums two terms
-  assert.deepEqual(stage1('|nor_conv_1x1~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|'), Array(5).fill('nor_conv_1x1-input:32x32x16-output:32x32x16'));
-  // node1 = zero (all none), live through skip 1→2; node2 = x + 0 (one Add); node3 = conv + node1 + node2 (two Adds)
-  const cell = [
-    'none-input:32x32x16-output:32x32x16',
-    'add-input:32x32x16-output:32x32x16-arity:2',
-    'nor_conv_1x1-input:32x32x16-output:32x32x16',
-    'add-input:32x32x16-output:32x32x16-arity:2',
-    'add-input:32x32x16-output:32x32x16-arity:2',
-  ];
-  assert.deepEqual(stage1('|none~0|+|skip_connect~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'), [...cell, ...cell, ...cell, ...cell, ...cell]);
-  // common subexpressions run once, as ORT's optimiser merges them: node1 = x (skip), so the pools
-  // of x and of node1 are one pool (ORT's optimised graph of this network: 17 AveragePool of 47)
-  const pool = 'avg_pool_3x3-input:32x32x16-output:32x32x16';
-  const conv1 = 'nor_conv_1x1-input:32x32x16-output:32x32x16';
-  const add = 'add-input:32x32x16-output:32x32x16-arity:2';
-  assert.deepEqual(stage1('|skip_connect~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'), Array(5).fill([pool, add, conv1, conv1, add, add]).flat());
-  // the two all-none nodes of a cell are one Mul by 0
-  assert.deepEqual(stage1('|none~0|+|none~0|none~1|+|skip_connect~0|skip_connect~1|skip_connect~2|'), Array(5).fill(['none-input:32x32x16-output:32x32x16', add, add]).flat());
-  // a cell whose output is its input (node3 = skip of x) passes x on: every cell's zero is the same
-  // Mul (ORT: 3 Mul nodes for 15 cells), while each cell's convolutions (own weights) and their
-  // sum in node2 all run
-  assert.deepEqual(stage1('|none~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|'), ['none-input:32x32x16-output:32x32x16', ...Array(5).fill([conv1, conv1, add]).flat()]);
+    s.units(arch)
+      .filter((u) => u.input.join() === '16,32,32' && u.op !== 'nb201_reduction')
+      .map((u) => specKey(u).replace('-input:32x32x16-output:32x32x16', '').replace('-stride:1-groups:1', ''));
+  const conv = (k: number, act: 'relu' | 'none', residual = false) => `conv_bn_act-kernel:${k}-act:${act}${residual ? '-residual:1' : ''}`;
+  // node1 = conv1x1(x) feeds only `none` edges, yet ORT computes it; node3 = x, so every cell reads
+  // the same x and the convolutions' ReLU(x) runs once for the stage (each conv has its own weights)
+  assert.deepEqual(stage1('|nor_conv_1x1~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|'), ['relu', ...Array(5).fill(conv(1, 'none'))]);
+  // all-conv cell: ReLU(x) shared by edges 0 and 1; node1 is read by ReLU only, so conv0 takes it as
+  // its activation; node2 = conv1 + conv2 becomes conv1's Sum input and ReLU; node3 = (x + conv4) + conv5
+  // two Sums (ORT's optimised graph of this network, cell by cell)
+  assert.deepEqual(
+    stage1('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'),
+    Array(5).fill(['relu', conv(3, 'relu'), conv(3, 'relu', true), conv(3, 'none'), conv(3, 'none', true), conv(3, 'none', true)]).flat(),
+  );
+  // node1 = x (skip): the pools of x and of node1 are one pool; node2 = pool + pool(node1) … as one
+  // Add of a pool with itself; the convolutions accumulate the pools as their Sum inputs
+  assert.deepEqual(
+    stage1('|skip_connect~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'),
+    Array(5).fill(['avg_pool_3x3', 'add-arity:2', 'relu', conv(1, 'none', true), 'relu', conv(1, 'none', true)]).flat(),
+  );
+  // an all-none node is a Mul by 0 in plain NCHW layout: the Adds that read it stay unfused
+  assert.deepEqual(
+    stage1('|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|'),
+    Array(5).fill(['none', 'relu', conv(3, 'relu', true), 'relu', conv(1, 'none'), 'avg_pool_3x3', conv(3, 'none'), 'add-arity:2', 'add-arity:2']).flat(),
+  );
   assert.equal(s.additive, false);
   assert.equal(getSpace('fbnet').additive, true);
 });
