@@ -59,7 +59,9 @@ export async function evaluatePredictors(o: EvalOptions): Promise<EvalReport> {
     const s: EvalSplit = { split, trainNetworks: train.length, testNetworks: test.length, metrics: {}, points: {} };
     for (const kind of PREDICTOR_KINDS) {
       if (kind === 'encoding-mlp' && !predictor.data.encoding) continue;
-      const pred = predictor.predictBatch(test.map((t) => t.arch), { kind });
+      // each prediction at its test network's condition (the group's calibration figure), as a
+      // user predicts for a device's current calibration
+      const pred = predictor.predictIndices(test.map((t) => predictor.indices(t.arch)), kind, { conditions: test.map((t) => predictor.condition(t.calibrationMs)) });
       // each test latency is normalised by its own group's calibration (exponent 1); the
       // predictor's figure at that calibration, normalised the same way, is what it predicted
       test.forEach((t, i) => (pred[i] = (pred[i] as number) * atOwnCalibration(t)));

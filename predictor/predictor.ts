@@ -40,13 +40,22 @@ export class LatencyPredictor {
     const c = data.correction;
     this.weights = c.kernel.map((k, d) => (k * c.yScale) / (c.scale[d] as number));
     this.bias = c.bias * c.yScale;
-    const dot = (v: Float64Array) => v.reduce((a, x, d) => a + x * (this.weights[d] as number), 0);
+    const dot = (v: Float64Array, w: readonly number[] = this.weights) => v.reduce((a, x, d) => a + x * (w[d] as number), 0);
     this.fixedScore = this.bias + dot(this.tables.fixedFeatures);
-    this.choiceScores = this.tables.choiceFeatures.map((cs) => Float64Array.from(cs.map(dot)));
+    this.choiceScores = this.tables.choiceFeatures.map((cs) => Float64Array.from(cs.map((v) => dot(v))));
+    // the condition part (types.ts LinearCorrection.condition), folded the same way
+    const cond = c.condition;
+    this.conditionWeights = cond ? cond.kernel.map((k, d) => (k * c.yScale) / (c.scale[d] as number)) : null;
+    const cw = this.conditionWeights;
+    this.conditionFixed = cw ? dot(this.tables.fixedFeatures, cw) : 0;
+    this.conditionChoices = cw ? this.tables.choiceFeatures.map((cs) => Float64Array.from(cs.map((v) => dot(v, cw)))) : [];
     this.names = this.space.positions.map((p) => new Map(p.choices.map((ch, i) => [ch.name, i])));
   }
 
   private readonly weights: number[];
+  private readonly conditionWeights: number[] | null;
+  private readonly conditionFixed: number;
+  private readonly conditionChoices: Float64Array[];
   private readonly bias: number;
   private readonly fixedScore: number;
   private readonly choiceScores: Float64Array[];
@@ -71,7 +80,7 @@ export class LatencyPredictor {
   predict(arch: string, options: PredictOptions = {}): Prediction {
     const kind = options.kind ?? this.data.chosen;
     const idx = this.indices(arch);
-    const ms = this.predictIndices([idx], kind)[0] as number;
+    const ms = this.predictIndices([idx], kind, { conditions: [this.condition(options.calibrationMs)] })[0] as number;
     const scale = this.calibrationScale(options.calibrationMs);
     const [lo, hi] = this.data.bands[kind] ?? [0, 0];
     const breakdown: BreakdownRow[] = architectureUnits(this.tables, idx).map(({ position, choice, unit }) => ({
@@ -93,16 +102,34 @@ export class LatencyPredictor {
 
   /** Batched prediction of arch strings (ms at the reference calibration unless given). */
   predictBatch(archs: readonly string[], options: PredictOptions = {}): Float64Array {
-    const out = this.predictIndices(archs.map((a) => this.indices(a)), options.kind ?? this.data.chosen);
+    const batch = archs.map((a) => this.indices(a));
+    const x = this.condition(options.calibrationMs);
+    const out = this.predictIndices(batch, options.kind ?? this.data.chosen, x === 0 ? {} : { conditions: new Float64Array(batch.length).fill(x) });
     const scale = this.calibrationScale(options.calibrationMs);
     if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) * scale;
     return out;
   }
 
-  /** Batched prediction from candidate indices (the fast path). */
-  predictIndices(batch: readonly Int32Array[], kind: PredictorKind): Float64Array {
+  /**
+   * The condition a calibration figure puts a prediction in: log(calibration / reference), clamped
+   * to the range the condition weights were trained on; 0 (the reference) when unknown or when the
+   * predictor has no condition part.
+   */
+  condition(calibrationMs: number | null | undefined): number {
+    const cond = this.data.correction.condition;
+    const ref = this.data.calibrationMs;
+    if (!cond || !ref || !calibrationMs || !(calibrationMs > 0)) return 0;
+    return Math.min(cond.max, Math.max(cond.min, Math.log(calibrationMs / ref)));
+  }
+
+  /**
+   * Batched prediction from candidate indices (the fast path), at the reference calibration, or per
+   * row at `conditions` (this.condition of each row's calibration; the composite only).
+   */
+  predictIndices(batch: readonly Int32Array[], kind: PredictorKind, o: { conditions?: ArrayLike<number> } = {}): Float64Array {
     const out = new Float64Array(batch.length);
     const t = this.tables;
+    const cond = this.conditionWeights && o.conditions ? o.conditions : null;
     switch (kind) {
       case 'lut-sum':
         for (let i = 0; i < batch.length; i++) out[i] = lutSum(t, batch[i] as Int32Array);
@@ -114,6 +141,12 @@ export class LatencyPredictor {
             const idx = batch[i] as Int32Array;
             let y = this.fixedScore;
             for (let p = 0; p < idx.length; p++) y += (this.choiceScores[p] as Float64Array)[idx[p] as number] as number;
+            const x = cond ? (cond[i] as number) : 0;
+            if (x !== 0) {
+              let z = this.conditionFixed;
+              for (let p = 0; p < idx.length; p++) z += (this.conditionChoices[p] as Float64Array)[idx[p] as number] as number;
+              y += x * z;
+            }
             out[i] = y;
           }
         } else {
@@ -122,6 +155,9 @@ export class LatencyPredictor {
             networkFeatures(t, batch[i] as Int32Array, f);
             let y = this.bias;
             for (let d = 0; d < f.length; d++) y += (this.weights[d] as number) * (f[d] as number);
+            const x = cond ? (cond[i] as number) : 0;
+            const cw = this.conditionWeights;
+            if (x !== 0 && cw) for (let d = 0; d < f.length; d++) y += x * (cw[d] as number) * (f[d] as number);
             out[i] = y;
           }
         }

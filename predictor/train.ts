@@ -87,12 +87,19 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   const scale = new Array<number>(D).fill(1e-9);
   for (const f of feats) for (let d = 0; d < D; d++) scale[d] = Math.max(scale[d] as number, Math.abs(f[d] as number));
   const xs = feats.map((f) => f.map((v, d) => v / (scale[d] as number)));
-  const fitCorrection = (ms: readonly number[]): LinearCorrection => {
+  // each training network's condition: log(its group's calibration / reference), anchored or not
+  const conditionOf = (n: NetworkSample) => (ref && n.calibrationMs && n.calibrationMs > 0 ? Math.log(n.calibrationMs / ref) : 0);
+  const xc = trainRows.map(conditionOf);
+  const fitCorrection = (ms: readonly number[], withCondition = false): LinearCorrection => {
     const yScale = quantile([...ms], 0.5);
     // prior: prediction = LUT sum; the ridge shrinks every other weight toward 0
-    const prior = Array.from({ length: D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
-    const fit = relativeRidge({ x: xs, y: ms.map((v) => v / yScale), prior, lambda: o.l2 ?? 1e-4 });
-    return { featureNames: tables.featureNames, scale, yScale, kernel: fit.kernel, bias: fit.bias, floorMs: 0.5 * ms.reduce((m, v) => Math.min(m, v), Infinity) };
+    const prior = Array.from({ length: withCondition ? 2 * D : D }, (_, d) => (d === 0 ? (scale[0] as number) / yScale : 0));
+    const x = withCondition ? xs.map((f, i) => [...f, ...f.map((v) => v * (xc[i] as number))]) : xs;
+    const fit = relativeRidge({ x, y: ms.map((v) => v / yScale), prior, lambda: o.l2 ?? 1e-4 });
+    return {
+      featureNames: tables.featureNames, scale, yScale, kernel: fit.kernel.slice(0, D), bias: fit.bias, floorMs: 0.5 * ms.reduce((m, v) => Math.min(m, v), Infinity),
+      ...(withCondition ? { condition: { kernel: fit.kernel.slice(D), min: Math.min(...xc), max: Math.max(...xc) } } : {}),
+    };
   };
   const linear = (c: LinearCorrection, i: number) => c.yScale * ((xs[i] as number[]).reduce((a, v, d) => a + v * (c.kernel[d] as number), c.bias));
   // calibration elasticity (elasticity.ts): fit the correction, regress its log residuals on
@@ -155,17 +162,30 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   };
   let predictor = new LatencyPredictor(data, encodingModel);
 
+  // kernels slow unevenly with the machine: the condition part, kept only if it helps on validation
+  // (it needs groups at different speeds: at least 8 distinct calibration figures in training)
+  const validConditions = () => valid.map((r) => predictor.condition(r.calibrationMs));
+  const trainConditions = () => train.map((r) => predictor.condition(r.calibrationMs));
+  if (valid !== train && new Set(xc.filter((v) => v !== 0)).size >= 8) {
+    const relErr = (p: LatencyPredictor) => validationError(p.predictIndices(valid.map((r) => r.idx), 'composite', { conditions: valid.map((r) => p.condition(r.calibrationMs)) }));
+    const withCondition = new LatencyPredictor({ ...data, correction: fitCorrection(train.map((r) => r.ms), true) }, encodingModel);
+    if (relErr(withCondition) < relErr(predictor)) {
+      data.correction = withCondition.data.correction;
+      predictor = withCondition;
+    }
+  }
+
   // the composite's residual MLP on the one-hot encoding, kept only if it helps on validation
   if (space.positions.length > 0 && train.length >= 20) {
     const layout = oneHotLayout(space);
-    const linTrain = predictor.predictIndices(train.map((r) => r.idx), 'composite');
+    const linTrain = predictor.predictIndices(train.map((r) => r.idx), 'composite', { conditions: trainConditions() });
     const residualSpec = { inputs: layout.width, hidden: [32] };
     const residual = makeRegressor({ ...residualSpec, l2: 1e-3 });
     await fitRegressor(residual, rowsOf(oneHotBatch(layout, train.map((r) => r.idx)), layout.width), train.map((r, i) => r.ms / (linTrain[i] as number) - 1), {
       ...stepBudget(train.length, o.epochs), loss: 'mse', learningRate: 0.003,
     });
     const withResidual = new LatencyPredictor({ ...data, residual: residualSpec }, encodingModel, residual);
-    const relErr = (p: LatencyPredictor) => validationError(p.predictIndices(valid.map((r) => r.idx), 'composite'));
+    const relErr = (p: LatencyPredictor) => validationError(p.predictIndices(valid.map((r) => r.idx), 'composite', { conditions: validConditions() }));
     if (relErr(withResidual) < relErr(predictor)) {
       data.residual = residualSpec;
       predictor = withResidual;
@@ -177,9 +197,9 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     // the solve is cubic in the support: an evenly spaced subset of a large training set
     const step = Math.max(1, train.length / KERNEL_RESIDUAL_MAX_SUPPORT);
     const support = Array.from({ length: Math.min(train.length, KERNEL_RESIDUAL_MAX_SUPPORT) }, (_, i) => train[Math.floor(i * step)] as (typeof train)[number]);
-    const base = predictor.predictIndices(support.map((r) => r.idx), 'composite');
+    const base = predictor.predictIndices(support.map((r) => r.idx), 'composite', { conditions: support.map((r) => predictor.condition(r.calibrationMs)) });
     const logResidual = support.map((r, i) => Math.log(r.ms / (base[i] as number)));
-    const baseValid = predictor.predictIndices(valid.map((r) => r.idx), 'composite');
+    const baseValid = predictor.predictIndices(valid.map((r) => r.idx), 'composite', { conditions: validConditions() });
     let best: { err: number; k: KernelResidual | null } = { err: validationError(baseValid), k: null };
     for (const [gamma, lambda] of KERNEL_RESIDUAL_GRID) {
       const k = fitKernelResidual({ codes: support.map((r) => r.idx), choices: space.positions.map((pos) => pos.choices.length), logResidual, gamma, lambda });
@@ -198,7 +218,7 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
   let bestScore = -Infinity;
   for (const kind of PREDICTOR_KINDS) {
     if (kind === 'encoding-mlp' && !encoding) continue;
-    const pred = Array.from(predictor.predictIndices(valid.map((r) => r.idx), kind));
+    const pred = Array.from(predictor.predictIndices(valid.map((r) => r.idx), kind, { conditions: validConditions() }));
     const m: AccuracyMetrics | null = measured.length >= 2 ? accuracy(pred, measured) : null;
     if (m) data.metrics[kind] = m;
     const rel = pred.map((p, i) => (p - (measured[i] as number)) / (measured[i] as number));

@@ -53,6 +53,14 @@ export interface LinearCorrection {
   bias: number;
   /** predictions never go below this (half the fastest training network): a linear fit can cross 0 */
   floorMs: number;
+  /**
+   * How each feature's share slows with the machine beyond the network-wide elasticity: weights of
+   * feature · log(calibration / reference), in the same scaled space as `kernel`. Under contention
+   * memory-bound kernels (pools, Adds, zeros) slow more than convolutions, so one β for all networks
+   * under-predicts light networks in slow groups. Absent: not fitted or not kept on validation.
+   * `min`/`max`: the training range of log(calibration / reference), which predictions are clamped to.
+   */
+  condition?: { kernel: number[]; min: number; max: number } | null;
 }
 
 /**
