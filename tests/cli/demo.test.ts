@@ -28,9 +28,9 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   for (const d of r.devices) {
     assert.equal(d.error, null, d.error);
     assert.match(d.deviceId, /^dev-[0-9a-f]{12}$/);
-    // 19 op keys + 16 networks, all measured in this run
-    assert.equal(d.measuredNow, 35);
-    assert.equal(d.measurements, 35);
+    // 46 op keys + 16 networks, all measured in this run
+    assert.equal(d.measuredNow, 62);
+    assert.equal(d.measurements, 62);
     assert.equal(d.networks, 16);
     assert.ok(d.metrics.n >= 2, 'held-out networks were evaluated');
     // a handful of held-out networks: their ranking is too few points to assert on, the error is not
@@ -49,7 +49,7 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   try {
     const camp = store.getCampaign(r.campaignId);
     assert.ok(camp);
-    for (const p of store.campaignProgress(r.campaignId)) assert.deepEqual([p.done, p.total], [35, 35]);
+    for (const p of store.campaignProgress(r.campaignId)) assert.deepEqual([p.done, p.total], [62, 62]);
   } finally {
     store.close();
   }
@@ -59,7 +59,7 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   const r2 = JSON.parse(second.stdout);
   assert.equal(r2.reusedCampaign, true);
   assert.equal(r2.campaignId, r.campaignId);
-  assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), ids.map((id: string) => [id, 0, 35]));
+  assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), ids.map((id: string) => [id, 0, 62]));
 });
 
 test('hwlat demo rejects a malformed agent list before touching the database', async () => {
