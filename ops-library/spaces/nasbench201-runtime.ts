@@ -35,15 +35,10 @@ export interface Nb201Kernel {
 type Layout = 'nchwc' | 'nchw';
 type Op = 'input' | 'conv' | 'relu' | 'pool' | 'zero' | 'add' | 'bn' | 'gap' | 'flatten';
 
-interface Node {
+/** a value-producing node of the simulated graph: a kernel's fields, plus its inputs and layout */
+interface Node extends Omit<Nb201Kernel, 'kind'> {
   op: Op;
   inputs: number[];
-  stage: number;
-  fixed: boolean;
-  kernel?: number;
-  stride?: number;
-  act?: boolean;
-  sum?: boolean;
   /** the value this node's output now is (a fused Add or ReLU reads as its Conv) */
   alias?: number;
   layout?: Layout;
