@@ -1,24 +1,12 @@
+import { calibrationModel, anchorModel, ContentionDetector, qualityOf } from '../conditions/index.ts';
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
-import { anchorModel } from './anchors.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved } from './harness/harness.ts';
-import type { ModelResult } from './harness/types.ts';
+import type { InterleavedResult, ModelResult, RoundMonitor } from './harness/types.ts';
 import { robustStats } from './harness/stats.ts';
 import { randomId } from './ids.ts';
-
-/**
- * The calibration workload, measured once in every interleaved round so each measurement carries
- * its pass's speed and passes can be normalised. It is a small real network (FBNet CIFAR, every
- * layer k3_e1, ~0.8 ms on one core) rather than a single conv: a lone conv lives in L2 and did not
- * follow the machine's speed changes that networks see (docs/benchmarks.md, reproducibility).
- */
-export const CALIBRATION_NETWORK = Object.freeze({ space: 'fbnet', arch: Array(22).fill('k3_e1').join('-') });
-export const CALIBRATION_KEY = `network:${CALIBRATION_NETWORK.space}:${CALIBRATION_NETWORK.arch}`;
-
-export function calibrationModel(): Uint8Array {
-  return buildOnnx(lowerNetwork(getSpace(CALIBRATION_NETWORK.space).expand(CALIBRATION_NETWORK.arch)), { batch: 1 });
-}
+import { NO_PROBE, type ConditionProbe } from './probe.ts';
 
 /** One model to profile: an op-level unit (with its spec) or a network (its arch string). */
 export interface ProfileItem {
@@ -73,6 +61,20 @@ export interface ProfileOptions {
   maxCv?: number;
   /** at most this many re-measurements of noisy models per group (default 2) */
   noisyRetries?: number;
+  /** runs per model per round, the first kept apart as the cold figure (harness MeasureOptions.burst, default 3) */
+  burst?: number;
+  /**
+   * judges every round for contention (conditions/contention.ts); pass one detector to several
+   * calls (an agent's leases) so its baselines are the device's. Default: a new one; null: no
+   * contention check (every measurement is then `clean` as far as anyone can tell)
+   */
+  detector?: ContentionDetector | null;
+  /** the OS's figures where the runtime has them (Node: nodeProbe()); default none */
+  probe?: ConditionProbe;
+  /** discarded rounds a group may spend before it is stored as disturbed (harness default) */
+  maxDiscardedRounds?: number;
+  /** back-off after a disturbed round, ms (harness default 50, doubling) */
+  backoffMs?: number;
   onProgress?: (done: number, total: number, note: string) => void;
   /** called with each group's measurements as soon as they exist (store them there) */
   onMeasurements?: (measurements: Measurement[]) => void | Promise<void>;
@@ -80,16 +82,58 @@ export interface ProfileOptions {
 
 export interface ProfileResult {
   measurements: Measurement[];
+  /** groups measured, and how many of them had rounds discarded or were stored disturbed */
+  groups: { total: number; remeasured: number; disturbed: number };
   /** median of every calibration run of the pass */
   calibrationMs: number | null;
   /** per-round calibration times, in order */
   calibrationTrace: number[];
 }
 
+/** The profiler's round monitor: the detector fed with the round's figures and the probe's. */
+function roundMonitor(detector: ContentionDetector, probe: ConditionProbe, models: number, anchorSlots: ReadonlyMap<number, string>): RoundMonitor {
+  const history: number[][] = Array.from({ length: models }, () => []);
+  let cpu0: number | null = null;
+  let steal0: { steal: number; total: number } | null = null;
+  const slowdown = (i: number, x: number): number => {
+    const h = history[i] as number[];
+    if (h.length < 3) return Number.NaN;
+    return x / (robustStats(h).median || Number.NaN);
+  };
+  return {
+    begin() {
+      cpu0 = probe.cpuMs();
+      steal0 = probe.steal();
+    },
+    end(round) {
+      const cpu1 = probe.cpuMs();
+      const steal1 = probe.steal();
+      const anchorMs: Record<string, number> = {};
+      for (const [slot, space] of anchorSlots) anchorMs[space] = round.samples[slot] as number;
+      const dTotal = steal0 && steal1 ? steal1.total - steal0.total : 0;
+      const verdict = detector.judge({
+        calibrationMs: round.calibrationMs,
+        anchorMs,
+        slowdowns: round.samples.map((x, i) => (anchorSlots.has(i) ? Number.NaN : slowdown(i, x))),
+        wallMs: round.wallMs,
+        cpuMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+        timerLagMs: round.timerLagMs,
+        // a round shorter than a few clock ticks of /proc/stat says nothing about steal
+        stealFraction: steal0 && steal1 && dTotal >= 20 ? (steal1.steal - steal0.steal) / dTotal : null,
+      });
+      if (!verdict.disturbed) round.samples.forEach((x, i) => (history[i] as number[]).push(x));
+      return verdict;
+    },
+  };
+}
+
 /**
- * Measures items in groups; inside a group every round visits every model and the calibration
- * workload, so drift hits all alike. Each measurement carries its group's calibration median, and
- * each network measurement of a space with an anchor network its group's anchor median.
+ * Measures items in groups; inside a group every round visits every model (a short warm burst
+ * each) and the calibration workload, so drift hits all alike. Each measurement carries its
+ * group's calibration median, each network measurement of a space with an anchor network its
+ * group's anchor median, its cold first-run statistics, and its quality verdict: rounds that
+ * contention disturbed are discarded and re-run after a back-off, and a group that cannot get
+ * quiet rounds within its budget is stored `disturbed`, with the evidence.
  *
  * @example
  * const backend = await createBackend('ort-node', { threads: 1 });
@@ -105,6 +149,9 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
   const calibration = await options.backend.load(calibrationModel());
   const trace: number[] = [];
   const measurements: Measurement[] = [];
+  const detector = options.detector === undefined ? new ContentionDetector() : options.detector;
+  const probe = options.probe ?? NO_PROBE;
+  const groups = { total: 0, remeasured: 0, disturbed: 0 };
   try {
     for (let start = 0; start < items.length; start += groupSize) {
       const group = items.slice(start, start + groupSize);
@@ -126,15 +173,21 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
         }
         const anchorSlots = [...anchorOf.values()];
         const note = `measuring ${group[0]?.level} ${start + 1}-${start + group.length}`;
+        detector?.startGroup();
         const measure = async (which: number[]) => {
           // every measurement, a re-measurement of noisy models too, runs with its anchors
           const slots = [...which, ...anchorSlots];
-          const res = await measureInterleaved(slots.map((i) => loaded[i] as LoadedModel), {
+          const anchorAt = new Map([...anchorOf].map(([space, slot]) => [slots.indexOf(slot), space]));
+          const res: InterleavedResult = await measureInterleaved(slots.map((i) => loaded[i] as LoadedModel), {
             warmup: options.warmup,
             minRepeats: options.minRepeats,
             minTimeMs: options.minTimeMs,
             maxRepeats: options.maxRepeats,
+            burst: options.burst,
             calibration,
+            ...(detector ? { monitor: roundMonitor(detector, probe, slots.length, anchorAt) } : {}),
+            maxDiscardedRounds: options.maxDiscardedRounds,
+            backoffMs: options.backoffMs,
             onRound: () => options.onProgress?.(start, items.length, note),
           });
           if (res.calibration) trace.push(...res.calibration.trace);
@@ -144,21 +197,33 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             const median = slot === undefined ? undefined : res.results[slots.indexOf(slot)]?.stats.median;
             return median !== undefined && median > 0 ? median : null;
           };
-          return which.map((i, j) => ({ i, result: res.results[j] as ModelResult, calibrationMs: res.calibration?.stats.median ?? null, anchorMs: anchorMs(i) }));
+          const rounds = { rounds: res.rounds, discardedRounds: res.discardedRounds, exhausted: res.exhausted };
+          return which.map((i, j) => ({ i, result: res.results[j] as ModelResult, calibrationMs: res.calibration?.stats.median ?? null, anchorMs: anchorMs(i), rounds }));
         };
         const best = await measure(group.map((_, i) => i));
         // a shared machine has bursts of contention: re-measure the models whose runs scattered
         // (cv above maxCv) and keep each model's steadiest measurement
+        // (a disturbed measurement is worse than any quiet one, whatever its cv)
+        const worse = (a: (typeof best)[number], b: (typeof best)[number]) =>
+          a.rounds.exhausted !== b.rounds.exhausted ? a.rounds.exhausted : a.result.stats.cv > b.result.stats.cv;
         for (let retry = 0; retry < maxRetries; retry++) {
-          const noisy = best.filter((b) => b.result.stats.cv > maxCv).map((b) => b.i);
+          // (not the disturbed ones: they spent their budget; their jobs are queued again for later)
+          const noisy = best.filter((b) => b.result.stats.cv > maxCv && !b.rounds.exhausted).map((b) => b.i);
           if (noisy.length === 0) break;
           for (const again of await measure(noisy)) {
-            if (again.result.stats.cv < (best[again.i] as (typeof best)[number]).result.stats.cv) best[again.i] = again;
+            if (worse(best[again.i] as (typeof best)[number], again)) best[again.i] = again;
           }
         }
+        const evidence = detector?.evidence() ?? [];
+        const load = probe.loadAverage();
+        const cores = probe.cores();
+        if (evidence.length > 0 && load !== null) evidence.push(`load average ${load.toFixed(1)}${cores !== null ? ` on ${cores} cores` : ''}`);
+        groups.total++;
+        if (best.some((b) => b.rounds.exhausted)) groups.disturbed++;
+        else if (best.some((b) => b.rounds.discardedRounds > 0)) groups.remeasured++;
         const now = new Date().toISOString();
         const batchOut = group.map((item, i): Measurement => {
-          const { result: r, calibrationMs, anchorMs } = best[i] as (typeof best)[number];
+          const { result: r, calibrationMs, anchorMs, rounds } = best[i] as (typeof best)[number];
           const m: Measurement = {
             id: randomId(),
             deviceId: options.deviceId,
@@ -170,8 +235,10 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             batch,
             warmup: options.warmup ?? 3,
             stats: r.stats,
+            cold: r.cold,
             wallMs: r.wallMs,
             calibrationMs,
+            quality: qualityOf({ ...rounds, evidence: rounds.discardedRounds > 0 ? evidence : [] }),
             createdAt: now,
           };
           if (anchorMs !== null) m.anchorMs = anchorMs;
@@ -187,5 +254,5 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
   } finally {
     await calibration.dispose();
   }
-  return { measurements, calibrationMs: trace.length > 0 ? robustStats(trace).median : null, calibrationTrace: trace };
+  return { measurements, groups, calibrationMs: trace.length > 0 ? robustStats(trace).median : null, calibrationTrace: trace };
 }

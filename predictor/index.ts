@@ -7,10 +7,11 @@ export { buildSpaceTables, choiceIndices, networkFeatures, lutSum, type SpaceTab
 export { trainKernelModels, predictKernel, type KernelModels } from './kernels.ts';
 export { initTf } from './tf.ts';
 export { inHoldout, hash32 } from './split.ts';
-export { anchorFit, referenceCalibration, normalisedMs, networkSamples, type AnchorFit } from './dataset.ts';
+export { networkSamples } from './dataset.ts';
+// measurement conditions (reference, normalisation, quality) are conditions/'s; re-exported for callers of the predictor
+export { anchorFit, referenceCalibration, normalisedMs, calibrationFactor, calibrationSlope, type AnchorFit } from '../conditions/index.ts';
 export { evaluatePredictors, type EvalReport, type EvalSplit, type EvalOptions } from './evaluate.ts';
 export { evalReportHtml, renderSvg } from './report.ts';
 export { accuracyScatterSpec, errorHistogramSpec } from './report.ts';
 export * from './fewshot/index.ts';
 export * from './differentiable/index.ts';
-export { calibrationFactor, calibrationSlope } from './elasticity.ts';

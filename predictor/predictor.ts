@@ -1,5 +1,5 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
-import { calibrationFactor } from './elasticity.ts';
+import { calibrationFactor } from '../conditions/index.ts';
 import { kernelResidualAt } from './kernel-residual.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';

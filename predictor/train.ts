@@ -4,7 +4,7 @@ import { accuracy, type AccuracyMetrics } from './metrics.ts';
 import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
 import { relativeRidge } from './ridge.ts';
-import { calibrationSlope } from './elasticity.ts';
+import { calibrationSlope } from '../conditions/index.ts';
 import { fitKernelResidual, kernelResidualAt, KERNEL_RESIDUAL_GRID, KERNEL_RESIDUAL_MAX_SUPPORT, type KernelResidual } from './kernel-residual.ts';
 import { inHoldout } from './split.ts';
 import { buildSpaceTables, choiceIndices, networkFeatures, oneHotBatch, oneHotLayout } from './tables.ts';

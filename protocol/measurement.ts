@@ -17,14 +17,41 @@ export const LatencyStatsSchema = z.object({
 });
 export type LatencyStats = z.infer<typeof LatencyStatsSchema>;
 
+/**
+ * How far a measurement can be trusted, decided while it was measured (conditions/contention.ts):
+ * - `clean`: no round of its group looked disturbed;
+ * - `remeasured`: some rounds looked disturbed (the calibration or anchor network slower than
+ *   their running baseline, the process starved of CPU, timer gaps) and were discarded and run
+ *   again after a back-off; the figures come from quiet rounds only;
+ * - `disturbed`: the group could not get enough quiet rounds within its budget. The figures are
+ *   stored with their evidence so a user can see them, but no LUT or predictor uses them, and a
+ *   fleet job is queued again for later.
+ */
+export const QualityVerdictSchema = z.enum(['clean', 'remeasured', 'disturbed']);
+export type QualityVerdict = z.infer<typeof QualityVerdictSchema>;
+
+export const MeasurementQualitySchema = z.object({
+  verdict: QualityVerdictSchema,
+  /** quiet rounds the figures come from */
+  rounds: z.number().int().min(0),
+  /** rounds judged disturbed (discarded, and re-run while the budget lasted) */
+  discardedRounds: z.number().int().min(0),
+  /** what gave the disturbance away, short phrases ("calibration 1.6× its baseline in 7 rounds") */
+  evidence: z.array(z.string().min(1).max(200)).max(16),
+});
+export type MeasurementQuality = z.infer<typeof MeasurementQualitySchema>;
+
 export const MeasurementLevelSchema = z.enum(['op', 'network']);
 export type MeasurementLevel = z.infer<typeof MeasurementLevelSchema>;
 
 /**
  * One measurement: never a single number. `key` is the canonical layer key (op level) or the
- * architecture string (network level); `calibrationMs` is the median latency of the pass's
+ * architecture string (network level); `stats` is the warm latency as the field measures it
+ * (consecutive runs after the first of a burst) and `cold`, when present, the first run after
+ * another model (cold caches); `calibrationMs` is the median latency of the pass's
  * calibration workload, so measurements from different passes can be normalised before use;
- * `anchorMs` that of the space's anchor network, measured in the same rounds.
+ * `anchorMs` that of the space's anchor network, measured in the same rounds; `quality` how far
+ * it can be trusted (absent: measured before quality verdicts existed, treated as clean).
  */
 export const MeasurementSchema = z.object({
   id: z.string().min(8).describe('client-generated result id; the store ignores duplicates'),
@@ -44,6 +71,9 @@ export const MeasurementSchema = z.object({
    * measurements of a space with an anchor); absent from older agents and for op-level ones
    */
   anchorMs: z.number().positive().nullable().optional(),
+  /** the first run of each round's burst: what a model costs right after another one */
+  cold: LatencyStatsSchema.nullable().optional(),
+  quality: MeasurementQualitySchema.nullable().optional(),
   createdAt: z.string().describe('ISO timestamp'),
   /** the collector job this measurement completes (fleet campaigns); absent for local profiles */
   jobId: z.string().min(1).nullable().optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DeviceProfileSchema } from './device.ts';
 import { JobSchema } from './job.ts';
-import { LatencyStatsSchema } from './measurement.ts';
+import { LatencyStatsSchema, MeasurementQualitySchema } from './measurement.ts';
 
 /**
  * Agent ↔ collector messages over ws, JSON, one message per frame. Versioned: `hello` carries the
@@ -56,6 +56,10 @@ export const ResultSchema = z.object({
   calibrationMs: z.number().positive().nullable(),
   /** the group's anchor-network median (network jobs); optional: older agents do not send it */
   anchorMs: z.number().positive().nullable().optional(),
+  /** first-run (cold) statistics; optional: older agents measured only cold runs and do not send it */
+  cold: LatencyStatsSchema.nullable().optional(),
+  /** the measurement's quality verdict; a `disturbed` result is stored marked and its job queued again */
+  quality: MeasurementQualitySchema.nullable().optional(),
   createdAt: z.string(),
 });
 

@@ -4,7 +4,9 @@ import {
 } from '../../protocol/index.ts';
 import type { RuntimeBackend } from '../backends/types.ts';
 import { randomId } from '../ids.ts';
-import { CALIBRATION_KEY, profileItems, type ProfileItem } from '../profiler.ts';
+import { CALIBRATION_KEY, ContentionDetector } from '../../conditions/index.ts';
+import type { ConditionProbe } from '../probe.ts';
+import { profileItems, type ProfileItem } from '../profiler.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
 import {
   CollectorConnection, CollectorError, ConnectionClosedError, RequestTimeoutError, backoffDelay,
@@ -40,6 +42,8 @@ export interface AgentLoopOptions {
   requestTimeoutMs?: number;
   /** unacknowledged results, kept across reconnects and restarts */
   outbox: ResultOutbox;
+  /** the OS's figures for contention detection (the Node agent: nodeProbe()); default none */
+  probe?: ConditionProbe;
 }
 
 export interface AgentSummary {
@@ -102,6 +106,8 @@ export function resultMessage(job: Job, m: Measurement, passId: string): ResultM
     wallMs: m.wallMs,
     calibrationMs: m.calibrationMs !== null && m.calibrationMs > 0 ? m.calibrationMs : null,
     ...(typeof m.anchorMs === 'number' && m.anchorMs > 0 ? { anchorMs: m.anchorMs } : {}),
+    ...(m.cold ? { cold: m.cold } : {}),
+    ...(m.quality ? { quality: m.quality } : {}),
     createdAt: m.createdAt,
   };
 }
@@ -139,6 +145,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
   const hello: Hello = { type: 'hello', version: PROTOCOL_VERSION, token: options.token, agentId, device, pass };
   const conn = new CollectorConnection({ url: options.collector, hello, outbox, backoff: options.backoff, log });
   const summary: AgentSummary = { agentId, passId: pass.id, deviceId: device.id, leases: 0, results: 0, acked: 0, failedJobs: 0, pending: 0 };
+  // one detector for the whole run: its baselines are the device's, carried from lease to lease
+  const detector = new ContentionDetector();
   /** leases in hand that are not finished: released on stop */
   const open = new Set<string>();
   let ackWaiters: Array<() => void> = [];
@@ -187,6 +195,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
         minRepeats: settings.minRepeats,
         minTimeMs: settings.minTimeMs,
         groupSize: items.length,
+        detector,
+        ...(options.probe ? { probe: options.probe } : {}),
         onMeasurements: async (ms) => {
           for (let i = 0; i < ms.length; i++) {
             const job = jobs[i] as Job;
@@ -205,7 +215,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
                 log({ event: 'result_failed', resultId: result.resultId, jobId: job.id, message: (e2 as Error).message });
               }
             }
-            log({ event: 'result', resultId: result.resultId, jobId: job.id, key: job.task.key, median: result.stats.median, sent });
+            log({ event: 'result', resultId: result.resultId, jobId: job.id, key: job.task.key, median: result.stats.median, quality: result.quality?.verdict ?? 'clean', sent });
           }
         },
       });

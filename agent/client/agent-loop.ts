@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { nodeProbe } from '../probe-node.ts';
 import { Outbox } from '../transport/outbox.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
 import { runAgentLoop, type AgentLoopOptions, type AgentSummary } from './agent-core.ts';
@@ -34,5 +35,5 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentSummary> 
     options.outbox ??
     new Outbox(join(options.stateDir, 'outbox'), { onCorrupt: (file, e) => log({ event: 'outbox_corrupt', file, message: e.message }) });
   const { stateDir: _stateDir, ...rest } = options;
-  return runAgentLoop({ ...rest, outbox });
+  return runAgentLoop({ probe: nodeProbe(), ...rest, outbox });
 }

@@ -1,5 +1,5 @@
 import type { LoadedModel } from '../backends/types.ts';
-import type { InterleavedResult, MeasureOptions, ModelResult } from './types.ts';
+import type { InterleavedResult, MeasureOptions, ModelResult, RoundMonitor } from './types.ts';
 import { robustStats } from './stats.ts';
 
 interface Settings {
@@ -7,7 +7,11 @@ interface Settings {
   minRepeats: number;
   minTimeMs: number;
   maxRepeats: number;
+  burst: number;
   calibration: LoadedModel | null;
+  monitor: RoundMonitor | null;
+  maxDiscardedRounds: number;
+  backoffMs: number;
   onRound: ((done: number, estimatedTotal: number) => void) | null;
 }
 
@@ -48,7 +52,20 @@ function validate(models: unknown, options: MeasureOptions): Settings {
   if (options.onRound !== undefined && typeof options.onRound !== 'function') {
     throw new TypeError(`'onRound' must be a function, got ${typeof options.onRound}`);
   }
-  return { warmup, minRepeats, minTimeMs, maxRepeats, calibration: options.calibration ?? null, onRound: options.onRound ?? null };
+  const burst = intAtLeast('burst', options.burst, 3, 1);
+  const monitor = options.monitor ?? null;
+  if (monitor !== null && (typeof monitor !== 'object' || typeof monitor.begin !== 'function' || typeof monitor.end !== 'function')) {
+    throw new TypeError(`'monitor' must be an object with begin() and end()`);
+  }
+  const maxDiscardedRounds = intAtLeast('maxDiscardedRounds', options.maxDiscardedRounds, Math.max(20, 2 * minRepeats), 0);
+  const backoffMs = options.backoffMs ?? 50;
+  if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
+    throw new RangeError(`'backoffMs' must be a finite number >= 0, got ${String(backoffMs)}`);
+  }
+  return {
+    warmup, minRepeats, minTimeMs, maxRepeats, burst, calibration: options.calibration ?? null, monitor, maxDiscardedRounds, backoffMs,
+    onRound: options.onRound ?? null,
+  };
 }
 
 /**
@@ -64,6 +81,24 @@ async function timed(model: LoadedModel): Promise<{ sample: number; elapsed: num
   return { sample: elapsed / (model.runsPerSample ?? 1), elapsed };
 }
 
+/**
+ * One burst of a model: `burst` runs back to back. The first run's sample is the cold figure (the
+ * caches hold another model's data); the mean of the others is the warm one. With burst 1 the only
+ * run is both (there is no warm run to time).
+ */
+async function timedBurst(model: LoadedModel, burst: number): Promise<{ cold: number; warm: number; elapsed: number }> {
+  const first = await timed(model);
+  if (burst === 1) return { cold: first.sample, warm: first.sample, elapsed: first.elapsed };
+  let sum = 0;
+  let elapsed = first.elapsed;
+  for (let b = 1; b < burst; b++) {
+    const t = await timed(model);
+    sum += t.sample;
+    elapsed += t.elapsed;
+  }
+  return { cold: first.sample, warm: sum / (burst - 1), elapsed };
+}
+
 /** Longest stretch of measuring without giving the event loop a turn. */
 const YIELD_EVERY_MS = 50;
 
@@ -72,11 +107,20 @@ const YIELD_EVERY_MS = 50;
  * through microtasks only, so a page measuring back to back never reaches its event loop: no
  * heartbeats, no acks, a frozen page. Called between timed runs, never inside one.
  */
-function yieldToEventLoop(): Promise<void> {
+function yieldToEventLoop(): Promise<number> {
   // a plain task, not scheduler.yield(): Chromium runs yield() continuations ahead of other tasks,
-  // which left the socket's messages waiting until the lease was measured
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  // which left the socket's messages waiting until the lease was measured. Resolves with how late
+  // the timer fired: a process that was not scheduled at all shows here (and only here, in a browser).
+  const t0 = performance.now();
+  return new Promise((resolve) => setTimeout(() => resolve(performance.now() - t0), 0));
 }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** a back-off after disturbed rounds never waits longer than this */
+const MAX_BACKOFF_MS = 2000;
 
 /** Rounds needed if every model keeps its mean so far: the fastest model needs the most runs to reach minTimeMs. */
 function estimateRounds(s: Settings, done: number, totals: readonly number[]): number {
@@ -89,20 +133,27 @@ function estimateRounds(s: Settings, done: number, totals: readonly number[]): n
 }
 
 /**
- * Measures models in interleaved rounds: every round runs each model once, starting one model
- * later each round so none is always first (the first run after another model pays the cache
- * misses). Interleaving spreads the machine's drift over all models alike: on this project's
- * machines one conv measured alone a minute apart moved 30%, measured in interleaved rounds 3%.
- * The calibration model, if given, runs once per round at a rotating slot; its trace shows the
- * drift so that passes can be normalised against each other.
- * Stops when every model has >= minRepeats runs and >= minTimeMs of run time, or at maxRepeats.
+ * Measures models in interleaved rounds: every round runs each model as a short warm burst
+ * (MeasureOptions.burst), starting one model later each round so none is always first.
+ * Interleaving spreads the machine's drift over all models alike: on this project's machines one
+ * conv measured alone a minute apart moved 30%, measured in interleaved rounds 3%. The burst keeps
+ * the caches warm as the field's latency assumes (the first run after another model cost +0.11–0.23
+ * ms here, +30–45% on networks under 0.6 ms); that first run is kept as the `cold` statistic.
+ * The calibration model, if given, runs once per round (as a burst) at a rotating slot; its trace
+ * shows the drift so that passes can be normalised against each other.
+ *
+ * With a `monitor`, each round is judged when it ends: a disturbed round (another process took the
+ * cores) is discarded and, after a back-off, run again. Once `maxDiscardedRounds` were discarded
+ * without enough quiet rounds, the measurement stops `exhausted`, its figures from every round.
+ *
+ * Stops when every model has >= minRepeats quiet rounds and >= minTimeMs of run time, or at maxRepeats.
  *
  * @example
  * const backend = await createBackend('ort-node', { threads: 1 });
  * const a = await backend.load(probeModel());
  * const b = await backend.load(otherBytes);
  * const { results, calibration, rounds } = await measureInterleaved([a, b], { minTimeMs: 100 });
- * console.log(results[0].stats.median, results[1].stats.cv, rounds);
+ * console.log(results[0].stats.median, results[0].cold?.median, results[1].stats.cv, rounds);
  */
 export async function measureInterleaved(models: readonly LoadedModel[], options: MeasureOptions = {}): Promise<InterleavedResult> {
   const s = validate(models, options);
@@ -110,9 +161,10 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
   const wall = new Array<number>(n).fill(0);
 
   let lastYield = performance.now();
+  let roundLag = 0;
   const maybeYield = async () => {
     if (performance.now() - lastYield < YIELD_EVERY_MS) return;
-    await yieldToEventLoop();
+    roundLag = Math.max(roundLag, await yieldToEventLoop());
     lastYield = performance.now();
   };
 
@@ -129,42 +181,92 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     }
   }
 
+  // kept (quiet) rounds, and the discarded ones for an exhausted measurement
   const samples: number[][] = models.map(() => []);
+  const colds: number[][] = models.map(() => []);
   const totals = new Array<number>(n).fill(0);
   const trace: number[] = [];
+  const noisy = { samples: models.map((): number[] => []), colds: models.map((): number[] => []), trace: [] as number[] };
   // The calibration model takes slot n of the rotation, so it too moves through the round.
   const slots = s.calibration ? n + 1 : n;
   let rounds = 0;
+  let discarded = 0;
+  let streak = 0;
+  let exhausted = false;
 
   const done = (): boolean =>
     rounds >= s.maxRepeats || (rounds >= s.minRepeats && totals.every((t) => t >= s.minTimeMs));
 
   while (!done()) {
+    s.monitor?.begin();
+    roundLag = 0;
+    const t0 = performance.now();
+    const round = new Array<number>(n).fill(Number.NaN);
+    const roundCold = new Array<number>(n).fill(Number.NaN);
+    const roundElapsed = new Array<number>(n).fill(0);
+    let cal: { cold: number; warm: number } | null = null;
     for (let k = 0; k < slots; k++) {
-      const slot = (rounds + k) % slots;
+      const slot = (rounds + discarded + k) % slots;
       if (slot === n) {
-        trace.push((await timed(s.calibration!)).sample);
+        cal = await timedBurst(s.calibration!, s.burst);
         await maybeYield();
         continue;
       }
-      const { sample, elapsed } = await timed(models[slot]!);
-      samples[slot]!.push(sample);
-      totals[slot]! += elapsed;
+      const b = await timedBurst(models[slot]!, s.burst);
+      round[slot] = b.warm;
+      roundCold[slot] = b.cold;
+      roundElapsed[slot] = b.elapsed;
       await maybeYield();
     }
+    const wallMs = performance.now() - t0;
+    for (let i = 0; i < n; i++) wall[i]! += roundElapsed[i]!;
+    const verdict = s.monitor?.end({ samples: round, calibrationMs: cal?.warm ?? null, wallMs, timerLagMs: roundLag });
+    if (verdict?.disturbed) {
+      discarded++;
+      streak++;
+      for (let i = 0; i < n; i++) {
+        noisy.samples[i]!.push(round[i]!);
+        noisy.colds[i]!.push(roundCold[i]!);
+      }
+      if (cal) noisy.trace.push(cal.warm);
+      if (discarded > s.maxDiscardedRounds) {
+        exhausted = true;
+        break;
+      }
+      // give the other work a moment to pass before measuring again
+      await sleep(Math.min(MAX_BACKOFF_MS, s.backoffMs * 2 ** (streak - 1)));
+      lastYield = performance.now();
+      continue;
+    }
+    streak = 0;
+    for (let i = 0; i < n; i++) {
+      samples[i]!.push(round[i]!);
+      colds[i]!.push(roundCold[i]!);
+      totals[i]! += roundElapsed[i]!;
+    }
+    if (cal) trace.push(cal.warm);
     rounds++;
     s.onRound?.(rounds, estimateRounds(s, rounds, totals));
   }
 
-  const results: ModelResult[] = samples.map((xs, i) => ({
-    stats: robustStats(xs),
-    samples: xs,
-    wallMs: wall[i]! + totals[i]!,
-  }));
+  const all = (kept: number[], thrown: number[]) => (exhausted ? [...kept, ...thrown] : kept);
+  const results: ModelResult[] = samples.map((xs, i) => {
+    const warm = all(xs, noisy.samples[i]!);
+    const cold = all(colds[i]!, noisy.colds[i]!);
+    return {
+      stats: robustStats(warm),
+      cold: s.burst > 1 ? robustStats(cold) : null,
+      samples: warm,
+      wallMs: wall[i]!,
+    };
+  });
+  const calTrace = all(trace, noisy.trace);
   return {
     results,
-    calibration: s.calibration ? { stats: robustStats(trace), trace } : null,
+    calibration: s.calibration && calTrace.length > 0 ? { stats: robustStats(calTrace), trace: calTrace } : null,
     rounds,
+    discardedRounds: discarded,
+    exhausted,
   };
 }
 

@@ -32,7 +32,7 @@ interface Session {
 export class AgentEndpoint {
   /** live connections per agent id: leases are released only when an agent's last one closes */
   private readonly live = new Map<string, Set<WebSocket>>();
-  readonly stats = { results: 0, duplicates: 0, errors: 0, jobFailures: 0 };
+  readonly stats = { results: 0, duplicates: 0, errors: 0, jobFailures: 0, requeued: 0 };
 
   constructor(private readonly o: AgentEndpointOptions) {}
 
@@ -163,10 +163,17 @@ export class AgentEndpoint {
     };
     // an anchor only goes with a network job (an agent has no business sending one for an op)
     if (task.level === 'network' && typeof msg.anchorMs === 'number') measurement.anchorMs = msg.anchorMs;
+    if (msg.cold) measurement.cold = msg.cold;
+    if (msg.quality) measurement.quality = msg.quality;
     try {
       const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement });
       if (outcome === 'duplicate') this.stats.duplicates++;
       else this.stats.results++;
+      if (outcome === 'requeued') {
+        // stored marked; the job waits and is measured again when the device may be quieter
+        this.stats.requeued++;
+        this.o.log?.({ event: 'result_disturbed', jobId: msg.jobId, deviceId: session.deviceId, evidence: msg.quality?.evidence ?? [] });
+      }
       this.send(ws, { type: 'ack', resultIds: [msg.resultId] });
     } catch (e) {
       if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, 'jobId', msg.resultId);

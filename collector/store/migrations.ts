@@ -181,10 +181,30 @@ const V4_ANCHOR_MS = `
 ALTER TABLE measurements ADD COLUMN anchor_ms REAL CHECK (anchor_ms IS NULL OR anchor_ms > 0);
 `;
 
+/**
+ * Version 5: measurement quality (conditions/quality.ts). Measurements carry their cold first-run
+ * statistics and their quality verdict as JSON (NULL: measured before either existed, read as
+ * clean), and `disturbed` mirrors the verdict for the indexes. A disturbed result is stored marked
+ * and its job queued again for later (jobs.disturbed counts how often, jobs.not_before holds it
+ * back), so one job may now have several disturbed measurements beside its one completing result:
+ * the unique index on job_id leaves the disturbed ones out.
+ */
+const V5_QUALITY = `
+ALTER TABLE measurements ADD COLUMN cold TEXT;
+ALTER TABLE measurements ADD COLUMN quality TEXT;
+ALTER TABLE measurements ADD COLUMN disturbed INTEGER NOT NULL DEFAULT 0 CHECK (disturbed IN (0, 1));
+DROP INDEX measurements_job;
+CREATE UNIQUE INDEX measurements_job ON measurements (job_id) WHERE job_id IS NOT NULL AND disturbed = 0;
+ALTER TABLE jobs ADD COLUMN disturbed INTEGER NOT NULL DEFAULT 0 CHECK (disturbed >= 0);
+-- epoch ms before which a job queued again after a disturbed result is not leased; NULL: at once
+ALTER TABLE jobs ADD COLUMN not_before INTEGER;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'devices_passes_measurements', up: V1_DEVICES_PASSES_MEASUREMENTS }),
   Object.freeze({ version: 2, name: 'campaigns_jobs', up: V2_CAMPAIGNS_JOBS }),
   Object.freeze({ version: 3, name: 'job_failures', up: V3_JOB_FAILURES }),
   Object.freeze({ version: 4, name: 'anchor_ms', up: V4_ANCHOR_MS }),
+  Object.freeze({ version: 5, name: 'measurement_quality', up: V5_QUALITY }),
 ]);

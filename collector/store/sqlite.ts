@@ -53,7 +53,7 @@ import type {
   ReleaseLeasesOptions,
   Store,
 } from './types.ts';
-import { MAX_JOB_FAILURES } from './types.ts';
+import { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES } from './types.ts';
 
 const MEMORY = ':memory:';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -305,12 +305,15 @@ interface MeasurementRow {
   created_at: string;
   job_id: string | null;
   anchor_ms: number | null;
+  cold: string | null;
+  quality: string | null;
+  disturbed: 0 | 1;
 }
 
 const MEASUREMENT_COLUMNS = [
   'id', 'device_id', 'pass_id', 'level', 'space', 'key', 'spec', 'batch', 'warmup',
   'median_ms', 'mean_ms', 'p10_ms', 'p90_ms', 'stddev_ms', 'min_ms', 'cv', 'repeats', 'outliers',
-  'wall_ms', 'calibration_ms', 'created_at', 'job_id', 'anchor_ms',
+  'wall_ms', 'calibration_ms', 'created_at', 'job_id', 'anchor_ms', 'cold', 'quality', 'disturbed',
 ] as const;
 
 interface CampaignRow {
@@ -336,6 +339,8 @@ interface JobRow {
   created_at: string;
   failures: number;
   last_error: string | null;
+  disturbed: number;
+  not_before: number | null;
 }
 
 /** A job row with its task and its campaign's request, enough to build the Job an agent gets. */
@@ -394,6 +399,9 @@ function measurementFromRow(row: MeasurementRow): Measurement {
   if (row.job_id !== null) m.jobId = row.job_id;
   // and no anchor (op level, older agents)
   if (row.anchor_ms !== null) m.anchorMs = row.anchor_ms;
+  // no cold figures or verdict: measured before they existed (read as clean)
+  if (row.cold !== null) m.cold = JSON.parse(row.cold);
+  if (row.quality !== null) m.quality = JSON.parse(row.quality);
   return m;
 }
 
@@ -439,6 +447,9 @@ function measurementToRow(m: Measurement, argument: string): MeasurementRow {
     created_at: m.createdAt,
     job_id: m.jobId ?? null,
     anchor_ms: m.anchorMs ?? null,
+    cold: m.cold ? toJson(m.cold, `${argument}.cold`) : null,
+    quality: m.quality ? toJson(m.quality, `${argument}.quality`) : null,
+    disturbed: m.quality?.verdict === 'disturbed' ? 1 : 0,
   };
 }
 
@@ -510,10 +521,11 @@ export class SqliteStore implements Store {
     jobsForDevice: Statement<[{ deviceId: string; campaignId: string; now: string }]>;
     progress: Statement<[{ campaignId: string; now: number }], CampaignProgress>;
     getJob: Statement<[string], JobDetailRow>;
-    jobState: Statement<[string], Pick<JobRow, 'device_id' | 'status' | 'attempts' | 'campaign_id' | 'task_idx' | 'lease_owner' | 'failures'>>;
+    jobState: Statement<[string], Pick<JobRow, 'device_id' | 'status' | 'attempts' | 'campaign_id' | 'task_idx' | 'lease_owner' | 'failures' | 'disturbed'>>;
     expireLeases: Statement<[number]>;
-    campaignsWithQueued: Statement<[string], { id: string; request: string }>;
-    queuedJobs: Statement<[{ deviceId: string; campaignId: string; limit: number }], { id: string; payload: string }>;
+    campaignsWithQueued: Statement<[{ deviceId: string; now: number }], { id: string; request: string }>;
+    queuedJobs: Statement<[{ deviceId: string; campaignId: string; limit: number; now: number }], { id: string; payload: string }>;
+    markDisturbed: Statement<[{ id: string; notBefore: number }]>;
     leaseJob: Statement<[{ id: string; leaseId: string; agentId: string; expiresAt: number }]>;
     extendAll: Statement<[{ agentId: string; expiresAt: number; now: number }]>;
     extendSome: Statement<[{ agentId: string; expiresAt: number; now: number; leaseIds: string }]>;
@@ -626,7 +638,7 @@ export class SqliteStore implements Store {
          JOIN campaigns c ON c.id = j.campaign_id
          WHERE j.id = ?`,
       ),
-      jobState: db.prepare('SELECT device_id, status, attempts, campaign_id, task_idx, lease_owner, failures FROM jobs WHERE id = ?'),
+      jobState: db.prepare('SELECT device_id, status, attempts, campaign_id, task_idx, lease_owner, failures, disturbed FROM jobs WHERE id = ?'),
       // a lease is valid while now < expiresAt
       expireLeases: db.prepare(
         `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
@@ -634,18 +646,24 @@ export class SqliteStore implements Store {
       ),
       // Jobs that failed MAX_JOB_FAILURES times are given up: never leased again. The limit is a
       // code constant, so it is part of the SQL text rather than a parameter every call repeats.
+      // jobs queued again after a disturbed result wait until their not_before
       campaignsWithQueued: db.prepare(
         `SELECT c.id, c.request FROM campaigns c
-         WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.device_id = ? AND j.status = 'queued' AND j.campaign_id = c.id
-                         AND j.failures < ${MAX_JOB_FAILURES})
+         WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.device_id = @deviceId AND j.status = 'queued' AND j.campaign_id = c.id
+                         AND j.failures < ${MAX_JOB_FAILURES} AND (j.not_before IS NULL OR j.not_before <= @now))
          ORDER BY c.created_at, c.id`,
       ),
       queuedJobs: db.prepare(
         `SELECT j.id, t.payload
          FROM jobs j JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
          WHERE j.device_id = @deviceId AND j.status = 'queued' AND j.campaign_id = @campaignId
-           AND j.failures < ${MAX_JOB_FAILURES}
+           AND j.failures < ${MAX_JOB_FAILURES} AND (j.not_before IS NULL OR j.not_before <= @now)
          ORDER BY j.task_idx LIMIT @limit`,
+      ),
+      markDisturbed: db.prepare(
+        `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                disturbed = disturbed + 1, not_before = @notBefore
+         WHERE id = @id AND status <> 'done'`,
       ),
       leaseJob: db.prepare(
         `UPDATE jobs SET status = 'leased', lease_id = @leaseId, lease_owner = @agentId,
@@ -982,10 +1000,10 @@ export class SqliteStore implements Store {
       const leaseId = randomUUID();
       const expiresAt = o.now + o.ttlMs;
       const jobs: Job[] = [];
-      for (const campaign of this.#stmts.campaignsWithQueued.all(o.deviceId)) {
+      for (const campaign of this.#stmts.campaignsWithQueued.all({ deviceId: o.deviceId, now: o.now })) {
         if (jobs.length >= o.max) break;
         const settings = settingsOf(campaign.request);
-        for (const row of this.#stmts.queuedJobs.all({ deviceId: o.deviceId, campaignId: campaign.id, limit: o.max - jobs.length })) {
+        for (const row of this.#stmts.queuedJobs.all({ deviceId: o.deviceId, campaignId: campaign.id, limit: o.max - jobs.length, now: o.now })) {
           this.#stmts.leaseJob.run({ id: row.id, leaseId, agentId: o.agentId, expiresAt });
           jobs.push({ id: row.id, campaignId: campaign.id, task: JSON.parse(row.payload) as JobTask, settings: { ...settings } });
         }
@@ -1061,6 +1079,11 @@ export class SqliteStore implements Store {
       }
       this.#checkReferences([row], () => 'measurement');
       this.#stmts.insertMeasurement.run(row);
+      // a disturbed result is kept (marked) and its job measured again later, a few times at most
+      if (row.disturbed === 1 && job.disturbed < MAX_DISTURBED_REQUEUES) {
+        this.#stmts.markDisturbed.run({ id: o.jobId, notBefore: now + DISTURBED_RETRY_MS * 2 ** job.disturbed });
+        return 'requeued';
+      }
       this.#stmts.markDone.run({ id: o.jobId, resultId: m.id, now });
       return 'stored';
     });

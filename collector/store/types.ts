@@ -64,6 +64,14 @@ export interface CampaignInput {
 export const MAX_JOB_FAILURES = 3;
 
 /**
+ * A job whose result came back `disturbed` (conditions/quality.ts) is queued again this many times
+ * at most, each time held back DISTURBED_RETRY_MS · 2^(times so far) so the device can get quiet;
+ * the result after that completes the job, stored marked (no LUT or predictor uses it).
+ */
+export const MAX_DISTURBED_REQUEUES = 2;
+export const DISTURBED_RETRY_MS = 20_000;
+
+/**
  * Where a job is, as stored: queued (leasable, unless it failed MAX_JOB_FAILURES times), leased
  * (to an agent, until its lease expires), done. A job the collector gave up on stays 'queued'.
  */
@@ -162,8 +170,11 @@ export interface CompleteJobInput {
   now?: number;
 }
 
-/** What completeJob did: stored the measurement, or recognised a result it already had. */
-export type CompleteOutcome = 'stored' | 'duplicate';
+/**
+ * What completeJob did: stored the measurement (the job is done), recognised a result it already
+ * had, or stored a disturbed measurement and queued the job again for later.
+ */
+export type CompleteOutcome = 'stored' | 'duplicate' | 'requeued';
 
 /** A job an agent could not build or run, for failJob. */
 export interface FailJobInput {

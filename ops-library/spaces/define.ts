@@ -23,6 +23,12 @@ export interface SpaceDefinition {
   units?(choices: readonly string[]): OpSpec[];
   /** units that occur depending on the whole architecture (NAS-Bench-201's Adds and zeros) */
   structuralUnits?: readonly OpSpec[];
+  /**
+   * The space's anchor network (conditions/networks.ts): a fixed member measured in every round of
+   * a group of the space's networks, so each group carries how this space's networks ran in it.
+   * Frozen once released: a stored anchorMs means "this network in that round".
+   */
+  anchor?: string;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -65,6 +71,7 @@ export function defineSpace(def: SpaceDefinition): SearchSpace {
       return deepFreeze({ space: def.name, arch: def.join(choices), input: def.input, layers: def.layers(choices) });
     },
     additive: def.units === undefined,
+    anchor: null,
     structuralUnits: deepFreeze(def.structuralUnits ?? []),
     units(arch) {
       const choices = parse(arch);
@@ -74,5 +81,10 @@ export function defineSpace(def: SpaceDefinition): SearchSpace {
       return out;
     },
   };
+  if (def.anchor !== undefined) {
+    // a bad anchor is a bug in the space's data: fail at load, naming the space
+    parse(def.anchor);
+    (space as { anchor: string | null }).anchor = def.anchor;
+  }
   return Object.freeze(space);
 }

@@ -18,6 +18,8 @@ interface Variant {
   stageStrides: number[];
   headChannels: number;
   classes: number;
+  /** the anchor network (SpaceDefinition.anchor): a mid-sized member, sampleArchs seed 4242 */
+  anchor: string;
 }
 
 const CIFAR: Variant = {
@@ -28,6 +30,7 @@ const CIFAR: Variant = {
   stageStrides: [1, 1, 2, 2, 1, 2, 1],
   headChannels: 1504,
   classes: 100,
+  anchor: 'k3_e3-k5_e1-k5_e6-k5_e1-k3_e1-k3_e6-k3_e6-skip-k5_e1_g2-k5_e3-k5_e1-skip-skip-k3_e1-k3_e3-k5_e1-k3_e1-k5_e1-k5_e3-k3_e6-k5_e3-k3_e1',
 };
 
 const IMAGENET: Variant = {
@@ -38,6 +41,7 @@ const IMAGENET: Variant = {
   stageStrides: [1, 2, 2, 2, 1, 2, 1],
   headChannels: 1984,
   classes: 1000,
+  anchor: 'k5_e6-k3_e1_g2-k3_e1-k5_e6-k5_e1_g2-k5_e1_g2-k3_e1_g2-k5_e1_g2-k5_e1-k5_e1-k5_e3-k5_e1-k5_e1-k3_e3-k5_e1-skip-k5_e1_g2-k5_e1_g2-k5_e1_g2-k3_e6-k5_e1_g2-k5_e6',
 };
 
 function makeFbnet(v: Variant): SearchSpace {
@@ -79,6 +83,7 @@ function makeFbnet(v: Variant): SearchSpace {
     classes: v.classes,
     positions,
     fixedUnits: [stem, headConv, logits],
+    anchor: v.anchor,
     split(arch) {
       if (arch.length === 0) throw new ArchParseError(v.name, arch, 'empty architecture string');
       return arch.split('-');

@@ -74,6 +74,8 @@ export const nasbench201 = defineSpace({
   classes: 10,
   positions,
   fixedUnits: [stem, ...reductions, head],
+  // the anchor network (SpaceDefinition.anchor): the one of the anchor-normalisation experiment
+  anchor: '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_1x1~2|',
   structuralUnits: STAGES.flatMap((input) => [zeroUnit(input), addUnit(input), reluUnit(input), ...convForms(input)]),
   units(choices) {
     const cells = nb201CellUnits(choices as Nb201Edge[]);

@@ -56,6 +56,9 @@ function makeProxyless(): SearchSpace {
     classes: 1000,
     positions,
     fixedUnits: [stem, firstBlock, conv1, logits],
+    // the anchor network (SpaceDefinition.anchor): a mid-sized member, sampleArchs seed 4242
+    anchor:
+      '5x5_MBConv3-3x3_MBConv6-7x7_MBConv6-zero-7x7_MBConv3-5x5_MBConv6-3x3_MBConv6-7x7_MBConv3-7x7_MBConv3-3x3_MBConv3-zero-7x7_MBConv6-5x5_MBConv6-3x3_MBConv3-5x5_MBConv6-3x3_MBConv3-3x3_MBConv6-3x3_MBConv3-7x7_MBConv3-3x3_MBConv6-7x7_MBConv3',
     split(arch) {
       if (arch.length === 0) throw new ArchParseError('proxyless-mobile', arch, 'empty architecture string');
       return arch.split('-');

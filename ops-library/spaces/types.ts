@@ -34,6 +34,8 @@ export interface SearchSpace {
   readonly additive: boolean;
   /** units that may occur depending on the whole architecture (beyond the candidates' own) */
   readonly structuralUnits: readonly OpSpec[];
+  /** the anchor network's arch string, measured beside the space's networks; null: none */
+  readonly anchor: string | null;
   /** arch string → one choice name per position; throws ArchParseError naming the problem */
   parse(arch: string): readonly string[];
   /** choice names → canonical arch string */

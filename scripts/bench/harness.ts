@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { median } from 'simple-statistics';
 import { createBackend } from '../../agent/backends/registry.ts';
 import { probeModel } from '../../agent/backends/probe-model.ts';
-import { calibrationModel } from '../../agent/profiler.ts';
+import { calibrationModel } from '../../conditions/index.ts';
 import { buildOnnx, lowerSpec } from '../../ops-library/index.ts';
 import { makeFeeds } from '../../agent/backends/ort-feeds.ts';
 import type { LoadedModel } from '../../agent/backends/types.ts';

@@ -1,5 +1,5 @@
 // Models of the ort-web benchmark (scripts/bench/ort-web.ts). Pure: the browser page bundles it too.
-import { calibrationModel } from '../../agent/profiler.ts';
+import { calibrationModel } from '../../conditions/index.ts';
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec } from '../../ops-library/index.ts';
 
 export function benchModels(): Array<[string, Uint8Array]> {

@@ -48,12 +48,17 @@ test('measureInterleaved measures two real models with a calibration trace of on
     assert.equal(m.samples.length, r.rounds);
     assert.equal(m.stats.repeats + m.stats.outliers, r.rounds);
     assert.ok(m.stats.repeats >= 1);
-    assert.ok(m.samples.reduce((a, b) => a + b, 0) >= 5, 'stopped before minTimeMs');
-    assert.ok(m.wallMs >= m.samples.reduce((a, b) => a + b, 0));
+    // each round runs a burst of 3: one cold run, two warm ones whose mean is the sample
+    assert.ok(m.wallMs >= 5, 'stopped before minTimeMs');
+    assert.ok(m.wallMs >= 2 * m.samples.reduce((a, b) => a + b, 0));
+    assert.ok(m.cold, 'the cold first runs are kept apart');
+    assert.equal(m.cold.repeats + m.cold.outliers, r.rounds);
     assert.ok(m.stats.min <= m.stats.median && m.stats.median <= m.stats.p90);
   }
   assert.ok(r.calibration);
   assert.equal(r.calibration.trace.length, r.rounds);
+  assert.equal(r.discardedRounds, 0);
+  assert.equal(r.exhausted, false);
   assert.equal(r.calibration.stats.repeats + r.calibration.stats.outliers, r.rounds);
   assert.equal(progress.length, r.rounds);
   assert.deepEqual(progress.map(([d]) => d), Array.from({ length: r.rounds }, (_, i) => i + 1));
@@ -65,7 +70,11 @@ test('measureInterleaved rotates the order so no model is always first', async (
   const models = ['a', 'b', 'c'].map((l) => recording(mm, l, log));
   const r = await measureInterleaved(models, { warmup: 0, minRepeats: 6, minTimeMs: 0, calibration: recording(calib, 'cal', log) });
   assert.equal(r.rounds, 6);
-  const rounds = Array.from({ length: 6 }, (_, i) => log.slice(i * 4, i * 4 + 4));
+  // every model (the calibration too) runs as a burst of 3 consecutive runs
+  assert.equal(log.length, 6 * 4 * 3);
+  const bursts = log.filter((_, i) => i % 3 === 0);
+  for (let i = 0; i < log.length; i++) assert.equal(log[i], bursts[Math.floor(i / 3)], 'a burst is 3 runs of one model');
+  const rounds = Array.from({ length: 6 }, (_, i) => bursts.slice(i * 4, i * 4 + 4));
   for (const round of rounds) assert.deepEqual([...round].sort(), ['a', 'b', 'c', 'cal']);
   assert.deepEqual(new Set(rounds.map((round) => round[0])), new Set(['a', 'b', 'c', 'cal']));
 });
@@ -101,4 +110,85 @@ test('measureInterleaved validates its options with typed errors naming them', a
   await assert.rejects(measureInterleaved([]), { name: 'RangeError', message: /'models' must hold at least 1 model, got 0/ });
   await assert.rejects(measureInterleaved([mm, {} as LoadedModel]), { name: 'TypeError', message: /'models\[1\]'/ });
   await assert.rejects(measureInterleaved(mm as unknown as LoadedModel[]), { name: 'TypeError', message: /'models'/ });
+});
+
+/** Busy-waits `ms`: a model whose time the test decides. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* busy */
+  }
+}
+
+/**
+ * A model that costs more on its first run after another model ran (the caches it left cold), as
+ * real networks do: what the burst's first run is kept apart for.
+ */
+function cacheModels(labels: string[]): LoadedModel[] {
+  let last = '';
+  return labels.map((label) => ({
+    run: async () => {
+      spin(last === label ? 0.4 : 0.9);
+      last = label;
+    },
+    outputShapes: async () => ({}),
+    dispose: async () => {},
+  }));
+}
+
+test('a burst times the warm runs after the first; the first (cold) run is a statistic of its own', async () => {
+  const r = await measureInterleaved(cacheModels(['a', 'b', 'c']), { warmup: 1, minRepeats: 8, minTimeMs: 0, burst: 3 });
+  for (const m of r.results) {
+    assert.ok(m.cold);
+    assert.ok(Math.abs(m.stats.median - 0.4) < 0.15, `warm median ${m.stats.median} ≈ 0.4 ms`);
+    assert.ok(Math.abs(m.cold.median - 0.9) < 0.15, `cold median ${m.cold.median} ≈ 0.9 ms`);
+  }
+  // burst 1: every sample is a first run after another model, and there is no separate cold figure
+  const cold = await measureInterleaved(cacheModels(['a', 'b', 'c']), { warmup: 1, minRepeats: 8, minTimeMs: 0, burst: 1 });
+  for (const m of cold.results) {
+    assert.equal(m.cold, null);
+    assert.ok(Math.abs(m.stats.median - 0.9) < 0.15, `burst-1 median ${m.stats.median} ≈ 0.9 ms`);
+  }
+  await assert.rejects(measureInterleaved([mm], { burst: 0 }), (e: Error) => e instanceof RangeError && /'burst' must be >= 1/.test(e.message));
+});
+
+test('a round the monitor calls disturbed is discarded and run again; its samples never reach the figures', async () => {
+  let round = 0;
+  const slow = new Set([2, 3, 4]);
+  let slowNow = false;
+  const [a] = cacheModels(['a']);
+  const model: LoadedModel = { ...a!, run: async () => spin(slowNow ? 3 : 0.3) };
+  const judged: boolean[] = [];
+  const r = await measureInterleaved([model], {
+    warmup: 0, minRepeats: 10, minTimeMs: 0, burst: 2, backoffMs: 1,
+    monitor: {
+      begin: () => {
+        slowNow = slow.has(round);
+      },
+      end: (rec) => {
+        round++;
+        const disturbed = (rec.samples[0] as number) > 1;
+        judged.push(disturbed);
+        return { disturbed, reasons: disturbed ? ['slow'] : [] };
+      },
+    },
+  });
+  assert.equal(r.rounds, 10, 'ten quiet rounds in the end');
+  assert.equal(r.discardedRounds, 3);
+  assert.equal(r.exhausted, false);
+  assert.deepEqual(judged.slice(0, 6), [false, false, true, true, true, false]);
+  assert.ok(r.results[0]!.samples.every((x) => x < 1), 'no disturbed sample kept');
+  assert.equal(r.results[0]!.samples.length, 10);
+});
+
+test('a measurement that cannot get quiet rounds within its budget stops exhausted, with every round', async () => {
+  const [a] = cacheModels(['a']);
+  const r = await measureInterleaved([a!], {
+    warmup: 0, minRepeats: 10, minTimeMs: 0, burst: 2, backoffMs: 0, maxDiscardedRounds: 4,
+    monitor: { begin: () => {}, end: () => ({ disturbed: true, reasons: ['always'] }) },
+  });
+  assert.equal(r.exhausted, true);
+  assert.equal(r.rounds, 0);
+  assert.equal(r.discardedRounds, 5, 'gave up once the fifth discarded round passed the budget of 4');
+  assert.equal(r.results[0]!.samples.length, 5, 'the figures of an exhausted measurement come from every round');
 });

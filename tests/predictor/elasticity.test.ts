@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import { features, getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { anchorFit, buildLutPredictor, evaluatePredictors, networkSamples, trainPredictor, type NetworkSample } from '../../predictor/index.ts';
 import type { Measurement } from '../../protocol/index.ts';
-import { calibrationFactor, calibrationSlope } from '../../predictor/elasticity.ts';
+import { calibrationFactor, calibrationSlope } from '../../conditions/index.ts';
 
 test('calibrationSlope recovers the slope of group means, and says 0 without enough groups or spread', () => {
   const rng = seedrandom.alea('slope');
