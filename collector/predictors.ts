@@ -1,7 +1,8 @@
+import { referenceCalibration, splitUsable, summariseQuality, type QualitySummary } from '../conditions/index.ts';
 import { buildLut, type Lut } from '../lut/index.ts';
 import { getSpace, spaceUnits, type SearchSpace } from '../ops-library/index.ts';
 import {
-  anchorFit, buildLutPredictor, networkSamples, referenceCalibration, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
+  anchorFit, buildLutPredictor, networkSamples, trainPredictor, type LatencyPredictor, type NetworkSample, type TrainOptions,
 } from '../predictor/index.ts';
 import type { Store } from './store/index.ts';
 
@@ -15,6 +16,12 @@ export interface TrainingData {
   opMeasurements: number;
   /** the space's anchor elasticity when its network measurements carry anchors (dataset.ts) */
   anchorElasticity?: number;
+  /** measurements left out because they were stored disturbed (conditions/quality.ts) */
+  dropped: { ops: number; networks: number };
+  /** network measurements of the space, disturbed ones included */
+  networkMeasurements: number;
+  /** the quality of the device's data behind this training set, op and network level */
+  quality: QualitySummary;
 }
 
 /**
@@ -27,8 +34,11 @@ export function trainingData(store: Store, deviceId: string, spaceName: string):
   if (!store.getDevice(deviceId)) {
     throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
   }
-  const ops = store.listMeasurements({ deviceId, level: 'op' });
-  const nets = store.listMeasurements({ deviceId, level: 'network', space: space.name });
+  const allOps = store.listMeasurements({ deviceId, level: 'op' });
+  const allNets = store.listMeasurements({ deviceId, level: 'network', space: space.name });
+  // disturbed measurements are stored for the user to see, never trained on
+  const { usable: ops, disturbed: droppedOps } = splitUsable(allOps);
+  const { usable: nets, disturbed: droppedNets } = splitUsable(allNets);
   const ref = referenceCalibration([...ops, ...nets]);
   const lut = buildLut(ops, { deviceId, calibrationMs: ref });
   // the LUT value of a key is its median (robust to a noisy pass), at the reference calibration
@@ -37,6 +47,9 @@ export function trainingData(store: Store, deviceId: string, spaceName: string):
   const anchor = anchorFit(nets, ref);
   return {
     deviceId, space, calibrationMs: ref, lutMs, networks: networkSamples(nets, ref, anchor), opMeasurements: ops.length, ...(anchor ? { anchorElasticity: anchor.elasticity } : {}),
+    dropped: { ops: droppedOps.length, networks: droppedNets.length },
+    networkMeasurements: allNets.length,
+    quality: summariseQuality([...allOps, ...allNets]),
   };
 }
 
@@ -53,6 +66,8 @@ export async function predictorFor(data: TrainingData, options: Partial<TrainOpt
  * A device's LUT from its op-level measurements, normalised to the same reference calibration as
  * trainingData (so its medians are the LUT values a predictor of that space uses). With a space,
  * only the keys of that space's units are kept (whichever pass or import they came from).
+ * Disturbed measurements are left out. The CLI's `lut build`, the HTTP export and the dashboard
+ * all build a device's LUT here, so they agree on its reference calibration.
  *
  * @example
  * const lut = deviceLut(store, 'dev-0123456789ab', 'fbnet');
@@ -63,7 +78,7 @@ export function deviceLut(store: Store, deviceId: string, spaceName?: string | n
   if (!store.getDevice(deviceId)) {
     throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
   }
-  const ops = store.listMeasurements({ deviceId, level: 'op' });
+  const ops = splitUsable(store.listMeasurements({ deviceId, level: 'op' })).usable;
   const nets = space ? store.listMeasurements({ deviceId, level: 'network', space: space.name }) : [];
   const ref = referenceCalibration([...ops, ...nets]);
   const units = space ? spaceUnits(space) : null;

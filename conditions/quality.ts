@@ -96,14 +96,14 @@ export const MIN_CLEAN_NETWORKS = 20;
 export const MIN_CLEAN_SHARE = 0.5;
 
 /**
- * Whether a predictor trained on these network measurements can report a score: null when it can,
- * else the reason ("too little clean data: 8 of 40 networks usable").
+ * Whether a predictor trained on a device's network measurements can report a score: null when it
+ * can, else the reason ("too little clean data: 8 of 40 networks usable"). `usable` of `total`
+ * network measurements were not disturbed.
  */
-export function insufficientCleanData(networks: readonly Measurement[]): string | null {
-  const { usable } = splitUsable(networks);
-  if (networks.length === 0) return null;
-  if (usable.length < MIN_CLEAN_NETWORKS || usable.length < MIN_CLEAN_SHARE * networks.length) {
-    return `too little clean data: ${usable.length} of ${networks.length} networks usable`;
+export function insufficientCleanData(o: { usable: number; total: number }): string | null {
+  if (o.total === 0) return null;
+  if (o.usable < MIN_CLEAN_NETWORKS || o.usable < MIN_CLEAN_SHARE * o.total) {
+    return `too little clean data: ${o.usable} of ${o.total} networks usable`;
   }
   return null;
 }

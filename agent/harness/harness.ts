@@ -191,6 +191,8 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
   const slots = s.calibration ? n + 1 : n;
   let rounds = 0;
   let discarded = 0;
+  let offset = -1;
+  let lastSlot = -1;
   let streak = 0;
   let exhausted = false;
 
@@ -205,8 +207,13 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     const roundCold = new Array<number>(n).fill(Number.NaN);
     const roundElapsed = new Array<number>(n).fill(0);
     let cal: { cold: number; warm: number } | null = null;
+    // a round never starts with the model that ended the last one (with two slots, plain rotation
+    // would: its first run would not be a cold one)
+    offset++;
+    if (slots > 1 && offset % slots === lastSlot) offset++;
     for (let k = 0; k < slots; k++) {
-      const slot = (rounds + discarded + k) % slots;
+      const slot = (offset + k) % slots;
+      lastSlot = slot;
       if (slot === n) {
         cal = await timedBurst(s.calibration!, s.burst);
         await maybeYield();

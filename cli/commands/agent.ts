@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createBackend, fingerprint, listProviders, parseBackendSpec, runAgent, type AgentEvent } from '../../agent/index.ts';
+import { createBackend, fingerprint, listProviders, nodeProbe, parseBackendSpec, runAgent, type AgentEvent } from '../../agent/index.ts';
+import { threadWarning } from '../../conditions/index.ts';
 import { emit, intOption, table } from '../output.ts';
 
 interface AgentFlags {
@@ -55,7 +56,7 @@ function humanLine(e: AgentEvent): string | null {
       case 'measuring':
         return `measuring ${short(e.jobs)} jobs`;
       case 'result':
-        return `result ${short(e.jobId)} ${short(e.key)}: median ${short(e.median)} ms${e.sent ? '' : ' (queued)'}`;
+        return `result ${short(e.jobId)} ${short(e.key)}: median ${short(e.median)} ms${e.quality && e.quality !== 'clean' ? ` [${short(e.quality)}]` : ''}${e.sent ? '' : ' (queued)'}`;
       case 'ack':
         return `acked ${(e.resultIds as unknown[]).length} result(s)`;
       case 'resend':
@@ -114,6 +115,10 @@ export function agentCommand(): Command {
       try {
         const probed = await fingerprint(backend.info);
         const device = o.name !== undefined ? { ...probed, name: o.name.trim() } : probed;
+        // ORT's spinning threads collapse when there are fewer free cores than threads
+        const probe = nodeProbe();
+        const warning = threadWarning({ threads: backend.info.threads || 1, cores: probe.cores() ?? 1, loadAverage: probe.loadAverage() });
+        if (warning !== null) process.stderr.write(`hwlat agent: warning: ${warning}\n`);
         if (connect) {
           const log = o.logJson
             ? (e: AgentEvent) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`)

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { openStore } from '../../collector/index.ts';
+import { deviceLut, openStore } from '../../collector/index.ts';
+import { isUsable } from '../../conditions/index.ts';
 import {
   buildLut, getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, writeLutFile,
 } from '../../lut/index.ts';
@@ -67,13 +68,15 @@ export function lutCommand(): Command {
         const device = store.getDevice(o.device);
         if (!device) throw new UnknownKeyError('device', o.device, store.listDevices().map((d) => d.id));
         const measurements = store.listMeasurements({ deviceId: device.id, level: 'op', ...(space ? { space: space.name } : {}) });
+        const disturbed = measurements.filter((m) => !isUsable(m)).length;
         if (measurements.length === 0) {
           throw new RangeError(
             `device '${device.id}' has no op-level measurements${space ? ` in space '${space.name}'` : ''} ` +
               `(measure them with \`hwlat profile --space ${space?.name ?? 'S'} --ops --db ${o.db}\`)`,
           );
         }
-        const lut = buildLut(measurements, { deviceId: device.id, ...(space ? { space: space.name } : {}) });
+        // the same LUT, at the same reference calibration, as the HTTP export and the dashboard
+        const lut = deviceLut(store, device.id, space?.name);
         writeLutFile(o.out, lut, format.name, { space });
         const summary = {
           db: o.db,
@@ -83,12 +86,14 @@ export function lutCommand(): Command {
           out: o.out,
           entries: lut.entries.size,
           measurements: measurements.length,
+          disturbed,
           calibrationMs: lut.calibrationMs,
         };
         emit(Boolean(o.json), summary, () =>
           [
             `wrote ${lut.entries.size} entries (${format.name}) to ${o.out}`,
             `device ${device.id} (${device.name}), ${measurements.length} op-level measurements` +
+              (disturbed > 0 ? ` (${disturbed} disturbed, left out)` : '') +
               (lut.calibrationMs === null ? ', no calibration' : `, expressed at calibration ${lut.calibrationMs.toFixed(4)} ms`),
           ].join('\n'),
         );

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
+import { insufficientCleanData } from '../../conditions/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 
@@ -62,11 +63,17 @@ export function trainCommand(): Command {
       const predictor = await predictorFor(data, { epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       await savePredictor(predictor, o.out);
       const d = predictor.data;
-      emit(Boolean(o.json), { out: o.out, deviceId: d.deviceId, space: d.space, chosen: d.chosen, training: d.training, metrics: d.metrics }, () =>
+      // disturbed measurements were left out; too little clean data gets no score, only the reason
+      const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
+      const quality = { ...data.quality, dropped: data.dropped };
+      emit(Boolean(o.json), { out: o.out, deviceId: d.deviceId, space: d.space, chosen: d.chosen, training: d.training, quality, insufficient, metrics: insufficient === null ? d.metrics : null }, () =>
         [
           `wrote ${o.out}: ${d.space} on ${d.deviceId}, default predictor '${d.chosen}'`,
           `trained on ${d.training.networks} networks (${d.training.passes.length} passes), LUT ${d.training.lutEntries} entries, ${d.training.regressorUnits} units from the kernel regressor, ${d.training.seconds.toFixed(1)} s`,
-          d.training.validation > 0 ? `held-out validation (${d.training.validation} networks):\n${table(METRIC_HEADER, metricsRows(d.metrics, d.chosen))}` : '(too few networks to hold any out)',
+          `data: ${data.quality.text}` + (data.dropped.ops + data.dropped.networks > 0 ? `; left out as disturbed: ${data.dropped.networks} networks, ${data.dropped.ops} ops` : ''),
+          insufficient !== null
+            ? `no validation score: ${insufficient}`
+            : d.training.validation > 0 ? `held-out validation (${d.training.validation} networks):\n${table(METRIC_HEADER, metricsRows(d.metrics, d.chosen))}` : '(too few networks to hold any out)',
         ].join('\n'),
       );
     });
@@ -127,6 +134,15 @@ export function evalCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { db: string; device: string; space: string; maxTrain: number; epochs?: number; report?: string; json?: boolean }) => {
       const data = readTrainingData(o.db, o.device, o.space);
+      const quality = { ...data.quality, dropped: data.dropped };
+      const dropped = data.dropped.ops + data.dropped.networks > 0 ? `; left out as disturbed: ${data.dropped.networks} networks, ${data.dropped.ops} ops` : '';
+      // a score from too little clean data would look like a verdict on the predictor: say so instead
+      const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
+      if (insufficient !== null) {
+        emit(Boolean(o.json), { deviceId: data.deviceId, space: data.space.name, insufficient, quality, splits: [] }, () =>
+          `${data.space.name} on ${data.deviceId}: no score — ${insufficient}\ndata: ${data.quality.text}${dropped}`);
+        return;
+      }
       if (data.networks.length < 4) throw new RangeError(`eval needs network measurements of '${o.space}' on '${o.device}', found ${data.networks.length}`);
       const bar = progressBar(`eval ${o.space}`, 3);
       const report = await evaluatePredictors({ ...data, maxTrain: o.maxTrain, epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
@@ -135,10 +151,11 @@ export function evalCommand(): Command {
       // one of them carried its group's figure, else (partly) by the calibration workload
       const anchored = data.networks.filter((n) => n.anchorMs).length;
       const normalisation = anchored === data.networks.length ? 'anchor' : anchored === 0 ? 'calibration' : 'mixed';
-      const out = { deviceId: report.deviceId, space: report.space, calibrationMs: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, normalisation, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
+      const out = { deviceId: report.deviceId, space: report.space, quality, calibrationMs: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, normalisation, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
       emit(Boolean(o.json), out, () =>
         [
           `${report.space} on ${report.deviceId}: LUT ${report.lutEntries} entries, reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms, calibration elasticity β ${(report.predictor.data.calibrationElasticity ?? 1).toFixed(3)}, networks normalised by ${normalisation === 'mixed' ? `anchor (${anchored}) and calibration (${data.networks.length - anchored})` : normalisation === 'anchor' ? 'their anchor network' : 'the calibration workload'}`,
+          `data: ${data.quality.text}${dropped}`,
           ...report.splits.map((s) => `\n${s.split}: trained on ${s.trainNetworks}, tested on ${s.testNetworks} unseen networks\n${table(METRIC_HEADER, metricsRows(s.metrics, report.predictor.data.chosen))}`),
           o.report ? `\nreport: ${o.report}` : '',
         ].join('\n'),

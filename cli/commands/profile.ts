@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import {
-  CALIBRATION_KEY, createBackend, fingerprint, networkItems, opItems, parseBackendSpec, profileItems, type ProfileItem,
+  CALIBRATION_KEY, createBackend, fingerprint, networkItems, nodeProbe, opItems, parseBackendSpec, profileItems, type ProfileItem,
 } from '../../agent/index.ts';
 import { openStore } from '../../collector/index.ts';
+import { summariseQuality, threadWarning } from '../../conditions/index.ts';
 import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 
@@ -50,6 +51,10 @@ export function profileCommand(): Command {
         try {
           const device = await fingerprint(backend.info);
           store.upsertDevice(device);
+          // ORT's spinning threads collapse when there are fewer free cores than threads
+          const probe = nodeProbe();
+          const warning = threadWarning({ threads: backend.info.threads || 1, cores: probe.cores() ?? 1, loadAverage: probe.loadAverage() });
+          if (warning !== null) process.stderr.write(`warning: ${warning}\n`);
           const items: ProfileItem[] = [];
           if (o.ops) items.push(...opItems(space.name, [...spaceUnits(space)].slice(0, o.maxOps)));
           if (o.networks > 0) items.push(...networkItems(space, sampleArchs(space, { count: o.networks, seed: o.seed })));
@@ -65,6 +70,7 @@ export function profileCommand(): Command {
             warmup: o.warmup,
             minRepeats: o.repeats,
             minTimeMs: o.minTime,
+            probe,
             onProgress: (done, _total, note) => bar.update(done, note),
             onMeasurements: (ms) => {
               stored += store.insertMeasurements(ms).inserted;
@@ -74,6 +80,7 @@ export function profileCommand(): Command {
           const ops = result.measurements.filter((m) => m.level === 'op');
           const nets = result.measurements.filter((m) => m.level === 'network');
           const cvs = result.measurements.map((m) => m.stats.cv).sort((a, b) => a - b);
+          const quality = summariseQuality(result.measurements);
           const summary = {
             db: o.db,
             device: { id: device.id, name: device.name },
@@ -84,16 +91,21 @@ export function profileCommand(): Command {
             networks: nets.length,
             calibrationMs: result.calibrationMs,
             medianCv: cvs[Math.floor(cvs.length / 2)] ?? null,
+            quality: { ...quality, groups: result.groups },
+            warning,
           };
           emit(Boolean(o.json), summary, () =>
             [
               `device ${device.id} (${device.name}), pass ${passId}`,
               `stored ${stored} measurements in ${o.db}: ${ops.length} op-level, ${nets.length} network-level`,
               `calibration ${result.calibrationMs?.toFixed(4)} ms; median coefficient of variation ${summary.medianCv?.toFixed(3)}`,
+              `quality: ${quality.text}` +
+                (result.groups.disturbed > 0 ? ` — ${result.groups.disturbed} of ${result.groups.total} groups stayed disturbed: stored marked, not used by LUTs or predictors; profile again on a quieter machine` : ''),
+              ...(quality.verdict !== 'clean' ? [`evidence: ${[...new Set(result.measurements.flatMap((m) => m.quality?.evidence ?? []))].slice(0, 4).join('; ')}`] : []),
               '',
               table(
-                ['level', 'median ms', 'cv', 'key'],
-                result.measurements.slice(0, 20).map((m) => [m.level, m.stats.median.toFixed(4), m.stats.cv.toFixed(3), m.key]),
+                ['level', 'median ms', 'cold ms', 'cv', 'quality', 'key'],
+                result.measurements.slice(0, 20).map((m) => [m.level, m.stats.median.toFixed(4), m.cold ? m.cold.median.toFixed(4) : '-', m.stats.cv.toFixed(3), m.quality?.verdict ?? 'clean', m.key]),
               ),
               result.measurements.length > 20 ? `… ${result.measurements.length - 20} more (hwlat measurements --db ${o.db})` : '',
             ].join('\n'),

@@ -14,7 +14,7 @@ import { fleetFewShotPlan } from '../fewshot.ts';
 import { addPredictRoutes } from './predict-routes.ts';
 import { addLatencyRoutes } from './latency-routes.ts';
 import { addAgentPageRoutes } from './agent-page.ts';
-import { addDashboardRoutes } from './dashboard/index.ts';
+import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
 
 export interface CollectorOptions {
@@ -71,6 +71,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   });
 
   const predictors = new PredictorCache({ store, preloaded: options.predictors, log: options.log });
+  const quality = new DeviceQualityCache(store);
 
   const requireToken = (req: IncomingMessage) => {
     if (!tokenMatches(options.token, bearerToken(req.headers.authorization))) {
@@ -80,7 +81,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   const router = new Router()
     .on('GET', '/api/health', (_q, res) => sendJson(res, 200, { ok: true, agents: endpoint.connectedAgents() }))
-    .on('GET', '/api/devices', (_q, res) => sendJson(res, 200, { devices: store.listDevices() }))
+    // each device with the quality of its measurements (conditions/quality.ts, snake_case)
+    .on('GET', '/api/devices', (_q, res) => sendJson(res, 200, { devices: devicesView(store, quality) }))
     .on('GET', '/api/measurements', (_q, res, _p, url) => {
       const level = url.searchParams.get('level') ?? undefined;
       if (level !== undefined && level !== 'op' && level !== 'network') throw new HttpError(400, `'level' must be 'op' or 'network', got '${level}'`, 'level');
@@ -113,7 +115,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   addPredictRoutes(router, { store, predictors });
   addLatencyRoutes(router, { predictors });
   addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
-  addDashboardRoutes(router, { store, predictors, agents: () => endpoint.connectedAgents() });
+  addDashboardRoutes(router, { store, predictors, quality, agents: () => endpoint.connectedAgents() });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {

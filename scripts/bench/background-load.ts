@@ -81,6 +81,7 @@ export type WorkerMessage =
 export const DEFAULT_BUSY_MS: [number, number] = [200, 2000];
 export const DEFAULT_IDLE_MS: [number, number] = [100, 1500];
 export const DEFAULT_DURATION_MS = 30 * 60_000;
+const MAX_DURATION_MS = 2 ** 31 - 1;
 // an ORT process on a loaded 2-core machine takes a few seconds to load tsx, onnxruntime and the model
 const READY_TIMEOUT_MS = 60_000;
 // after SIGTERM, how long a process gets before SIGKILL
@@ -144,16 +145,15 @@ function launch(config: WorkerConfig): Worker {
   const w: Worker = {
     child,
     exited: new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
+      child.once('exit', () => resolve());
+      // a process that could not be started emits 'error' and never 'exit'
+      child.on('error', () => child.pid === undefined && resolve());
     }),
     last: { busyMs: 0, elapsedMs: 0, cpuMs: 0 },
   };
   child.on('message', (m: WorkerMessage) => {
     if (m.type === 'stats') w.last = { busyMs: m.busyMs, elapsedMs: m.elapsedMs, cpuMs: m.cpuMs };
   });
-  // a fork that cannot start emits 'error'; its 'exit' settles `exited`
-  child.on('error', () => {});
   return w;
 }
 
@@ -173,18 +173,19 @@ async function killAll(workers: readonly Worker[]): Promise<void> {
 
 function waitReady(w: Worker): Promise<void> {
   return new Promise((resolve, reject) => {
+    let settled = false;
     const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       w.child.off('message', onMessage);
-      w.child.off('exit', onExit);
       if (err) reject(err);
       else resolve();
     };
     const onMessage = (m: WorkerMessage) => m.type === 'ready' && done();
-    const onExit = (code: number | null, signal: string | null) => done(new Error(`background-load worker exited (${code ?? signal}) before it was ready`));
     const timer = setTimeout(() => done(new Error(`background-load worker not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     w.child.on('message', onMessage);
-    w.child.once('exit', onExit);
+    void w.exited.then(() => done(new Error(`background-load worker exited (${w.child.exitCode ?? w.child.signalCode ?? 'not started'}) before it was ready`)));
   });
 }
 
@@ -205,7 +206,8 @@ export async function startBackgroundLoad(options: BackgroundLoadOptions): Promi
   const idleMs = checkRange(options.idleMs ?? DEFAULT_IDLE_MS, 'idleMs');
   if (busyMs[1] <= 0) throw new RangeError("'busyMs' must allow busy phases longer than 0 ms");
   const durationMs = options.durationMs ?? DEFAULT_DURATION_MS;
-  if (!(durationMs > 0) || !Number.isFinite(durationMs)) throw new RangeError(`'durationMs' must be a finite number > 0, got ${durationMs}`);
+  // setTimeout's limit: a longer delay would fire at once
+  if (!(durationMs > 0 && durationMs <= MAX_DURATION_MS)) throw new RangeError(`'durationMs' must be > 0 and <= ${MAX_DURATION_MS} (~24.8 days), got ${durationMs}`);
   const ortThreads = options.ortThreads ?? 1;
   if (!Number.isInteger(ortThreads) || ortThreads < 1) throw new RangeError(`'ortThreads' must be a whole number >= 1, got ${ortThreads}`);
   const seed = String(options.seed ?? Math.floor(Math.random() * 2 ** 32));

@@ -2,14 +2,13 @@
 // The dashboard page (served at `/`, bundled by esbuild at first request). Vega and Vega-Lite are
 // loaded before it as their browser builds from node_modules; everything else is plain DOM.
 import type {
-  AccuracyView, CampaignView, DashboardSnapshot, DeviceSummaryView, LutTableView, SpaceView,
+  AccuracyView, CampaignView, DashboardSnapshot, DeviceQualityView, DeviceSummaryView, DeviceView, LutTableView, SpaceView,
 } from '../../server/dashboard/types.ts';
-import type { DeviceProfile } from '../../../protocol/index.ts';
 
 declare const vega: typeof import('vega');
 declare const vegaLite: typeof import('vega-lite');
 
-type Device = DeviceProfile & { measurements: number };
+type Device = DeviceView;
 
 const state = {
   devices: [] as Device[],
@@ -63,6 +62,11 @@ function message(el: HTMLElement, text: string, cls = 'muted'): void {
 
 // ---- devices and campaigns (live) -------------------------------------------------------------
 
+/** The device's data-quality line ("noisy: 31% of groups re-measured, cv 0.18"), a warning unless clean. */
+function qualityLine(q: DeviceQualityView, tag = 'div', id?: string): HTMLElement {
+  return h(tag, { class: `quality${q.verdict === 'clean' ? ' muted' : ' warn'}`, 'data-verdict': q.verdict, ...(id ? { id } : {}) }, q.text);
+}
+
 function backendText(d: Device): string {
   const r = d.runtime;
   return `${r.backend} · ${r.provider} · ${r.threads === 0 ? 'default' : r.threads} thread${r.threads === 1 ? '' : 's'} · v${r.version}`;
@@ -83,7 +87,7 @@ function drawDevices(): void {
   body.replaceChildren(
     ...state.devices.map((d) => {
       const tr = h('tr', { 'data-device': d.id, class: d.id === state.device ? 'selected' : '' },
-        h('td', {}, h('strong', {}, d.name), h('br'), h('code', { class: 'muted' }, d.id)),
+        h('td', {}, h('strong', {}, d.name), h('br'), h('code', { class: 'muted' }, d.id), d.quality ? qualityLine(d.quality) : null),
         h('td', {}, backendText(d)),
         h('td', {}, hardwareText(d)),
         h('td', { class: 'num' }, d.measurements.toLocaleString('en'), null),
@@ -94,7 +98,8 @@ function drawDevices(): void {
   );
   for (const sel of [$<HTMLSelectElement>('device-select'), $<HTMLSelectElement>('predict-device')]) {
     const keep = sel.value || state.device || '';
-    sel.replaceChildren(...state.devices.map((d) => h('option', { value: d.id }, `${d.name} (${d.id})`)));
+    const mark = (d: Device) => (d.quality && d.quality.verdict !== 'clean' ? ` · ${d.quality.verdict} data` : '');
+    sel.replaceChildren(...state.devices.map((d) => h('option', { value: d.id }, `${d.name} (${d.id})${mark(d)}`)));
     sel.value = keep;
   }
 }
@@ -168,6 +173,13 @@ function selectDevice(id: string): void {
 }
 
 function drawSummary(s: DeviceSummaryView): void {
+  $('device-quality').replaceWith(qualityLine(s.quality, 'p', 'device-quality'));
+  // the list's quality line follows the selected device's measurements too
+  const listed = state.devices.find((d) => d.id === s.device.id);
+  if (listed && listed.quality?.text !== s.quality.text) {
+    listed.quality = s.quality;
+    drawDevices();
+  }
   const counts = h('table', { class: 'small' }, h('tr', {}, h('th', {}, 'level'), h('th', {}, 'space'), h('th', { class: 'num' }, 'count')),
     ...s.counts.map((c) => h('tr', {}, h('td', {}, c.level), h('td', {}, c.space ?? '(none)'), h('td', { class: 'num' }, c.count.toLocaleString('en')))));
   $('counts').replaceChildren(s.counts.length ? counts : h('span', { class: 'muted' }, 'no measurements'));
@@ -229,6 +241,7 @@ async function drawAccuracy(device: string, space: string): Promise<void> {
     info.textContent = `${a.networks} networks: too few to hold any out`;
     return;
   }
+  const quality = state.devices.find((d) => d.id === device)?.quality;
   const pick = h('select', { id: 'acc-split', 'aria-label': 'held-out split' },
     ...a.splits.map((s, i) => h('option', { value: String(i) }, `${s.split}: ${s.testNetworks} held-out networks`)));
   const table = h('div');
@@ -240,6 +253,7 @@ async function drawAccuracy(device: string, space: string): Promise<void> {
       h('p', { class: 'muted' }, `trained on ${split.trainNetworks} networks of one pass, tested on ${split.testNetworks} it never saw` +
         `${split.split === 'cross-pass' ? ' measured in other passes' : ''} (${a.networks} measured in all)`),
       h('table', { class: 'small', id: 'acc-table' }, h('tr', {}, h('th', {}, 'predictor'), h('th', {}, 'within ±10%'), h('th', {}, 'MAPE'), h('th', {}, 'Spearman')), ...rows),
+      ...(quality ? [qualityLine({ ...quality, text: `measured data ${quality.text}` }, 'p', 'acc-quality')] : []),
     );
     await chart($('acc-scatter'), split.scatter);
     await chart($('acc-hist'), split.histogram);

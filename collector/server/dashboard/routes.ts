@@ -8,13 +8,15 @@ import { AccuracyCache } from './accuracy.ts';
 import { dashboardAsset, type Asset } from './assets.ts';
 import { predictorBundle } from './bundle.ts';
 import { EventHub } from './events.ts';
-import { deviceSummary, lutTable, spacesView } from './views.ts';
+import { DeviceQualityCache, deviceSummary, lutTable, spacesView } from './views.ts';
 
 export interface DashboardRoutesOptions {
   store: Store;
   predictors: PredictorCache;
   /** agents connected now, shown live (AgentEndpoint.connectedAgents) */
   agents?: () => number;
+  /** per-device data quality, shared with `GET /api/devices` (default: a cache of its own) */
+  quality?: DeviceQualityCache;
   /** how often `/api/events` polls the store while someone listens (default 1000 ms; $HWLAT_DASHBOARD_POLL_MS) */
   pollMs?: number;
 }
@@ -61,7 +63,7 @@ async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
  * - `GET /api/events` server-sent events: a `snapshot` (campaign progress, device measurement
  *   counts, agents online) on connect and whenever it changes (the store is polled, see EventHub)
  * - `GET /api/dashboard/spaces` the spaces with example architectures
- * - `GET /api/dashboard/devices/:id` measurement counts per level and space, LUT coverage per space
+ * - `GET /api/dashboard/devices/:id` measurement counts per level and space, data quality, LUT coverage per space
  * - `GET /api/dashboard/devices/:id/lut-table?space=S` the LUT per position × candidate, with a heatmap spec
  * - `GET /api/dashboard/devices/:id/accuracy?space=S` held-out predicted vs measured, with report.ts's specs
  * - `GET /api/devices/:id/model?space=S` the served predictor as a JSON bundle (writePredictorBundle unpacks it)
@@ -75,6 +77,7 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
   const envPoll = Number(process.env.HWLAT_DASHBOARD_POLL_MS);
   const events = new EventHub({ store, agents: o.agents, pollMs: o.pollMs ?? (envPoll >= 10 ? envPoll : 1000) });
   const accuracy = new AccuracyCache(store);
+  const quality = o.quality ?? new DeviceQualityCache(store);
   const deviceOr404 = (id: string) => {
     if (!store.getDevice(id)) throw unknownDevice(store, id);
   };
@@ -92,7 +95,7 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
     })
     .on('GET', '/api/events', (req, res) => events.subscribe(req, res))
     .on('GET', '/api/dashboard/spaces', (_q, res) => sendJson(res, 200, { spaces: spacesView() }))
-    .on('GET', '/api/dashboard/devices/:id', (_q, res, p) => sendJson(res, 200, deviceSummary(store, p.id as string)))
+    .on('GET', '/api/dashboard/devices/:id', (_q, res, p) => sendJson(res, 200, deviceSummary(store, p.id as string, quality)))
     .on('GET', '/api/dashboard/devices/:id/lut-table', (_q, res, p, url) => {
       const space = spaceParam(url);
       deviceOr404(p.id as string);

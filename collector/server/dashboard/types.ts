@@ -1,3 +1,4 @@
+import type { DataVerdict } from '../../../conditions/index.ts';
 import type { AccuracyMetrics, PredictorKind } from '../../../predictor/index.ts';
 import type { CampaignProgress, CampaignRequest, DeviceProfile, MeasurementLevel } from '../../../protocol/index.ts';
 
@@ -48,9 +49,36 @@ export interface LutCoverage {
   networks: number;
 }
 
+/**
+ * How far a device's measurements can be trusted (conditions/quality.ts summariseQuality over all
+ * of them), in the API's snake_case. Disturbed measurements are stored but never used by LUTs or
+ * predictors.
+ */
+export interface DeviceQualityView {
+  /** 'unreliable' data should not be trusted for a score; 'noisy' is shown as a warning too */
+  verdict: DataVerdict;
+  /** one line, e.g. "noisy: 31% of groups re-measured, cv 0.18" */
+  text: string;
+  /** measuring groups (a pass's measurements sharing one calibration figure) */
+  groups: number;
+  /** groups with a measurement re-measured after disturbed rounds */
+  remeasured_groups: number;
+  /** groups with a measurement stored disturbed */
+  disturbed_groups: number;
+  /** measurements stored disturbed (left out of LUTs and predictors) */
+  disturbed_measurements: number;
+  /** median coefficient of variation of the usable measurements; null without any */
+  median_cv: number | null;
+}
+
+/** A device as `GET /api/devices` lists it: its profile, measurement count and data quality. */
+export type DeviceView = DeviceProfile & { measurements: number; quality: DeviceQualityView };
+
 /** `GET /api/dashboard/devices/:id`. */
 export interface DeviceSummaryView {
   device: DeviceProfile & { measurements: number };
+  /** the quality of all the device's measurements */
+  quality: DeviceQualityView;
   counts: MeasurementCount[];
   coverage: LutCoverage[];
   /** the space with the most network measurements (else the best covered), null with no data */

@@ -1,15 +1,59 @@
+import { summariseQuality, type QualitySummary } from '../../../conditions/index.ts';
 import { getSpace, sampleArchs, SPACES, spaceUnits, specKey } from '../../../ops-library/index.ts';
 import { deviceLut } from '../../predictors.ts';
 import type { Store } from '../../store/index.ts';
 import { unknownDevice } from '../predictions.ts';
 import { lutHeatmapSpec } from './specs.ts';
-import type { DeviceSummaryView, LutCell, LutCoverage, LutTableView, MeasurementCount, SpaceView } from './types.ts';
+import type {
+  DeviceQualityView, DeviceSummaryView, DeviceView, LutCell, LutCoverage, LutTableView, MeasurementCount, SpaceView,
+} from './types.ts';
+
+/** summariseQuality's figures in the API's snake_case. */
+export function qualityView(q: QualitySummary): DeviceQualityView {
+  return {
+    verdict: q.verdict,
+    text: q.text,
+    groups: q.groups,
+    remeasured_groups: q.remeasuredGroups,
+    disturbed_groups: q.disturbedGroups,
+    disturbed_measurements: q.disturbed,
+    median_cv: q.medianCv,
+  };
+}
 
 /**
- * Measurement counts per level and space, and LUT coverage per space: the op keys the device has
+ * The quality of each device's measurements, recomputed only when its measurement count changes
+ * (measurements are only ever added, and a stored one never changes).
+ *
+ * @example
+ * const quality = new DeviceQualityCache(store);
+ * quality.get('dev-0123456789ab').text // 'noisy: 31% of groups re-measured, cv 0.18'
+ */
+export class DeviceQualityCache {
+  private readonly entries = new Map<string, { count: number; view: DeviceQualityView }>();
+
+  constructor(private readonly store: Store) {}
+
+  /** `count`: the device's measurement count when the caller already has it (listDevices) */
+  get(deviceId: string, count = this.store.countMeasurements({ deviceId })): DeviceQualityView {
+    const hit = this.entries.get(deviceId);
+    if (hit && hit.count === count) return hit.view;
+    const view = qualityView(summariseQuality(this.store.listMeasurements({ deviceId })));
+    this.entries.set(deviceId, { count, view });
+    return view;
+  }
+}
+
+/** Every device with its measurement count and data quality (`GET /api/devices`). */
+export function devicesView(store: Store, quality = new DeviceQualityCache(store)): DeviceView[] {
+  return store.listDevices().map((d) => ({ ...d, quality: quality.get(d.id, d.measurements) }));
+}
+
+/**
+ * Measurement counts per level and space, the quality of the device's data, and LUT coverage per space: the op keys the device has
  * measured (in any pass, for any space: a key is a key) against the space's keys.
  */
-export function deviceSummary(store: Store, deviceId: string): DeviceSummaryView {
+export function deviceSummary(store: Store, deviceId: string, quality = new DeviceQualityCache(store)): DeviceSummaryView {
   const device = store.listDevices().find((d) => d.id === deviceId);
   if (!device) throw unknownDevice(store, deviceId);
   const counts: MeasurementCount[] = [];
@@ -30,7 +74,7 @@ export function deviceSummary(store: Store, deviceId: string): DeviceSummaryView
     };
   });
   const ranked = [...coverage].filter((c) => c.measured > 0 || c.networks > 0).sort((a, b) => b.networks - a.networks || b.measured / b.total - a.measured / a.total);
-  return { device, counts, coverage, defaultSpace: ranked[0]?.space ?? null };
+  return { device, quality: quality.get(deviceId, device.measurements), counts, coverage, defaultSpace: ranked[0]?.space ?? null };
 }
 
 /**
