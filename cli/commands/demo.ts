@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DEFAULT_DEMO_AGENTS, parseDemoAgents } from '../demo/agents.ts';
-import { runDemo, type DemoResult } from '../demo/run-demo.ts';
+import { demoNote, runDemo, type DemoResult } from '../demo/run-demo.ts';
 import { intOption, table } from '../output.ts';
 
 interface DemoFlags {
@@ -31,7 +31,7 @@ function summary(r: DemoResult): string {
     pct(d.metrics?.mape),
     d.metrics ? d.metrics.spearman.toFixed(3) : '–',
     d.predictionsPerSecond ? `${Math.round(d.predictionsPerSecond).toLocaleString('en-US')}/s` : '–',
-    d.error ?? '',
+    demoNote(d),
   ]);
   return [
     `hwlat demo: ${r.space}, campaign ${r.campaignId}${r.reusedCampaign ? ' (reused)' : ''}, ${r.seconds.toFixed(0)} s`,

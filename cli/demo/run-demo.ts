@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { openStore, planTasks, startCollector, trainingData, type Collector, type SqliteStore } from '../../collector/index.ts';
+import { insufficientCleanData, type QualitySummary } from '../../conditions/index.ts';
 import { getSpace, sampleArchs } from '../../ops-library/index.ts';
 import { evalReportHtml, evaluatePredictors, savePredictor, type AccuracyMetrics } from '../../predictor/index.ts';
 import { CampaignRequestSchema, campaignFinished, type Campaign, type CampaignRequest } from '../../protocol/index.ts';
@@ -47,6 +48,10 @@ export interface DemoDeviceResult {
   modelDir: string | null;
   report: string | null;
   error: string | null;
+  /** the quality of the device's measurements (conditions/quality.ts); null before any */
+  quality: QualitySummary | null;
+  /** measurements left out of training as disturbed */
+  dropped: { ops: number; networks: number } | null;
 }
 
 export interface DemoResult {
@@ -162,10 +167,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const label = agentLabel(m.spec);
       const base: DemoDeviceResult = {
         label, deviceId: m.deviceId, measurements: 0, networks: 0, lutEntries: 0, measuredNow: m.measuredNow, kind: null, metrics: null,
-        predictionsPerSecond: null, modelDir: null, report: null, error: m.error,
+        predictionsPerSecond: null, modelDir: null, report: null, error: m.error, quality: null, dropped: null,
       };
       if (!m.deviceId) return base;
       const data = trainingData(store, m.deviceId, request.space);
+      base.quality = data.quality;
+      base.dropped = data.dropped;
+      // too little clean data gets no score: the note says why instead
+      const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
+      if (insufficient !== null) {
+        base.error ??= insufficient;
+        return base;
+      }
       base.measurements = store.countMeasurements({ deviceId: m.deviceId });
       base.networks = data.networks.length;
       base.lutEntries = data.lutMs.size;
@@ -208,10 +221,23 @@ function sleep(ms: number): Promise<void> {
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
+/**
+ * The note of a device's summary row: its error, and the quality of its data unless clean
+ * ("noisy: 31% of groups re-measured, cv 0.18"), so a score from a busy device never reads as
+ * one from a quiet one.
+ */
+export function demoNote(d: Pick<DemoDeviceResult, 'error' | 'quality' | 'dropped'>): string {
+  const parts: string[] = [];
+  if (d.error) parts.push(d.error);
+  if (d.quality && d.quality.verdict !== 'clean') parts.push(d.quality.text);
+  else if (d.dropped && d.dropped.ops + d.dropped.networks > 0) parts.push(`${d.dropped.ops + d.dropped.networks} disturbed measurements left out`);
+  return parts.join('; ');
+}
+
 /** The demo's report page: the summary table and each device's evaluation report inline. */
 function summaryHtml(space: string, devices: readonly DemoDeviceResult[], dashboard: string): string {
   const rows = devices.map((d) => `<tr><td>${esc(d.label)}</td><td><code>${esc(d.deviceId ?? '–')}</code></td><td>${d.measurements}</td><td>${d.networks}</td><td>${esc(d.kind ?? '–')}</td>
-<td>${pct(d.metrics?.within10)}</td><td>${pct(d.metrics?.mape)}</td><td>${d.metrics ? d.metrics.spearman.toFixed(3) : '–'}</td><td>${d.predictionsPerSecond ? Math.round(d.predictionsPerSecond).toLocaleString('en-US') : '–'}</td><td>${esc(d.error ?? '')}</td></tr>`);
+<td>${pct(d.metrics?.within10)}</td><td>${pct(d.metrics?.mape)}</td><td>${d.metrics ? d.metrics.spearman.toFixed(3) : '–'}</td><td>${d.predictionsPerSecond ? Math.round(d.predictionsPerSecond).toLocaleString('en-US') : '–'}</td><td>${esc(demoNote(d))}</td></tr>`);
   const frames = devices.filter((d) => d.report).map((d) => `<h2>${esc(d.label)}</h2><iframe src="${esc(d.report!.split('/').pop()!)}" title="${esc(d.label)}"></iframe>`);
   return `<!doctype html><html><head><meta charset="utf-8"><title>hwlat demo: ${esc(space)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child,td:nth-child(2){text-align:left}iframe{width:100%;height:900px;border:1px solid #ddd}</style></head><body>

@@ -8,11 +8,15 @@ import {
   CALIBRATION_KEY, createBackend, fingerprint, networkItems, opItems, profileItems, runAgent, type RuntimeBackend,
 } from '../../agent/index.ts';
 import { openStore, startCollector, type Collector, type SqliteStore } from '../../collector/index.ts';
-import { writePredictorBundle, type AccuracyView, type DashboardSnapshot, type DeviceSummaryView, type LutTableView, type PredictorBundle } from '../../collector/server/dashboard/index.ts';
+import {
+  writePredictorBundle, type AccuracyView, type DashboardSnapshot, type DeviceQualityView, type DeviceSummaryView, type DeviceView, type LutTableView, type PredictorBundle,
+} from '../../collector/server/dashboard/index.ts';
+import { summariseQuality } from '../../conditions/index.ts';
 import { LUT_FORMATS } from '../../lut/index.ts';
 import { buildOnnx, getSpace, lowerNetwork, sampleArchs, spaceUnits, specKey } from '../../ops-library/index.ts';
 import { loadPredictor } from '../../predictor/index.ts';
 import { predictOnnx } from '../../predictor/onnx/index.ts';
+import type { DeviceProfile, Measurement, MeasurementQuality } from '../../protocol/index.ts';
 import { browserUnavailable, launchBrowser } from '../helpers/browser.ts';
 
 // A real collector in-process on 127.0.0.1 over a real SQLite file holding a real (short) profile of
@@ -38,6 +42,65 @@ async function profile(items: Parameters<typeof profileItems>[0]): Promise<numbe
   } });
   store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
   return stored;
+}
+
+// A device whose stored measurements carry quality verdicts: 10 groups (one pass, one calibration
+// figure per group) of 3 op measurements each. Groups 0, 1 and 5 hold disturbed measurements (3 + 1
+// + 1), groups 2, 3 and 4 a re-measured one (group 5 too, but disturbed outranks it), group 6 says
+// clean explicitly, the rest carry no verdict (stored before verdicts: clean).
+const QUALITY_DEVICE = 'dev-bad0da7a0001';
+const DISTURBED: MeasurementQuality = { verdict: 'disturbed', rounds: 0, discardedRounds: 21, evidence: ['calibration 1.8× its baseline in 21 of 21 rounds'] };
+const REMEASURED: MeasurementQuality = { verdict: 'remeasured', rounds: 21, discardedRounds: 4, evidence: ['calibration 1.5× its baseline in 4 rounds'] };
+const CLEAN: MeasurementQuality = { verdict: 'clean', rounds: 21, discardedRounds: 0, evidence: [] };
+const QUALITY_EXPECTED: DeviceQualityView = {
+  verdict: 'unreliable',
+  text: 'unreliable: 30% of groups re-measured, 30% disturbed (5 measurements left out), cv 0.05',
+  groups: 10,
+  remeasured_groups: 3,
+  disturbed_groups: 3,
+  disturbed_measurements: 5,
+  median_cv: 0.05,
+};
+
+function testDevice(id: string, name: string): DeviceProfile {
+  return {
+    id, name,
+    hardware: { cpu: 'Test CPU', cores: 4, physicalCores: 2, memoryBytes: 8 * 2 ** 30, os: 'linux 6.1', arch: 'x64', gpus: [], host: 'box' },
+    runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 },
+  };
+}
+
+function qualityMeasurement(passId: string, g: number, j: number, quality?: MeasurementQuality): Measurement {
+  const cv = quality?.verdict === 'disturbed' ? 0.4 : 0.05;
+  const stats = { median: 1 + g / 10, mean: 1 + g / 10, p10: 0.9, p90: 1.5, stddev: cv * (1 + g / 10), min: 0.85, cv, repeats: 20, outliers: 1 };
+  return {
+    id: `${passId}-g${g}-m${j}`,
+    deviceId: QUALITY_DEVICE, passId, level: 'op', space: null, key: `quality-fixture-g${g}-m${j}`,
+    batch: 1, warmup: 2, stats, wallMs: 50,
+    calibrationMs: 3 + g / 100,
+    ...(g === 7 && j === 0 ? { cold: { ...stats, median: 2 * stats.median, repeats: 5 } } : {}),
+    ...(quality ? { quality } : {}),
+    createdAt: `2025-01-01T00:00:${String(3 * g + j).padStart(2, '0')}.000Z`,
+  };
+}
+
+/** Stores QUALITY_DEVICE with its 30 measurements; returns them. */
+function seedQualityDevice(s: SqliteStore): Measurement[] {
+  s.upsertDevice(testDevice(QUALITY_DEVICE, 'noisy-box'));
+  const passId = 'pass-quality-fixture';
+  s.startPass({ id: passId, deviceId: QUALITY_DEVICE, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+  const verdicts: Record<number, Array<MeasurementQuality | undefined>> = {
+    0: [DISTURBED, DISTURBED, DISTURBED],
+    1: [DISTURBED],
+    2: [REMEASURED],
+    3: [REMEASURED],
+    4: [REMEASURED],
+    5: [REMEASURED, DISTURBED],
+    6: [CLEAN, CLEAN, CLEAN],
+  };
+  const ms = Array.from({ length: 10 }, (_, g) => [0, 1, 2].map((j) => qualityMeasurement(passId, g, j, verdicts[g]?.[j]))).flat();
+  assert.equal(s.insertMeasurements(ms).inserted, ms.length);
+  return ms;
 }
 
 async function get(path: string): Promise<{ status: number; body: any; res: Response }> {
@@ -183,6 +246,51 @@ test('GET /api/dashboard/devices/:id: counts per level and space, LUT coverage; 
     assert.equal(r.status, status, `${path}: ${JSON.stringify(r.body)}`);
     assert.match(r.body.error, message, path);
     assert.equal(r.body.field, field, path);
+  }
+});
+
+test('GET /api/devices: each device with the quality of its measurements (snake_case), recomputed as they grow; GET /api/measurements carries quality and cold', async () => {
+  const qstore = openStore({ path: join(dir, 'quality.sqlite') });
+  const ms = seedQualityDevice(qstore);
+  qstore.upsertDevice(testDevice('dev-e3e3e3e3e3e3', 'empty-box'));
+  const qc = await startCollector({ store: qstore, token: TOKEN, port: 0, host: '127.0.0.1' });
+  try {
+    const devicesOf = async () => ((await (await fetch(`${qc.url}/api/devices`)).json()) as { devices: DeviceView[] }).devices;
+    const [noisy, empty, ...rest] = await devicesOf();
+    assert.deepEqual(rest, []);
+    assert.deepEqual(noisy?.quality, QUALITY_EXPECTED);
+    assert.equal(noisy.quality.text, summariseQuality(ms).text, 'the same line as conditions/quality.ts');
+    // the existing fields are as they were
+    const { quality: _q, ...plain } = noisy;
+    assert.deepEqual(plain, { ...testDevice(QUALITY_DEVICE, 'noisy-box'), measurements: 30 });
+    assert.deepEqual(plain, qstore.listDevices()[0]);
+    assert.deepEqual(empty?.quality, { verdict: 'clean', text: 'clean: no measurements', groups: 0, remeasured_groups: 0, disturbed_groups: 0, disturbed_measurements: 0, median_cv: null });
+    // the dashboard's device summary carries the same object
+    const summary = (await (await fetch(`${qc.url}/api/dashboard/devices/${QUALITY_DEVICE}`)).json()) as DeviceSummaryView;
+    assert.deepEqual(summary.quality, QUALITY_EXPECTED);
+
+    // a new clean group: the figures follow (not a stale cached answer)
+    assert.equal(qstore.insertMeasurements([qualityMeasurement('pass-quality-fixture', 10, 0)]).inserted, 1);
+    const grown = (await devicesOf())[0] as DeviceView;
+    assert.deepEqual(grown.quality, {
+      ...QUALITY_EXPECTED, groups: 11, text: 'unreliable: 27% of groups re-measured, 27% disturbed (5 measurements left out), cv 0.05',
+    });
+    assert.equal(grown.measurements, 31);
+
+    const listed = ((await (await fetch(`${qc.url}/api/measurements?device=${QUALITY_DEVICE}&limit=100`)).json()) as { total: number; measurements: Measurement[] });
+    assert.equal(listed.total, 31);
+    const byId = new Map(listed.measurements.map((m) => [m.id, m]));
+    for (const m of [...ms, qualityMeasurement('pass-quality-fixture', 10, 0)]) {
+      const got = byId.get(m.id);
+      assert.deepEqual(got?.quality, m.quality, `${m.id}: quality`);
+      assert.deepEqual(got?.cold, m.cold, `${m.id}: cold`);
+    }
+    assert.deepEqual(byId.get('pass-quality-fixture-g0-m0')?.quality, DISTURBED);
+    assert.ok(byId.get('pass-quality-fixture-g7-m0')?.cold?.median === 2 * (byId.get('pass-quality-fixture-g7-m0')?.stats.median as number));
+    assert.ok(!('quality' in (byId.get('pass-quality-fixture-g8-m0') as object)), 'no verdict stored: none listed');
+  } finally {
+    await qc.close();
+    qstore.close();
   }
 });
 
@@ -341,6 +449,12 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     const row = page.locator(`#device-table tbody tr[data-device="${deviceId}"]`);
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.innerText(), new RegExp(`${deviceName}[\\s\\S]*ort-node · cpu · 1 thread`));
+    // the device's data-quality line, as conditions/quality.ts words it (whatever this machine's profile got)
+    const ownQuality = summariseQuality(store.listMeasurements({ deviceId }));
+    assert.equal(await row.locator('.quality').textContent(), ownQuality.text);
+    assert.equal(await row.locator('.quality').getAttribute('data-verdict'), ownQuality.verdict);
+    await page.locator(`#device-quality[data-verdict="${ownQuality.verdict}"]`).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#device-quality').textContent(), ownQuality.text);
     // live over server-sent events: the campaign of the previous test with its progress
     await page.locator('#live:not(.off)').waitFor({ timeout: 10_000 });
     assert.match(await page.locator('.campaign[data-campaign] .campaign-done').first().innerText(), /3\/3 done/);
@@ -354,6 +468,7 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     assert.ok((await page.locator('#acc-scatter svg g.mark-symbol.role-mark path').count()) >= 4, 'scatter points');
     assert.ok((await page.locator('#acc-hist svg g.mark-rect.role-mark path').count()) >= 1, 'histogram bars');
     assert.match(await page.locator('#acc-table').innerText(), /composite/);
+    assert.equal(await page.locator('#acc-quality').textContent(), `measured data ${ownQuality.text}`);
     assert.ok((await page.locator('#downloads a[href*="format=proxyless"]').count()) === 1 && (await page.locator('#downloads a[href*="/model?space=nasbench201"]').count()) === 1);
 
     // a prediction through the form (POST /api/predict) renders the server's number
@@ -396,6 +511,22 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 20_000, 'a screenshot with content');
     t.diagnostic(`screenshot: ${shot}`);
+
+    // a device with disturbed and re-measured data appears live; its quality line is a warning
+    seedQualityDevice(store);
+    const noisyRow = page.locator(`#device-table tbody tr[data-device="${QUALITY_DEVICE}"]`);
+    await noisyRow.waitFor({ timeout: 20_000 });
+    const rowQuality = noisyRow.locator('.quality.warn[data-verdict="unreliable"]');
+    assert.equal(await rowQuality.textContent(), QUALITY_EXPECTED.text);
+    assert.match(await page.locator(`#device-select option[value="${QUALITY_DEVICE}"]`).innerText(), /noisy-box \(dev-bad0da7a0001\) · unreliable data/);
+    await page.selectOption('#device-select', QUALITY_DEVICE);
+    const detailQuality = page.locator('#device-quality.warn[data-verdict="unreliable"]');
+    await detailQuality.waitFor({ timeout: 20_000 });
+    assert.equal(await detailQuality.textContent(), QUALITY_EXPECTED.text);
+    assert.equal(await detailQuality.evaluate((e) => getComputedStyle(e).color), 'rgb(231, 111, 81)', 'in the warning colour (--warn)');
+    const shotQuality = join(shotDir, 'dashboard-quality.png');
+    await page.screenshot({ path: shotQuality, fullPage: true });
+    t.diagnostic(`screenshot: ${shotQuality}`);
     assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no errors in the page');
   } finally {
     await browser.close();
