@@ -6,6 +6,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { campaignFinished, type CampaignRequest, type DeviceProfile, type Job, type JobTask, type Measurement, type Pass } from '../../protocol/index.ts';
 import {
+  DISTURBED_RETRY_MS,
+  MAX_DISTURBED_REQUEUES,
   MAX_JOB_FAILURES,
   MIGRATIONS,
   StoreConflictError,
@@ -744,5 +746,65 @@ test('two connections to one file never lease the same job twice', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+test('a disturbed result is stored marked and its job queued again for later; after MAX_DISTURBED_REQUEUES it completes the job, still marked', () => {
+  withStore((store) => {
+    register(store, DEV);
+    store.createCampaign(campaign('camp-1', [opTask(1)]));
+    const disturbed = (job: Job, id: string): Measurement => ({
+      ...resultFor(job, DEV, id, 7.5),
+      quality: { verdict: 'disturbed', rounds: 0, discardedRounds: 21, evidence: ['calibration 1.80× its baseline in 21 of 21 rounds'] },
+    });
+    let now = T0;
+    const job = lease(store, 1, now).jobs[0]!;
+    const first = disturbed(job, 'result-dist-0001');
+    assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: first, now }), 'requeued');
+    // re-sent after a reconnect: recognised, not queued again twice
+    assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: first, now }), 'duplicate');
+    assert.equal(store.getJob(job.id)!.status, 'queued');
+    assert.deepEqual(store.campaignProgress('camp-1', now)[0], { deviceId: DEV, total: 1, queued: 1, leased: 0, done: 0, failed: 0 });
+    // held back: not leased until its time has come
+    assert.deepEqual(lease(store, 1, now + DISTURBED_RETRY_MS - 1), { leaseId: null, jobs: [], expiresAt: null });
+    now += DISTURBED_RETRY_MS;
+    const again = lease(store, 1, now).jobs[0]!;
+    assert.equal(again.id, job.id);
+    for (let i = 2; i <= MAX_DISTURBED_REQUEUES; i++) {
+      assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: disturbed(job, `result-dist-000${i}`), now }), 'requeued');
+      // each time held back twice as long
+      assert.deepEqual(lease(store, 1, now + DISTURBED_RETRY_MS * 2 ** (i - 1) - 1).jobs, []);
+      now += DISTURBED_RETRY_MS * 2 ** (i - 1);
+      assert.equal(lease(store, 1, now).jobs[0]!.id, job.id);
+    }
+    // the budget of requeues is spent: the next disturbed result completes the job, marked
+    const last = disturbed(job, 'result-dist-last');
+    assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: last, now }), 'stored');
+    assert.equal(store.getJob(job.id)!.status, 'done');
+    const stored = store.listMeasurements({ deviceId: DEV });
+    assert.equal(stored.length, MAX_DISTURBED_REQUEUES + 1, 'every disturbed measurement is kept, for the user to see');
+    assert.ok(stored.every((m) => m.quality?.verdict === 'disturbed' && m.jobId === job.id));
+    assert.deepEqual(stored.find((m) => m.id === 'result-dist-0001'), first, 'quality round-trips exactly');
+  });
+});
+
+test('a clean result after a disturbed one completes the job; the disturbed measurement stays beside it', () => {
+  withStore((store) => {
+    register(store, DEV);
+    store.createCampaign(campaign('camp-1', [opTask(1)]));
+    const job = lease(store, 1).jobs[0]!;
+    const noisy: Measurement = { ...resultFor(job, DEV, 'result-dist-0001', 9), quality: { verdict: 'disturbed', rounds: 2, discardedRounds: 21, evidence: ['CPU share 0.21–0.30× of usual in 21 of 23 rounds'] } };
+    assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: noisy, now: T0 }), 'requeued');
+    lease(store, 1, T0 + DISTURBED_RETRY_MS);
+    const clean: Measurement = {
+      ...resultFor(job, DEV, 'result-clean-001', 1.2),
+      cold: { median: 1.5, mean: 1.5, p10: 1.4, p90: 1.6, stddev: 0.05, min: 1.4, cv: 0.03, repeats: 10, outliers: 0 },
+      quality: { verdict: 'remeasured', rounds: 10, discardedRounds: 3, evidence: ['calibration 1.40× its baseline in 3 of 13 rounds'] },
+    };
+    assert.equal(store.completeJob({ jobId: job.id, deviceId: DEV, measurement: clean, now: T0 + DISTURBED_RETRY_MS }), 'stored');
+    const done = store.getJob(job.id)!;
+    assert.deepEqual([done.status, done.resultId], ['done', 'result-clean-001']);
+    assert.deepEqual(store.listMeasurements({ deviceId: DEV }).map((m) => [m.id, m.quality?.verdict]).sort(), [['result-clean-001', 'remeasured'], ['result-dist-0001', 'disturbed']]);
+    assert.deepEqual(store.listMeasurements({ deviceId: DEV }).find((m) => m.id === 'result-clean-001')?.cold, clean.cold);
   });
 });

@@ -524,6 +524,9 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     await detailQuality.waitFor({ timeout: 20_000 });
     assert.equal(await detailQuality.textContent(), QUALITY_EXPECTED.text);
     assert.equal(await detailQuality.evaluate((e) => getComputedStyle(e).color), 'rgb(231, 111, 81)', 'in the warning colour (--warn)');
+    // nothing of the previous device's accuracy (nor its quality line) stays beside it
+    await page.locator('#acc-quality').waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await page.locator('#acc-scatter svg').count(), 0);
     const shotQuality = join(shotDir, 'dashboard-quality.png');
     await page.screenshot({ path: shotQuality, fullPage: true });
     t.diagnostic(`screenshot: ${shotQuality}`);

@@ -280,7 +280,13 @@ async function drawDetail(full: boolean): Promise<void> {
   const space = state.space;
   drawDownloads(device, space);
   if (!space) {
+    // nothing of the previously selected device may stay beside this one's quality line
+    $('lut-info').textContent = '';
     message($('lut-chart'), 'no measurements of any space yet');
+    $('acc-info').className = 'muted';
+    $('acc-info').textContent = 'no network measurements of any space yet';
+    message($('acc-scatter'), '');
+    message($('acc-hist'), '');
     return;
   }
   syncPredictSpace(space);
