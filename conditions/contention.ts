@@ -94,6 +94,8 @@ export class ContentionDetector {
   readonly #anchors = new Map<string, Baseline>();
   /** the usual CPU share while measuring: a high quantile (80th percentile) of recent rounds */
   readonly #cpuShare: Baseline;
+  /** … and of this group's rounds: with several intra-op threads the share depends on the models */
+  #groupCpuShare: Baseline;
   #rounds = 0;
   #tallies = new Map<string, Tally>();
 
@@ -110,6 +112,7 @@ export class ContentionDetector {
     this.#window = Math.round(num('window', options.window, 64, MIN_BASELINE - 1, 100_000));
     this.#calibration = new Baseline(this.#window, 0.2);
     this.#cpuShare = new Baseline(this.#window, 0.8);
+    this.#groupCpuShare = new Baseline(this.#window, 0.8);
   }
 
   /** A calibration figure seen outside the rounds (warm-up runs): helps the baseline start. */
@@ -121,6 +124,7 @@ export class ContentionDetector {
   startGroup(): void {
     this.#rounds = 0;
     this.#tallies = new Map();
+    this.#groupCpuShare = new Baseline(this.#window, 0.8);
   }
 
   #note(kind: string, value: number): void {
@@ -167,12 +171,18 @@ export class ContentionDetector {
 
     if (s.cpuMs !== null && s.wallMs > 0) {
       const share = s.cpuMs / s.wallMs;
-      const usual = this.#cpuShare.value;
+      // a multi-threaded session's share depends on the models (small ops leave its threads idle),
+      // so the group's own level counts, but never below 3/4 of the device's usual level: a
+      // group measured under load from its first round must not set its own bar
+      const device = this.#cpuShare.value;
+      const group = this.#groupCpuShare.value;
+      const usual = device === null ? group : Math.max(group ?? 0, 0.75 * device);
       if (usual !== null && share < usual * (1 - this.#cpuDrop)) {
         reasons.push(`CPU share ${share.toFixed(2)} of its usual ${usual.toFixed(2)}`);
         this.#note('cpu', share / usual);
       }
       this.#cpuShare.add(share);
+      this.#groupCpuShare.add(share);
     }
     if (s.timerLagMs !== null && s.timerLagMs > this.#lagMs) {
       reasons.push(`a timer fired ${Math.round(s.timerLagMs)} ms late`);

@@ -92,7 +92,7 @@ export function summariseQuality(measurements: readonly Measurement[]): QualityS
 }
 
 /** fewer usable network measurements than this, or under this share of them, is too little to score a predictor on */
-export const MIN_CLEAN_NETWORKS = 20;
+export const MIN_CLEAN_NETWORKS = 10;
 export const MIN_CLEAN_SHARE = 0.5;
 
 /**

@@ -57,7 +57,7 @@ function validate(models: unknown, options: MeasureOptions): Settings {
   if (monitor !== null && (typeof monitor !== 'object' || typeof monitor.begin !== 'function' || typeof monitor.end !== 'function')) {
     throw new TypeError(`'monitor' must be an object with begin() and end()`);
   }
-  const maxDiscardedRounds = intAtLeast('maxDiscardedRounds', options.maxDiscardedRounds, Math.max(20, 2 * minRepeats), 0);
+  const maxDiscardedRounds = intAtLeast('maxDiscardedRounds', options.maxDiscardedRounds, Math.max(10, minRepeats), 0);
   const backoffMs = options.backoffMs ?? 50;
   if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
     throw new RangeError(`'backoffMs' must be a finite number >= 0, got ${String(backoffMs)}`);
@@ -120,7 +120,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** a back-off after disturbed rounds never waits longer than this */
-const MAX_BACKOFF_MS = 2000;
+const MAX_BACKOFF_MS = 500;
 
 /** Rounds needed if every model keeps its mean so far: the fastest model needs the most runs to reach minTimeMs. */
 function estimateRounds(s: Settings, done: number, totals: readonly number[]): number {

@@ -25,9 +25,9 @@ export interface MeasureOptions {
    * a back-off, while the budget of discarded rounds lasts
    */
   monitor?: RoundMonitor;
-  /** discarded rounds allowed before the measurement is given up as disturbed (default max(20, 2·minRepeats)) */
+  /** discarded rounds allowed before the measurement is given up as disturbed (default max(10, minRepeats)) */
   maxDiscardedRounds?: number;
-  /** first back-off after a disturbed round, doubling while rounds stay disturbed, at most 2 s (default 50 ms) */
+  /** first back-off after a disturbed round, doubling while rounds stay disturbed, at most 500 ms (default 50 ms) */
   backoffMs?: number;
   /** called after each round with rounds done and the current estimate of rounds in all */
   onRound?: (done: number, estimatedTotal: number) => void;

@@ -173,15 +173,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const data = trainingData(store, m.deviceId, request.space);
       base.quality = data.quality;
       base.dropped = data.dropped;
+      base.measurements = store.countMeasurements({ deviceId: m.deviceId });
+      base.networks = data.networks.length;
+      base.lutEntries = data.lutMs.size;
       // too little clean data gets no score: the note says why instead
       const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
       if (insufficient !== null) {
         base.error ??= insufficient;
         return base;
       }
-      base.measurements = store.countMeasurements({ deviceId: m.deviceId });
-      base.networks = data.networks.length;
-      base.lutEntries = data.lutMs.size;
       if (data.networks.length < 10 || data.lutMs.size === 0) {
         base.error ??= `too few measurements to train (${data.networks.length} networks, ${data.lutMs.size} LUT entries)`;
         return base;

@@ -68,8 +68,8 @@ export const MAX_JOB_FAILURES = 3;
  * at most, each time held back DISTURBED_RETRY_MS · 2^(times so far) so the device can get quiet;
  * the result after that completes the job, stored marked (no LUT or predictor uses it).
  */
-export const MAX_DISTURBED_REQUEUES = 2;
-export const DISTURBED_RETRY_MS = 20_000;
+export const MAX_DISTURBED_REQUEUES = 1;
+export const DISTURBED_RETRY_MS = 10_000;
 
 /**
  * Where a job is, as stored: queued (leasable, unless it failed MAX_JOB_FAILURES times), leased

@@ -25,13 +25,23 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   assert.equal(r.devices.length, 2);
   const ids = r.devices.map((d: any) => d.deviceId);
   assert.equal(new Set(ids).size, 2, `1 and 2 threads are separate devices: ${ids}`);
+  let scored = 0;
   for (const d of r.devices) {
-    assert.equal(d.error, null, d.error);
     assert.match(d.deviceId, /^dev-[0-9a-f]{12}$/);
-    // 46 op keys + 16 networks, all measured in this run
+    // 46 op keys + 16 networks, all measured in this run (disturbed results are kept beside the
+    // ones that completed their jobs, so a device may hold more)
     assert.equal(d.measuredNow, 62);
-    assert.equal(d.measurements, 62);
-    assert.equal(d.networks, 16);
+    assert.ok(d.measurements >= 62, `${d.measurements} measurements`);
+    assert.ok(d.quality && typeof d.quality.text === 'string', 'the summary carries the data quality');
+    if (d.metrics === null) {
+      // a device whose data stayed disturbed (2 spinning threads on a busy 2-core machine) gets no
+      // score, and the note says why instead
+      assert.match(d.error ?? '', /too little clean data|too few measurements/, `no score and no reason for ${d.label}`);
+      continue;
+    }
+    scored++;
+    assert.equal(d.error, null, d.error);
+    assert.equal(d.networks + d.dropped.networks >= 16, true);
     assert.ok(d.metrics.n >= 2, 'held-out networks were evaluated');
     // a handful of held-out networks: their ranking is too few points to assert on, the error is not
     assert.ok(Math.abs(d.metrics.spearman) <= 1 + 1e-9);
@@ -42,6 +52,7 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
     assert.ok(p.predict('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|').ms > 0);
     assert.match(readFileSync(d.report, 'utf8'), /<svg/);
   }
+  assert.ok(scored >= 1, 'at least the 1-thread device is scored');
   const report = readFileSync(r.report, 'utf8');
   for (const id of ids) assert.ok(report.includes(id), `the summary report names ${id}`);
 
@@ -59,7 +70,7 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   const r2 = JSON.parse(second.stdout);
   assert.equal(r2.reusedCampaign, true);
   assert.equal(r2.campaignId, r.campaignId);
-  assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), ids.map((id: string) => [id, 0, 62]));
+  assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), r.devices.map((d: any) => [d.deviceId, 0, d.measurements]));
 });
 
 test('hwlat demo rejects a malformed agent list before touching the database', async () => {

@@ -44,6 +44,7 @@ test('insufficientCleanData: no score from too few usable networks or too small 
   assert.equal(insufficientCleanData({ usable: 40, total: 40 }), null);
   assert.equal(insufficientCleanData({ usable: 0, total: 0 }), null);
   assert.equal(insufficientCleanData({ usable: 8, total: 40 }), 'too little clean data: 8 of 40 networks usable');
+  assert.equal(insufficientCleanData({ usable: 9, total: 9 }), 'too little clean data: 9 of 9 networks usable');
   assert.equal(insufficientCleanData({ usable: 30, total: 70 }), 'too little clean data: 30 of 70 networks usable');
 });
 
