@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { openStore } from '../../collector/index.ts';
+import { summariseQuality } from '../../conditions/index.ts';
 import type { MeasurementLevel } from '../../protocol/index.ts';
 import { emit, intOption, table } from '../output.ts';
 
@@ -20,14 +21,15 @@ export function measurementsCommand(): Command {
       try {
         const filter = { deviceId: o.device, level: o.level as MeasurementLevel | undefined, space: o.space, limit: o.limit };
         const rows = store.listMeasurements(filter);
-        const devices = store.listDevices();
+        // each device's data quality in one line (disturbed measurements are listed but never trained on)
+        const devices = store.listDevices().map((d) => ({ ...d, quality: summariseQuality(store.listMeasurements({ deviceId: d.id })).text }));
         emit(Boolean(o.json), { devices, total: store.countMeasurements({ ...filter, limit: undefined }), measurements: rows }, () =>
           [
-            table(['device', 'name', 'measurements'], devices.map((d) => [d.id, d.name, d.measurements])),
+            table(['device', 'name', 'measurements', 'quality'], devices.map((d) => [d.id, d.name, d.measurements, d.quality])),
             '',
             table(
-              ['device', 'level', 'space', 'median ms', 'p10', 'p90', 'cv', 'key'],
-              rows.map((m) => [m.deviceId, m.level, m.space ?? '', m.stats.median.toFixed(4), m.stats.p10.toFixed(4), m.stats.p90.toFixed(4), m.stats.cv.toFixed(3), m.key]),
+              ['device', 'level', 'space', 'median ms', 'p10', 'p90', 'cold ms', 'cv', 'quality', 'key'],
+              rows.map((m) => [m.deviceId, m.level, m.space ?? '', m.stats.median.toFixed(4), m.stats.p10.toFixed(4), m.stats.p90.toFixed(4), m.cold ? m.cold.median.toFixed(4) : '-', m.stats.cv.toFixed(3), m.quality?.verdict ?? 'clean', m.key]),
             ),
           ].join('\n'),
         );

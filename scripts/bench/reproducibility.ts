@@ -1,15 +1,20 @@
 // Reproducibility of `hwlat profile`: the same networks profiled by two separate processes some
 // minutes apart. Prints the median over networks of |a−b|/a raw, after normalising each
 // measurement by its group's calibration, and after removing one machine-wide scale factor.
+// With --load F, both passes run under scripts/bench/background-load.ts at F × the cores (the
+// disturbed measurements are then reported and left out of the comparison, as training does).
 //
-//   npx tsx scripts/bench/reproducibility.ts [--space fbnet] [--networks 20] [--gap 120] [--json]
+//   npx tsx scripts/bench/reproducibility.ts [--space fbnet] [--networks 20] [--gap 120] [--load 1.5] [--json]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { quantile } from 'simple-statistics';
+import { availableParallelism } from 'node:os';
 import { openStore } from '../../collector/index.ts';
+import { isUsable, summariseQuality } from '../../conditions/index.ts';
+import { startBackgroundLoad, type BackgroundLoad } from './background-load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,6 +24,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     repeats: { type: 'string', default: '20' },
     'min-time': { type: 'string', default: '300' },
+    load: { type: 'string' },
+    seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -36,10 +43,20 @@ function profile(): { passId: string; seconds: number } {
   return { passId: JSON.parse(out).passId as string, seconds: (Date.now() - t0) / 1000 };
 }
 
-const a = profile();
+const loadProcesses = args.load ? Math.ceil(Number(args.load) * availableParallelism()) : 0;
+const underLoad = async <T>(fn: () => T): Promise<T> => {
+  if (loadProcesses === 0) return fn();
+  const load: BackgroundLoad = await startBackgroundLoad({ processes: loadProcesses - 1, ort: true, seed: args.seed, durationMs: 3600_000 });
+  try {
+    return fn();
+  } finally {
+    await load.stop();
+  }
+};
+const a = await underLoad(profile);
 process.stderr.write(`pass A done in ${a.seconds.toFixed(0)} s; waiting ${args.gap} s\n`);
 await new Promise((r) => setTimeout(r, Number(args.gap) * 1000));
-const b = profile();
+const b = await underLoad(profile);
 
 const store = openStore({ path: db });
 const ms = store.listMeasurements({ level: 'network' });
@@ -48,7 +65,8 @@ const passB = store.getPass(b.passId);
 store.close();
 rmSync(dir, { recursive: true, force: true });
 
-const byKey = (passId: string) => new Map(ms.filter((m) => m.passId === passId).map((m) => [m.key, m]));
+const quality = [a.passId, b.passId].map((id) => summariseQuality(ms.filter((m) => m.passId === id)).text);
+const byKey = (passId: string) => new Map(ms.filter((m) => m.passId === passId && isUsable(m)).map((m) => [m.key, m]));
 const A = byKey(a.passId);
 const B = byKey(b.passId);
 const pairs = [...A.keys()].filter((k) => B.has(k)).map((k) => [A.get(k)!, B.get(k)!] as const);
@@ -64,6 +82,8 @@ const result = {
   space: args.space,
   networks: pairs.length,
   gapSeconds: Number(args.gap),
+  loadProcesses,
+  quality,
   passSeconds: [a.seconds, b.seconds],
   passCalibrationMs: [passA?.calibrationMs, passB?.calibrationMs],
   machineScaleBtoA: scale,
@@ -78,6 +98,7 @@ if (args.json) {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(`${pairs.length} ${args.space} networks, two processes ${args.gap} s apart (passes took ${a.seconds.toFixed(0)} s, ${b.seconds.toFixed(0)} s)`);
   console.log(`pass calibration: ${passA?.calibrationMs?.toFixed(4)} ms vs ${passB?.calibrationMs?.toFixed(4)} ms; median B/A latency ratio ${scale.toFixed(3)}`);
+  console.log(`load: ${loadProcesses ? `${loadProcesses} processes` : 'none'}; quality A: ${quality[0]}; B: ${quality[1]}`);
   console.log('|a-b|/a over networks      median    p90     max');
   for (const [name, s] of [['raw', result.raw], ['calibration-normalised', result.calibrated], ['one scale removed', result.oneScaleRemoved]] as const) {
     console.log(`${name.padEnd(26)}${pct(s.median).padStart(6)}  ${pct(s.p90).padStart(6)}  ${pct(s.max).padStart(6)}`);

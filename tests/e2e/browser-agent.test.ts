@@ -120,9 +120,12 @@ test('wasm: the /agent page finishes a campaign under a browser device id, survi
     assert.equal(device.runtime.provider, 'wasm');
     assert.match(device.hardware.userAgent ?? '', /Chrome/);
     const { body } = await getJson(`${collector.url}/api/measurements?device=${deviceId}`);
-    assert.equal(body.total, 3);
+    // one measurement per job, besides disturbed ones (kept marked, their jobs measured again)
+    const clean = body.measurements.filter((m: { quality?: { verdict: string } }) => m.quality?.verdict !== 'disturbed');
+    assert.ok(body.total >= 3 && body.total - clean.length <= 3, `${body.total} measurements, ${clean.length} not disturbed`);
+    assert.ok(body.measurements.every((m: { quality?: unknown }) => m.quality), 'the page sends each measurement with its quality verdict');
     const jobIds = body.measurements.map((m: { jobId: string }) => m.jobId);
-    assert.equal(new Set(jobIds).size, 3, 'one measurement per job');
+    assert.equal(new Set(jobIds).size, 3, 'every job measured');
     for (const m of body.measurements) assert.ok(m.stats.median > 0 && m.calibrationMs > 0, 'real timings with the pass calibration');
 
     // without ?backend the page tries WebGPU first; this Chromium (--disable-gpu) has no adapter,

@@ -46,8 +46,13 @@ function assertExactlyOnce(db: string, campaignId: string, devices: number): num
     const progress = store.campaignProgress(campaignId);
     assert.equal(progress.length, devices);
     for (const p of progress) assert.equal(p.done, p.total, `device ${p.deviceId}: ${p.done}/${p.total}`);
-    const jobIds = store.listMeasurements({}).map((m) => m.jobId).filter((j): j is string => typeof j === 'string');
-    assert.equal(new Set(jobIds).size, jobIds.length, 'no job has two measurements');
+    // one result completes each job; the only other measurements a job may have are disturbed
+    // ones (two agents measuring at once on a small machine disturb each other), kept marked
+    const completing = new Set(store.listJobs({ campaignId }).map((j) => j.resultId));
+    const measured = store.listMeasurements({}).filter((m) => typeof m.jobId === 'string');
+    for (const m of measured) if (!completing.has(m.id)) assert.equal(m.quality?.verdict, 'disturbed', `measurement ${m.id} of job ${m.jobId} neither completed it nor is marked disturbed`);
+    const jobIds = measured.filter((m) => completing.has(m.id)).map((m) => m.jobId);
+    assert.equal(new Set(jobIds).size, jobIds.length, 'no job has two completing measurements');
     const total = progress.reduce((a, p) => a + p.total, 0);
     assert.equal(store.countJobs({ campaignId, status: 'done' }), total);
     // the agents measured each network job beside its space's anchor, and it reached the store
@@ -148,7 +153,9 @@ test('the collector killed with SIGKILL while results stream in, restarted on th
   try {
     const stored = new Set(store.listMeasurements({}).map((m) => m.id));
     for (const id of acked) assert.ok(stored.has(id), `acked result ${id} is stored`);
-    assert.equal(store.countMeasurements(), total);
+    // exactly one completing measurement per job; disturbed extras are kept, marked
+    const disturbed = store.listMeasurements({}).filter((m) => m.quality?.verdict === 'disturbed').length;
+    assert.ok(store.countMeasurements() >= total && store.countMeasurements() <= total + disturbed, `${store.countMeasurements()} measurements for ${total} jobs (${disturbed} disturbed)`);
   } finally {
     store.close();
   }
