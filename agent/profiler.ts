@@ -1,6 +1,6 @@
 import { calibrationModel, anchorModel, ContentionDetector, qualityOf } from '../conditions/index.ts';
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
-import type { Measurement, MeasurementLevel } from '../protocol/index.ts';
+import type { Measurement, MeasurementLevel, MeasurementQuality } from '../protocol/index.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved } from './harness/harness.ts';
 import type { InterleavedResult, ModelResult, RoundMonitor } from './harness/types.ts';
@@ -61,7 +61,7 @@ export interface ProfileOptions {
   maxCv?: number;
   /** at most this many re-measurements of noisy models per group (default 2) */
   noisyRetries?: number;
-  /** runs per model per round, the first kept apart as the cold figure (harness MeasureOptions.burst, default 3) */
+  /** runs per model per round, the first kept apart as the cold figure (harness MeasureOptions.burst, default 8) */
   burst?: number;
   /**
    * judges every round for contention (conditions/contention.ts); pass one detector to several
@@ -218,12 +218,13 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
         const load = probe.loadAverage();
         const cores = probe.cores();
         if (evidence.length > 0 && load !== null) evidence.push(`load average ${load.toFixed(1)}${cores !== null ? ` on ${cores} cores` : ''}`);
+        const qualities = best.map((b) => qualityOf({ ...b.rounds, evidence: b.rounds.discardedRounds > 0 ? evidence : [] }));
         groups.total++;
-        if (best.some((b) => b.rounds.exhausted)) groups.disturbed++;
-        else if (best.some((b) => b.rounds.discardedRounds > 0)) groups.remeasured++;
+        if (qualities.some((q) => q.verdict === 'disturbed')) groups.disturbed++;
+        else if (qualities.some((q) => q.verdict === 'remeasured')) groups.remeasured++;
         const now = new Date().toISOString();
         const batchOut = group.map((item, i): Measurement => {
-          const { result: r, calibrationMs, anchorMs, rounds } = best[i] as (typeof best)[number];
+          const { result: r, calibrationMs, anchorMs } = best[i] as (typeof best)[number];
           const m: Measurement = {
             id: randomId(),
             deviceId: options.deviceId,
@@ -238,7 +239,7 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             cold: r.cold,
             wallMs: r.wallMs,
             calibrationMs,
-            quality: qualityOf({ ...rounds, evidence: rounds.discardedRounds > 0 ? evidence : [] }),
+            quality: qualities[i] as MeasurementQuality,
             createdAt: now,
           };
           if (anchorMs !== null) m.anchorMs = anchorMs;

@@ -19,7 +19,7 @@ export type LatencyStats = z.infer<typeof LatencyStatsSchema>;
 
 /**
  * How far a measurement can be trusted, decided while it was measured (conditions/contention.ts):
- * - `clean`: no round of its group looked disturbed;
+ * - `clean`: no round of its group looked disturbed, or only a stray one (discarded all the same);
  * - `remeasured`: some rounds looked disturbed (the calibration or anchor network slower than
  *   their running baseline, the process starved of CPU, timer gaps) and were discarded and run
  *   again after a back-off; the figures come from quiet rounds only;

@@ -52,7 +52,7 @@ function validate(models: unknown, options: MeasureOptions): Settings {
   if (options.onRound !== undefined && typeof options.onRound !== 'function') {
     throw new TypeError(`'onRound' must be a function, got ${typeof options.onRound}`);
   }
-  const burst = intAtLeast('burst', options.burst, 3, 1);
+  const burst = intAtLeast('burst', options.burst, 8, 1);
   const monitor = options.monitor ?? null;
   if (monitor !== null && (typeof monitor !== 'object' || typeof monitor.begin !== 'function' || typeof monitor.end !== 'function')) {
     throw new TypeError(`'monitor' must be an object with begin() and end()`);
@@ -83,20 +83,23 @@ async function timed(model: LoadedModel): Promise<{ sample: number; elapsed: num
 
 /**
  * One burst of a model: `burst` runs back to back. The first run's sample is the cold figure (the
- * caches hold another model's data); the mean of the others is the warm one. With burst 1 the only
- * run is both (there is no warm run to time).
+ * caches hold another model's data). The warm figure is the mean of the burst's second half:
+ * consecutive runs keep getting faster for several runs after a switch of model (FBNet CIFAR
+ * networks here: the mean of runs 2–3 was 11% above a 40-run consecutive median, of runs 6–10
+ * 2.6%; docs/benchmarks.md, warm latency). With burst 1 the only run is both.
  */
 async function timedBurst(model: LoadedModel, burst: number): Promise<{ cold: number; warm: number; elapsed: number }> {
   const first = await timed(model);
   if (burst === 1) return { cold: first.sample, warm: first.sample, elapsed: first.elapsed };
+  const from = Math.max(1, Math.floor(burst / 2));
   let sum = 0;
   let elapsed = first.elapsed;
   for (let b = 1; b < burst; b++) {
     const t = await timed(model);
-    sum += t.sample;
+    if (b >= from) sum += t.sample;
     elapsed += t.elapsed;
   }
-  return { cold: first.sample, warm: sum / (burst - 1), elapsed };
+  return { cold: first.sample, warm: sum / (burst - from), elapsed };
 }
 
 /** Longest stretch of measuring without giving the event loop a turn. */

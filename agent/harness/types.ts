@@ -12,10 +12,10 @@ export interface MeasureOptions {
   /** hard cap on rounds, and so on runs per model, even if minTimeMs is not reached; default 1000 */
   maxRepeats?: number;
   /**
-   * runs of each model back to back in every round (default 3). The first pays the caches another
-   * model left cold and is kept apart (`cold`); the others are timed as the field times latency
-   * (nn-Meter, TFLite's benchmark tool: consecutive runs after warm-up), and their mean is the
-   * round's sample. 1: every sample is a cold first run (and `cold` is null).
+   * runs of each model back to back in every round (default 8). The first pays the caches another
+   * model left cold and is kept apart (`cold`); the mean of the second half is the round's sample,
+   * timed as the field times latency (nn-Meter, TFLite's benchmark tool: consecutive runs after
+   * warm-up). 1: every sample is a cold first run (and `cold` is null).
    */
   burst?: number;
   /** a fixed workload run once per round (as a burst too), so drift during the pass shows in its trace */

@@ -48,7 +48,7 @@ test('measureInterleaved measures two real models with a calibration trace of on
     assert.equal(m.samples.length, r.rounds);
     assert.equal(m.stats.repeats + m.stats.outliers, r.rounds);
     assert.ok(m.stats.repeats >= 1);
-    // each round runs a burst of 3: one cold run, two warm ones whose mean is the sample
+    // each round runs a burst of 8: one cold run, the mean of the last four is the sample
     assert.ok(m.wallMs >= 5, 'stopped before minTimeMs');
     assert.ok(m.wallMs >= 2 * m.samples.reduce((a, b) => a + b, 0));
     assert.ok(m.cold, 'the cold first runs are kept apart');
@@ -68,7 +68,7 @@ test('measureInterleaved measures two real models with a calibration trace of on
 test('measureInterleaved rotates the order so no model is always first', async () => {
   const log: string[] = [];
   const models = ['a', 'b', 'c'].map((l) => recording(mm, l, log));
-  const r = await measureInterleaved(models, { warmup: 0, minRepeats: 6, minTimeMs: 0, calibration: recording(calib, 'cal', log) });
+  const r = await measureInterleaved(models, { warmup: 0, minRepeats: 6, minTimeMs: 0, burst: 3, calibration: recording(calib, 'cal', log) });
   assert.equal(r.rounds, 6);
   // every model (the calibration too) runs as a burst of 3 consecutive runs
   assert.equal(log.length, 6 * 4 * 3);
