@@ -90,6 +90,9 @@ export interface ProfileResult {
   calibrationTrace: number[];
 }
 
+/** discarded rounds a group gets while the device is persistently disturbed (ContentionDetector.persistent) */
+const PERSISTENT_BUDGET = 3;
+
 /** The profiler's round monitor: the detector fed with the round's figures and the probe's. */
 function roundMonitor(detector: ContentionDetector, probe: ConditionProbe, models: number, anchorSlots: ReadonlyMap<number, string>): RoundMonitor {
   const history: number[][] = Array.from({ length: models }, () => []);
@@ -186,7 +189,8 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             burst: options.burst,
             calibration,
             ...(detector ? { monitor: roundMonitor(detector, probe, slots.length, anchorAt) } : {}),
-            maxDiscardedRounds: options.maxDiscardedRounds,
+            // a device disturbed for a while gets a small budget: its job is queued again for later
+            maxDiscardedRounds: detector?.persistent ? Math.min(options.maxDiscardedRounds ?? PERSISTENT_BUDGET, PERSISTENT_BUDGET) : options.maxDiscardedRounds,
             backoffMs: options.backoffMs,
             onRound: () => options.onProgress?.(start, items.length, note),
           });

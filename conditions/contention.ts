@@ -42,6 +42,12 @@ export interface ContentionOptions {
 
 /** fewer figures than this make no baseline yet */
 const MIN_BASELINE = 4;
+/** the models' common slowdown is judged over at least this many models */
+const MIN_SPREAD_MODELS = 6;
+/** the device counts as persistently disturbed when this share of its recent rounds were */
+const PERSISTENT_SHARE = 0.8;
+/** … over this many recent rounds */
+const PERSISTENT_WINDOW = 40;
 
 /** A recent-figures window and its quantile: the baseline a new figure is compared with. */
 class Baseline {
@@ -98,6 +104,8 @@ export class ContentionDetector {
   #groupCpuShare: Baseline;
   #rounds = 0;
   #tallies = new Map<string, Tally>();
+  /** the device's recent rounds, disturbed (1) or not (0) */
+  readonly #recent: number[] = [];
 
   constructor(options: ContentionOptions = {}) {
     const num = (name: keyof ContentionOptions, v: number | undefined, d: number, lo: number, hi: number) => {
@@ -160,10 +168,12 @@ export class ContentionDetector {
     }
     if (s.calibrationMs !== null) this.#calibration.add(s.calibrationMs);
 
+    // the group's spread says something only over enough models: 4 tiny ops of one lease swing
+    // together by timer noise alone (an idle machine flagged half its op rounds at 3 models)
     const known = s.slowdowns.filter((x) => Number.isFinite(x) && x > 0);
-    if (known.length >= 3) {
+    if (known.length >= MIN_SPREAD_MODELS) {
       const med = quantile(known, 0.5);
-      if (med > limit) {
+      if (med > 1 + 2 * this.#tolerance) {
         reasons.push(`models ${med.toFixed(2)}× their medians`);
         this.#note('spread', med);
       }
@@ -192,7 +202,18 @@ export class ContentionDetector {
       reasons.push(`${Math.round(100 * s.stealFraction)}% CPU stolen`);
       this.#note('steal', s.stealFraction);
     }
+    this.#recent.push(reasons.length > 0 ? 1 : 0);
+    if (this.#recent.length > PERSISTENT_WINDOW) this.#recent.shift();
     return { disturbed: reasons.length > 0, reasons };
+  }
+
+  /**
+   * Whether the device has been disturbed for a while (most of its last 40 rounds): waiting for
+   * quiet rounds then only spends time, so the profiler gives a group a small budget and lets the
+   * collector queue the job again for later.
+   */
+  get persistent(): boolean {
+    return this.#recent.length >= PERSISTENT_WINDOW / 2 && this.#recent.reduce((a, b) => a + b, 0) >= PERSISTENT_SHARE * this.#recent.length;
   }
 
   /** The group's evidence so far, one phrase per kind of signal: "calibration 1.3–2.1× its baseline in 7 of 31 rounds". */

@@ -1,3 +1,4 @@
+import { isUsable, referenceCalibration } from '../conditions/index.ts';
 import type { Measurement } from '../protocol/index.ts';
 import { median } from './math.ts';
 import type { BuildLutOptions, Lut, LutEntry } from './types.ts';
@@ -18,9 +19,11 @@ interface Scaled {
  *
  * Measurements come from different passes, and the machine's speed differs between passes
  * (DESIGN.md: 14–22% between processes), so every measurement is first rescaled to one reference
- * calibration: value × (ref / m.calibrationMs), ref = options.calibrationMs ?? the median
- * calibrationMs of the measurements. A measurement without a calibration is used as it is (there
- * is nothing to rescale it by); with no calibration anywhere the LUT's calibrationMs is null.
+ * calibration: value × (ref / m.calibrationMs), ref = options.calibrationMs ?? the reference
+ * calibration of the op-level measurements (conditions/reference.ts). A measurement without a
+ * calibration is used as it is (there is nothing to rescale it by); with no calibration anywhere
+ * the LUT's calibrationMs is null. Measurements stored `disturbed` (conditions/quality.ts) are
+ * left out: no LUT entry comes from one.
  *
  * Several measurements of one key combine into: count = Σ repeats; mean = the repeat-weighted mean
  * of the means; var = the pooled variance of all runs (within-measurement variance plus the spread
@@ -63,9 +66,8 @@ export function buildLut(measurements: readonly Measurement[], options: BuildLut
     throw new RangeError(`'options.calibrationMs' must be a positive number, got ${ref}`);
   }
 
-  const ops = measurements.filter((m) => m.level === 'op');
-  const calibrations = ops.map((m) => m.calibrationMs).filter((c): c is number => c !== null && c !== undefined);
-  const refMs = ref ?? (calibrations.length > 0 ? median(calibrations) : null);
+  const ops = measurements.filter((m) => m.level === 'op' && isUsable(m));
+  const refMs = ref ?? referenceCalibration(ops);
 
   const byKey = new Map<string, Scaled[]>();
   for (const m of ops) {

@@ -94,18 +94,22 @@ test('ContentionDetector: baselines from quiet rounds; a slow calibration, a sta
   assert.deepEqual(d.judge({ ...quiet, calibrationMs: 1.5 }).reasons, ['calibration 1.50× its baseline']);
   assert.deepEqual(d.judge({ ...quiet, anchorMs: { fbnet: 3 } }).reasons, ['fbnet anchor 1.50× its baseline']);
   assert.deepEqual(d.judge({ ...quiet, cpuMs: 20 }).reasons, ['CPU share 0.40 of its usual 0.98']);
-  assert.deepEqual(d.judge({ ...quiet, slowdowns: [1.4, 1.5, 1.6] }).reasons, ['models 1.50× their medians']);
+  assert.deepEqual(d.judge({ ...quiet, slowdowns: [1.4, 1.5, 1.6] }).reasons, [], 'three models say nothing about the group');
+  assert.deepEqual(d.judge({ ...quiet, slowdowns: [1.6, 1.7, 1.6, 1.7, 1.6, 1.7] }).reasons, ['models 1.65× their medians']);
   assert.deepEqual(d.judge({ ...quiet, timerLagMs: 80 }).reasons, ['a timer fired 80 ms late']);
   assert.deepEqual(d.judge({ ...quiet, stealFraction: 0.3 }).reasons, ['30% CPU stolen']);
   assert.equal(d.judge(quiet).disturbed, false, 'a quiet round after disturbed ones is quiet');
   assert.deepEqual(d.evidence(), [
-    'calibration 1.50× its baseline in 1 of 13 rounds',
-    'anchor 1.50× its baseline in 1 of 13 rounds',
-    'CPU share 0.41× of usual in 1 of 13 rounds',
-    'models 1.50× their medians in 1 of 13 rounds',
-    'timers up to 80 ms late in 1 of 13 rounds',
-    'up to 30% CPU stolen in 1 of 13 rounds',
+    'calibration 1.50× its baseline in 1 of 14 rounds',
+    'anchor 1.50× its baseline in 1 of 14 rounds',
+    'CPU share 0.41× of usual in 1 of 14 rounds',
+    'models 1.65× their medians in 1 of 14 rounds',
+    'timers up to 80 ms late in 1 of 14 rounds',
+    'up to 30% CPU stolen in 1 of 14 rounds',
   ]);
+  assert.equal(d.persistent, false, '6 disturbed rounds of 14 is not a persistently disturbed device');
+  for (let i = 0; i < 30; i++) d.judge({ ...quiet, cpuMs: 10 });
+  assert.equal(d.persistent, true, 'most of the last 40 rounds disturbed');
   d.startGroup();
   assert.deepEqual(d.evidence(), [], 'evidence is per group; baselines carry over');
   assert.throws(() => new ContentionDetector({ tolerance: -1 }), (e: Error) => e instanceof RangeError && /'tolerance'/.test(e.message));
