@@ -25,7 +25,10 @@ export interface MeasureOptions {
    * a back-off, while the budget of discarded rounds lasts
    */
   monitor?: RoundMonitor;
-  /** discarded rounds allowed before the measurement is given up as disturbed (default max(10, minRepeats)) */
+  /**
+   * discarded rounds allowed before the measurement is given up as disturbed, once they are also
+   * more than the rounds kept (default max(10, minRepeats))
+   */
   maxDiscardedRounds?: number;
   /** first back-off after a disturbed round, doubling while rounds stay disturbed, at most 500 ms (default 50 ms) */
   backoffMs?: number;
