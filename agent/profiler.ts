@@ -73,7 +73,7 @@ export interface ProfileOptions {
   probe?: ConditionProbe;
   /** discarded rounds a group may spend before it is stored as disturbed (harness default) */
   maxDiscardedRounds?: number;
-  /** back-off after a disturbed round, ms (harness default 50, doubling) */
+  /** back-off after a disturbed round, ms (harness default: the round's own time, at least 5, doubling) */
   backoffMs?: number;
   onProgress?: (done: number, total: number, note: string) => void;
   /** called with each group's measurements as soon as they exist (store them there) */

@@ -58,7 +58,7 @@ function validate(models: unknown, options: MeasureOptions): Settings {
     throw new TypeError(`'monitor' must be an object with begin() and end()`);
   }
   const maxDiscardedRounds = intAtLeast('maxDiscardedRounds', options.maxDiscardedRounds, Math.max(10, minRepeats), 0);
-  const backoffMs = options.backoffMs ?? 50;
+  const backoffMs = options.backoffMs ?? 5;
   if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
     throw new RangeError(`'backoffMs' must be a finite number >= 0, got ${String(backoffMs)}`);
   }
@@ -245,8 +245,10 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
         exhausted = true;
         break;
       }
-      // give the other work a moment to pass before measuring again
-      await sleep(Math.min(MAX_BACKOFF_MS, s.backoffMs * 2 ** (streak - 1)));
+      // give the other work a moment to pass before measuring again: as long as the round took (a
+      // round of tiny ops lasts a millisecond; a fixed 50 ms pause made such groups mostly sleep),
+      // doubling while rounds stay disturbed
+      await sleep(Math.min(MAX_BACKOFF_MS, Math.max(s.backoffMs, wallMs) * 2 ** (streak - 1)));
       lastYield = performance.now();
       continue;
     }

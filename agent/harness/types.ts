@@ -30,7 +30,7 @@ export interface MeasureOptions {
    * more than the rounds kept (default max(10, minRepeats))
    */
   maxDiscardedRounds?: number;
-  /** first back-off after a disturbed round, doubling while rounds stay disturbed, at most 500 ms (default 50 ms) */
+  /** first back-off after a disturbed round (at least the round's own time), doubling while rounds stay disturbed, at most 500 ms (default 5 ms) */
   backoffMs?: number;
   /** called after each round with rounds done and the current estimate of rounds in all */
   onRound?: (done: number, estimatedTotal: number) => void;
