@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { deviceLut, openStore } from '../../collector/index.ts';
 import { isUsable } from '../../conditions/index.ts';
 import {
-  buildLut, getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, writeLutFile,
+  getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, writeLutFile,
 } from '../../lut/index.ts';
 import { getSpace, UnknownKeyError, type SearchSpace } from '../../ops-library/index.ts';
 import type { DeviceProfile } from '../../protocol/index.ts';
