@@ -1,5 +1,5 @@
 export { CALIBRATION_KEY, CALIBRATION_NETWORK, ANCHOR_NETWORKS, anchorArch, anchorModel, calibrationModel } from './networks.ts';
-export { referenceCalibration, normalisedMs, toReference } from './reference.ts';
+export { referenceCalibration, normalisedMs } from './reference.ts';
 export { calibrationFactor, calibrationSlope } from './elasticity.ts';
 export { anchorFit, groupKey, type AnchorFit } from './anchor-fit.ts';
 export {

@@ -21,8 +21,3 @@ export function referenceCalibration(measurements: readonly Measurement[]): numb
 export function normalisedMs(m: Measurement, ref: number | null): number {
   return ref !== null && m.calibrationMs ? (m.stats.median * ref) / m.calibrationMs : m.stats.median;
 }
-
-/** The factor that takes a figure measured at calibration `calibrationMs` to the reference `ref` (exponent 1). */
-export function toReference(calibrationMs: number | null | undefined, ref: number | null): number {
-  return ref !== null && calibrationMs != null && calibrationMs > 0 ? ref / calibrationMs : 1;
-}
