@@ -2,7 +2,7 @@ export * from './types.ts';
 export { fewShotPredict, fewShotPredictPrepared, FEWSHOT_HYPERPARAMETERS } from './transfer.ts';
 export { referenceMatrix, fitAdditiveLog, type ReferenceMatrix } from './reference.ts';
 export { planFewShot } from './plan.ts';
-export { spearman, spearmanTieBound, withinShare, averageRanks } from './rank.ts';
+export { spearman, spearmanTieBound, withinShare } from './rank.ts';
 export { denoiseReference, DENOISE_MIN_DEVICES } from './denoise.ts';
 export { deviceEmbedding, EMBEDDING_MIN_DEVICES, embeddingModel, symmetricEigen, type DeviceEmbedding } from './embedding.ts';
 export { archFlops, flopsBaseline, nearestBaseline, ridgeBaseline } from './baselines.ts';

@@ -1,48 +1,29 @@
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+
 /**
  * Solves the small symmetric positive-definite system A x = b (A is n×n row-major) by Cholesky,
  * adding a tiny jitter when A is only semi-definite. Systems here are at most a few hundred wide.
+ * Only A's lower triangle is read (callers build A by sums whose two triangles can differ in the
+ * last bit, which ml-matrix's exact symmetry check would refuse).
  */
-export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
+export function solveSpd(a: Float64Array, b: ArrayLike<number>, n: number): Float64Array {
   let trace = 0;
   for (let i = 0; i < n; i++) trace += a[i * n + i] as number;
+  const rhs = Matrix.columnVector(Array.from({ length: n }, (_, i) => b[i] as number));
   for (let attempt = 0, jitter = 0; attempt < 6; attempt++, jitter = jitter === 0 ? 1e-10 * (trace / n || 1) : jitter * 100) {
-    const l = cholesky(a, n, jitter);
-    if (l) return cholSolve(l, b, n);
+    const m = new Matrix(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < i; j++) {
+        const v = a[i * n + j] as number;
+        m.set(i, j, v);
+        m.set(j, i, v);
+      }
+      m.set(i, i, (a[i * n + i] as number) + jitter);
+    }
+    const chol = new CholeskyDecomposition(m);
+    if (chol.isPositiveDefinite()) return Float64Array.from(chol.solve(rhs).getColumn(0));
   }
   throw new RangeError(`solveSpd: the ${n}×${n} system is not positive definite`);
-}
-
-function cholesky(a: Float64Array, n: number, jitter: number): Float64Array | null {
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = (a[i * n + j] as number) + (i === j ? jitter : 0);
-      for (let k = 0; k < j; k++) s -= (l[i * n + k] as number) * (l[j * n + k] as number);
-      if (i === j) {
-        if (!(s > 0)) return null;
-        l[i * n + i] = Math.sqrt(s);
-      } else {
-        l[i * n + j] = s / (l[j * n + j] as number);
-      }
-    }
-  }
-  return l;
-}
-
-function cholSolve(l: Float64Array, b: Float64Array, n: number): Float64Array {
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i] as number;
-    for (let k = 0; k < i; k++) s -= (l[i * n + k] as number) * (y[k] as number);
-    y[i] = s / (l[i * n + i] as number);
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i] as number;
-    for (let k = i + 1; k < n; k++) s -= (l[k * n + i] as number) * (x[k] as number);
-    x[i] = s / (l[i * n + i] as number);
-  }
-  return x;
 }
 
 /** (ZᵀZ + P)⁻¹Zᵀ for a small design Z (rows×cols, row-major) and diagonal penalty P. */

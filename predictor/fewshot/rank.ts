@@ -1,42 +1,19 @@
-/** Ranks from 1, ties given their average rank. */
-export function averageRanks(values: ArrayLike<number>): Float64Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (values[a] as number) - (values[b] as number));
-  const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && values[order[j + 1] as number] === values[order[i] as number]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[order[k] as number] = r;
-    i = j + 1;
-  }
-  return ranks;
-}
+import { sampleRankCorrelation } from 'simple-statistics';
 
 /**
- * Spearman's ρ with tie-corrected (average) ranks: the Pearson correlation of the ranks. Phones'
- * latencies are whole milliseconds, so ties are common and must not be broken arbitrarily.
+ * Spearman's ρ with tie-corrected (average) ranks: the Pearson correlation of the ranks
+ * (simple-statistics' sampleRankCorrelation, scipy's `spearmanr`). Phones' latencies are whole
+ * milliseconds, so ties are common and must not be broken arbitrarily. 0 when either side is
+ * constant or shorter than 2 (no order to agree with).
  *
  * @example
  * spearman([1, 2, 3], [10, 30, 20]) // 0.5
  */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new RangeError(`'a' and 'b' must have equal lengths, got ${a.length} and ${b.length}`);
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const n = a.length;
-  const m = (n + 1) / 2;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = (ra[i] as number) - m;
-    const y = (rb[i] as number) - m;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+  if (a.length < 2) return 0;
+  const rho = sampleRankCorrelation(Array.from(a), Array.from(b));
+  return Number.isFinite(rho) ? rho : 0;
 }
 
 /** Share of predictions within ±`tol` (relative) of the measurement. */
