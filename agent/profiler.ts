@@ -2,7 +2,7 @@ import { calibrationModel, anchorModel, ContentionDetector, qualityOf } from '..
 import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel, MeasurementQuality } from '../protocol/index.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
-import { measureInterleaved } from './harness/harness.ts';
+import { measureInterleaved, roundsForRuns } from './harness/harness.ts';
 import type { InterleavedResult, ModelResult, RoundMonitor } from './harness/types.ts';
 import { robustStats } from './harness/stats.ts';
 import { randomId } from './ids.ts';
@@ -46,6 +46,7 @@ export interface ProfileOptions {
   passId: string;
   batch?: number;
   warmup?: number;
+  /** timed warm runs every model gets at least (default 10), as rounds of bursts: roundsForRuns() */
   minRepeats?: number;
   minTimeMs?: number;
   maxRepeats?: number;
@@ -183,7 +184,7 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
           const anchorAt = new Map([...anchorOf].map(([space, slot]) => [slots.indexOf(slot), space]));
           const res: InterleavedResult = await measureInterleaved(slots.map((i) => loaded[i] as LoadedModel), {
             warmup: options.warmup,
-            minRepeats: options.minRepeats,
+            minRepeats: roundsForRuns(options.minRepeats ?? 10, options.burst ?? 8),
             minTimeMs: options.minTimeMs,
             maxRepeats: options.maxRepeats,
             burst: options.burst,

@@ -5,7 +5,10 @@ import type { LoadedModel } from '../backends/types.ts';
 export interface MeasureOptions {
   /** untimed runs per model (and of the calibration model) before the first round; default 3 */
   warmup?: number;
-  /** timed runs every model gets at least; default 10 */
+  /**
+   * rounds (samples) every model gets at least; default 10. Each round's sample is a burst's warm
+   * mean: callers that count timed runs convert with roundsForRuns()
+   */
   minRepeats?: number;
   /** timed milliseconds every model accumulates at least (sum of its run times); default 200 */
   minTimeMs?: number;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULT_DEMO_AGENTS, parseDemoAgents } from '../demo/agents.ts';
+import { availableParallelism } from 'node:os';
+import { agentLabel, DEFAULT_DEMO_AGENTS, fitAgentsToCores, parseDemoAgents } from '../demo/agents.ts';
 import { demoNote, runDemo, type DemoResult } from '../demo/run-demo.ts';
 import { intOption, table } from '../output.ts';
 
@@ -51,7 +52,7 @@ export function demoCommand(): Command {
     .option('--space <name>', 'search space', 'fbnet')
     .option('--networks <n>', 'network measurements per device, besides the op LUT', intOption('--networks', 10), 200)
     .option('--seed <n>', 'seed of the sampled networks', intOption('--seed', 0), 0)
-    .option('--agents <list>', "local agents, 'backend[:provider][@threads]' comma-separated", DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(','))
+    .option('--agents <list>', `local agents, 'backend[:provider][@threads]' comma-separated (default: ${DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(',')}, less those needing more cores than the machine has)`)
     .option('--out <dir>', 'folder for the report, models and agent state', 'hwlat-demo')
     .option('--port <n>', 'collector port (0 = any free port)', intOption('--port', 0), 8700)
     .option('--host <addr>', 'collector address', '127.0.0.1')
@@ -60,7 +61,15 @@ export function demoCommand(): Command {
     .option('--exit', 'stop the collector at the end instead of serving the dashboard')
     .option('--json', 'print the summary as JSON (implies no progress bars)')
     .action(async (o: DemoFlags) => {
-      const agents = parseDemoAgents(o.agents ?? DEFAULT_DEMO_AGENTS.map((a) => `${a.backend}@${a.threads}`).join(','));
+      // the default fleet leaves out agents the machine's cores cannot measure cleanly; a fleet
+      // asked for by name runs as asked (the agent itself warns about threads above free cores)
+      const fitted = o.agents === undefined ? fitAgentsToCores(DEFAULT_DEMO_AGENTS, availableParallelism()) : null;
+      const agents = fitted?.run ?? parseDemoAgents(o.agents as string);
+      if (fitted && fitted.skipped.length > 0 && !o.json) {
+        process.stderr.write(
+          `skipping ${fitted.skipped.map(agentLabel).join(', ')}: ${availableParallelism()} cores leave too few for its threads plus the collector (name it in --agents to run it anyway)\n`,
+        );
+      }
       // progress bars on a terminal; on a pipe (CI logs) a plain line every 10% instead
       const tty = process.stderr.isTTY === true;
       const lastTenth = new Map<string, number>();

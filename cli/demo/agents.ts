@@ -94,3 +94,19 @@ export class AgentProcess {
     }
   }
 }
+
+/**
+ * The agents a machine with `cores` cores can measure cleanly: a t-thread agent needs t cores plus
+ * one for the collector and the rest of the machine. On 2 cores a 2-thread agent's runs wait for a
+ * descheduled thread at every barrier (its calibration moved 1.3–5.5× between rounds), so every
+ * group came back disturbed and was measured twice. At least the first agent always stays.
+ *
+ * @example
+ * fitAgentsToCores(DEFAULT_DEMO_AGENTS, 2).skipped; // [{ backend: 'ort-node:cpu', threads: 2 }]
+ */
+export function fitAgentsToCores(agents: readonly DemoAgentSpec[], cores: number): { run: DemoAgentSpec[]; skipped: DemoAgentSpec[] } {
+  const fits = (a: DemoAgentSpec) => a.threads + 1 <= cores;
+  const run = agents.filter(fits);
+  if (run.length === 0 && agents.length > 0) run.push(agents[0] as DemoAgentSpec);
+  return { run, skipped: agents.filter((a) => !run.includes(a)) };
+}

@@ -42,7 +42,7 @@ function disturbedBackend(real: RuntimeBackend, disturb: (run: number) => boolea
 
 const space = getSpace('nasbench201');
 // bursts of 3 runs: the tests below count calibration runs per round
-const common = { deviceId: 'dev-000000000000', passId: 'pass-contention', warmup: 2, minRepeats: 8, minTimeMs: 0, burst: 3, backoffMs: 1, noisyRetries: 0 };
+const common = { deviceId: 'dev-000000000000', passId: 'pass-contention', warmup: 2, minRepeats: 16, minTimeMs: 0, burst: 3, backoffMs: 1, noisyRetries: 0 };
 
 test('rounds disturbed for a while are detected, discarded and re-measured; the measurement says so', async () => {
   const real = await createBackend('ort-node', { threads: 1 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LatencyStatsSchema } from '../../protocol/index.ts';
 import { createOrtNodeBackend } from '../../agent/backends/ort-node.ts';
 import type { LoadedModel, RuntimeBackend } from '../../agent/backends/types.ts';
-import { measureInterleaved, measureOne } from '../../agent/harness/harness.ts';
+import { measureInterleaved, measureOne, roundsForRuns } from '../../agent/harness/harness.ts';
 import { probeModel, tinyConv, tinyMatMul } from './models.ts';
 
 let backend: RuntimeBackend;
@@ -157,7 +157,7 @@ test('a round the monitor calls disturbed is discarded and run again; its sample
   const slow = new Set([2, 3, 4]);
   let slowNow = false;
   const [a] = cacheModels(['a']);
-  const model: LoadedModel = { ...a!, run: async () => spin(slowNow ? 3 : 0.3) };
+  const model: LoadedModel = { ...a!, run: async () => spin(slowNow ? 30 : 0.3) };
   const judged: boolean[] = [];
   const r = await measureInterleaved([model], {
     warmup: 0, minRepeats: 10, minTimeMs: 0, burst: 2, backoffMs: 1,
@@ -165,9 +165,10 @@ test('a round the monitor calls disturbed is discarded and run again; its sample
       begin: () => {
         slowNow = slow.has(round);
       },
-      end: (rec) => {
+      // judged by what the round was, not by its time: a busy test machine can stretch a 0.3 ms spin
+      end: () => {
         round++;
-        const disturbed = (rec.samples[0] as number) > 1;
+        const disturbed = slowNow;
         judged.push(disturbed);
         return { disturbed, reasons: disturbed ? ['slow'] : [] };
       },
@@ -177,7 +178,7 @@ test('a round the monitor calls disturbed is discarded and run again; its sample
   assert.equal(r.discardedRounds, 3);
   assert.equal(r.exhausted, false);
   assert.deepEqual(judged.slice(0, 6), [false, false, true, true, true, false]);
-  assert.ok(r.results[0]!.samples.every((x) => x < 1), 'no disturbed sample kept');
+  assert.ok(r.results[0]!.samples.every((x) => x < 15), 'no disturbed sample kept');
   assert.equal(r.results[0]!.samples.length, 10);
 });
 
@@ -191,4 +192,12 @@ test('a measurement that cannot get quiet rounds within its budget stops exhaust
   assert.equal(r.rounds, 0);
   assert.equal(r.discardedRounds, 5, 'gave up once the fifth discarded round passed the budget of 4');
   assert.equal(r.results[0]!.samples.length, 5, 'the figures of an exhausted measurement come from every round');
+});
+
+test('roundsForRuns: a job counts timed warm runs; bursts of 8 give 4 a round, and at least 5 rounds', () => {
+  assert.equal(roundsForRuns(10, 8), 5);
+  assert.equal(roundsForRuns(40, 8), 10);
+  assert.equal(roundsForRuns(10, 1), 10);
+  assert.equal(roundsForRuns(16, 3), 8);
+  assert.equal(roundsForRuns(3, 8), 3, 'a request below the floor stays as small as asked');
 });
