@@ -11,6 +11,7 @@ import { emit, intOption, numberOption, progressBar, table } from '../output.ts'
 interface ProfileFlags {
   space: string;
   networks: number;
+  arch: string[];
   ops?: boolean;
   db: string;
   backend: string;
@@ -29,6 +30,7 @@ export function profileCommand(): Command {
     .description("profile a space on this machine: every distinct layer key ('--ops') and/or N sampled networks, into SQLite")
     .requiredOption('--space <name>', 'search space or fixed network (see `hwlat ops list`)')
     .option('--networks <n>', 'number of sampled networks to measure', intOption('--networks', 0), 0)
+    .option('--arch <string>', 'measure this architecture of the space (repeatable; e.g. one a search found)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ops', "measure every distinct layer key of the space (the LUT's entries)")
     .requiredOption('--db <file>', 'SQLite database file (created if missing)')
     .option('--backend <name[:provider]>', 'runtime backend and execution provider', 'ort-node:cpu')
@@ -42,7 +44,9 @@ export function profileCommand(): Command {
     .option('--json', 'machine-readable summary')
     .action(async (o: ProfileFlags) => {
       const space = getSpace(o.space);
-      if (!o.ops && o.networks === 0) throw new TypeError("nothing to profile: pass '--ops' and/or '--networks N' (N >= 1)");
+      if (!o.ops && o.networks === 0 && o.arch.length === 0) throw new TypeError("nothing to profile: pass '--ops', '--networks N' (N >= 1) and/or '--arch ARCH'");
+      // a malformed architecture is named before anything is measured (ArchParseError)
+      for (const arch of o.arch) space.parse(arch);
       const { name, provider } = parseBackendSpec(o.backend);
       // open the store first: a bad path fails before minutes of measuring
       const store = openStore({ path: o.db });
@@ -58,6 +62,7 @@ export function profileCommand(): Command {
           const items: ProfileItem[] = [];
           if (o.ops) items.push(...opItems(space.name, [...spaceUnits(space)].slice(0, o.maxOps)));
           if (o.networks > 0) items.push(...networkItems(space, sampleArchs(space, { count: o.networks, seed: o.seed })));
+          if (o.arch.length > 0) items.push(...networkItems(space, o.arch));
           const passId = `pass-${randomUUID()}`;
           store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
           const bar = progressBar(`profile ${space.name}`, items.length);
