@@ -64,6 +64,8 @@ export interface ProfileOptions {
   noisyRetries?: number;
   /** runs per model per round, the first kept apart as the cold figure (harness MeasureOptions.burst, default 8) */
   burst?: number;
+  /** a tiny model's burst grows until it lasts about this long (harness MeasureOptions.burstMs; default 2 ms) */
+  burstMs?: number;
   /**
    * judges every round for contention (conditions/contention.ts); pass one detector to several
    * calls (an agent's leases) so its baselines are the device's. Default: a new one; null: no
@@ -188,6 +190,7 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             minTimeMs: options.minTimeMs,
             maxRepeats: options.maxRepeats,
             burst: options.burst,
+            burstMs: options.burstMs ?? 2,
             calibration,
             ...(detector ? { monitor: roundMonitor(detector, probe, slots.length, anchorAt) } : {}),
             // a device disturbed for a while gets a small budget: its job is queued again for later

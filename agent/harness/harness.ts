@@ -8,6 +8,7 @@ interface Settings {
   minTimeMs: number;
   maxRepeats: number;
   burst: number;
+  burstMs: number;
   calibration: LoadedModel | null;
   monitor: RoundMonitor | null;
   maxDiscardedRounds: number;
@@ -53,6 +54,10 @@ function validate(models: unknown, options: MeasureOptions): Settings {
     throw new TypeError(`'onRound' must be a function, got ${typeof options.onRound}`);
   }
   const burst = intAtLeast('burst', options.burst, 8, 1);
+  const burstMs = options.burstMs ?? 0;
+  if (typeof burstMs !== 'number' || !Number.isFinite(burstMs) || burstMs < 0) {
+    throw new RangeError(`'burstMs' must be a finite number >= 0, got ${String(burstMs)}`);
+  }
   const monitor = options.monitor ?? null;
   if (monitor !== null && (typeof monitor !== 'object' || typeof monitor.begin !== 'function' || typeof monitor.end !== 'function')) {
     throw new TypeError(`'monitor' must be an object with begin() and end()`);
@@ -63,7 +68,7 @@ function validate(models: unknown, options: MeasureOptions): Settings {
     throw new RangeError(`'backoffMs' must be a finite number >= 0, got ${String(backoffMs)}`);
   }
   return {
-    warmup, minRepeats, minTimeMs, maxRepeats, burst, calibration: options.calibration ?? null, monitor, maxDiscardedRounds, backoffMs,
+    warmup, minRepeats, minTimeMs, maxRepeats, burst, burstMs, calibration: options.calibration ?? null, monitor, maxDiscardedRounds, backoffMs,
     onRound: options.onRound ?? null,
   };
 }
@@ -100,6 +105,15 @@ async function timedBurst(model: LoadedModel, burst: number): Promise<{ cold: nu
     elapsed += t.elapsed;
   }
   return { cold: first.sample, warm: sum / (burst - from), elapsed };
+}
+
+/** the longest burst a tiny model gets (MeasureOptions.burstMs) */
+export const MAX_BURST = 128;
+
+/** A model's burst: `burst` runs, or more for a model whose fastest warm-up run says a burst would last under `burstMs`. */
+function burstFor(s: Settings, fastestMs: number): number {
+  if (s.burst === 1 || s.burstMs === 0 || !(fastestMs > 0)) return s.burst;
+  return Math.min(MAX_BURST, Math.max(s.burst, Math.ceil(s.burstMs / fastestMs)));
 }
 
 /** Longest stretch of measuring without giving the event loop a turn. */
@@ -188,12 +202,16 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     lastYield = performance.now();
   };
 
+  const fastest = new Array<number>(n).fill(Number.POSITIVE_INFINITY);
   for (let i = 0; i < n; i++) {
     for (let w = 0; w < s.warmup; w++) {
-      wall[i]! += (await timed(models[i]!)).elapsed;
+      const t = await timed(models[i]!);
+      wall[i]! += t.elapsed;
+      fastest[i] = Math.min(fastest[i]!, t.elapsed);
       await maybeYield();
     }
   }
+  const bursts = fastest.map((f) => burstFor(s, f));
   if (s.calibration) {
     for (let w = 0; w < s.warmup; w++) {
       await timed(s.calibration);
@@ -239,7 +257,7 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
         await maybeYield();
         continue;
       }
-      const b = await timedBurst(models[slot]!, s.burst);
+      const b = await timedBurst(models[slot]!, bursts[slot]!);
       round[slot] = b.warm;
       roundCold[slot] = b.cold;
       roundElapsed[slot] = b.elapsed;

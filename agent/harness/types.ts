@@ -21,6 +21,13 @@ export interface MeasureOptions {
    * warm-up). 1: every sample is a cold first run (and `cold` is null).
    */
   burst?: number;
+  /**
+   * a model faster than this per burst gets a longer burst, until it lasts about burstMs (at most
+   * MAX_BURST runs; judged from its fastest warm-up run). Default 0: every burst is `burst` runs.
+   * Rounds of tiny ops were mostly the calibration burst and the round's bookkeeping: 300 rounds of
+   * 8 × 0.05 ms for 100 ms of measuring.
+   */
+  burstMs?: number;
   /** a fixed workload run once per round (as a burst too), so drift during the pass shows in its trace */
   calibration?: LoadedModel;
   /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LatencyStatsSchema } from '../../protocol/index.ts';
 import { createOrtNodeBackend } from '../../agent/backends/ort-node.ts';
 import type { LoadedModel, RuntimeBackend } from '../../agent/backends/types.ts';
-import { measureInterleaved, measureOne, roundsForRuns } from '../../agent/harness/harness.ts';
+import { MAX_BURST, measureInterleaved, measureOne, roundsForRuns } from '../../agent/harness/harness.ts';
 import { probeModel, tinyConv, tinyMatMul } from './models.ts';
 
 let backend: RuntimeBackend;
@@ -200,4 +200,22 @@ test('roundsForRuns: a job counts timed warm runs; bursts of 8 give 4 a round, a
   assert.equal(roundsForRuns(10, 1), 10);
   assert.equal(roundsForRuns(16, 3), 8);
   assert.equal(roundsForRuns(3, 8), 3, 'a request below the floor stays as small as asked');
+});
+
+test('burstMs: a tiny model gets a burst long enough to last burstMs, a slow one keeps `burst`', async () => {
+  const runs = new Map<string, number>();
+  const model = (label: string, ms: number): LoadedModel => ({
+    ...cacheModels([label])[0]!,
+    run: async () => {
+      runs.set(label, (runs.get(label) ?? 0) + 1);
+      spin(ms);
+    },
+  });
+  const r = await measureInterleaved([model('tiny', 0.02), model('slow', 2)], { warmup: 2, minRepeats: 5, maxRepeats: 5, minTimeMs: 0, burst: 4, burstMs: 1 });
+  assert.equal(r.rounds, 5);
+  // slow: 2 warm-up runs + 5 rounds × 4; tiny: a burst of 1 ms / ≥0.02 ms, so more than 4 and at most MAX_BURST
+  assert.equal(runs.get('slow'), 2 + 5 * 4);
+  const tinyPerRound = (runs.get('tiny')! - 2) / 5;
+  assert.ok(tinyPerRound > 4 && tinyPerRound <= MAX_BURST && Number.isInteger(tinyPerRound), `tiny ran ${tinyPerRound} times a round`);
+  await assert.rejects(measureInterleaved([model('x', 0.01)], { burstMs: -1 }), /^RangeError: 'burstMs' must be a finite number >= 0, got -1$/);
 });
