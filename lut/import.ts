@@ -38,7 +38,11 @@ export function lutToMeasurements(entries: ReadonlyMap<string, LutEntryInput>, o
     };
     const mean = check('mean', e.mean);
     const stddev = Math.sqrt(check('var', e.var));
-    const p10 = e.p10 === undefined ? mean : check('p10', e.p10);
+    const median = e.median === undefined ? mean : check('median', e.median);
+    // a file that gives a median but no quantiles: the quantiles bracket the figures it has, so the
+    // statistics stay ordered (min <= p10 <= median <= p90), as the protocol requires
+    const p10 = e.p10 === undefined ? Math.min(mean, median) : check('p10', e.p10);
+    const p90 = e.p90 === undefined ? Math.max(mean, median) : check('p90', e.p90);
     const m: Measurement = {
       id: `${options.passId}:${index++}`,
       deviceId: options.deviceId,
@@ -49,10 +53,10 @@ export function lutToMeasurements(entries: ReadonlyMap<string, LutEntryInput>, o
       batch: 1,
       warmup: 0,
       stats: {
-        median: e.median === undefined ? mean : check('median', e.median),
+        median,
         mean,
         p10,
-        p90: e.p90 === undefined ? mean : check('p90', e.p90),
+        p90,
         stddev,
         min: p10,
         cv: mean > 0 ? stddev / mean : 0,

@@ -1,20 +1,57 @@
 import { z } from 'zod';
 
-/** Robust statistics of one measured model, all in milliseconds (see agent/harness/stats). */
-export const LatencyStatsSchema = z.object({
-  median: z.number().nonnegative(),
-  mean: z.number().nonnegative(),
-  p10: z.number().nonnegative(),
-  p90: z.number().nonnegative(),
-  stddev: z.number().nonnegative(),
-  min: z.number().nonnegative(),
-  /** coefficient of variation (stddev / mean) after outlier removal */
-  cv: z.number().nonnegative(),
-  /** samples kept after the MAD-based outlier drop */
-  repeats: z.number().int().min(1),
-  /** samples dropped as outliers */
-  outliers: z.number().int().min(0),
-});
+/**
+ * The largest latency (ms) a measurement may report: 1e6 ms is 16.7 minutes for one inference
+ * run, far beyond any model a NAS agent measures (the slowest network of the spaces here runs in
+ * well under a second on a phone), yet small enough that one absurd figure (1e300 from a broken or
+ * hostile agent) is refused instead of stored, where it would poison a device's LUT and predictors.
+ * Calibration and anchor latencies obey the same ceiling.
+ */
+export const MAX_LATENCY_MS = 1e6;
+/**
+ * The largest wall time (ms) measuring one model may take: a day. A job's settings allow up to
+ * 600 s of timed runs (MeasureSettings.minTimeMs) plus warm-up and the calibration rounds around
+ * it; far more than that is a broken clock, not a measurement.
+ */
+export const MAX_WALL_MS = 86_400_000;
+/** More samples than this in one measurement is not something a harness did (1e6 runs of even 1 µs). */
+export const MAX_REPEATS = 10_000_000;
+
+/** A latency in ms: finite, >= 0, at most MAX_LATENCY_MS. */
+export const LatencyMsSchema = z.number().nonnegative().max(MAX_LATENCY_MS);
+/** A latency that must be > 0 (calibration, anchor): finite, at most MAX_LATENCY_MS. */
+export const PositiveLatencyMsSchema = z.number().positive().max(MAX_LATENCY_MS);
+
+/**
+ * Robust statistics of one measured model, all in milliseconds (see agent/harness/stats). Each
+ * figure is bounded (MAX_LATENCY_MS) and the set must be consistent, as statistics of one sample
+ * set are: min <= p10 <= median <= p90 (min and the quantiles are exact order statistics or means
+ * of two neighbours, so the order holds without tolerance). The mean is not ordered against them:
+ * the mean of equal samples can round one ulp below them.
+ */
+export const LatencyStatsSchema = z
+  .object({
+    median: LatencyMsSchema,
+    mean: LatencyMsSchema,
+    p10: LatencyMsSchema,
+    p90: LatencyMsSchema,
+    stddev: LatencyMsSchema,
+    min: LatencyMsSchema,
+    /** coefficient of variation (stddev / mean) after outlier removal */
+    cv: z.number().nonnegative().max(1e6),
+    /** samples kept after the MAD-based outlier drop */
+    repeats: z.number().int().min(1).max(MAX_REPEATS),
+    /** samples dropped as outliers */
+    outliers: z.number().int().min(0).max(MAX_REPEATS),
+  })
+  .superRefine((s, ctx) => {
+    const order = (field: 'p10' | 'median' | 'p90', low: 'min' | 'p10' | 'median') => {
+      if (s[low] > s[field]) ctx.addIssue({ code: 'custom', path: [field], message: `${field} (${s[field]} ms) must be >= ${low} (${s[low]} ms)` });
+    };
+    order('p10', 'min');
+    order('median', 'p10');
+    order('p90', 'median');
+  });
 export type LatencyStats = z.infer<typeof LatencyStatsSchema>;
 
 /**
@@ -64,13 +101,13 @@ export const MeasurementSchema = z.object({
   batch: z.number().int().min(1),
   warmup: z.number().int().min(0),
   stats: LatencyStatsSchema,
-  wallMs: z.number().nonnegative().describe('wall time spent measuring this model'),
-  calibrationMs: z.number().positive().nullable(),
+  wallMs: z.number().nonnegative().max(MAX_WALL_MS).describe('wall time spent measuring this model'),
+  calibrationMs: PositiveLatencyMsSchema.nullable(),
   /**
    * median latency of the space's anchor network (agent/anchors.ts) in the same rounds (network
    * measurements of a space with an anchor); absent from older agents and for op-level ones
    */
-  anchorMs: z.number().positive().nullable().optional(),
+  anchorMs: PositiveLatencyMsSchema.nullable().optional(),
   /** the first run of each round's burst: what a model costs right after another one */
   cold: LatencyStatsSchema.nullable().optional(),
   quality: MeasurementQualitySchema.nullable().optional(),
@@ -88,8 +125,8 @@ export const PassSchema = z.object({
   finishedAt: z.string().nullable(),
   calibrationKey: z.string().min(1),
   /** median of the calibration workload over the whole pass */
-  calibrationMs: z.number().positive().nullable(),
+  calibrationMs: PositiveLatencyMsSchema.nullable(),
   /** per-round calibration medians, in order: drift within the pass is visible here */
-  calibrationTrace: z.array(z.number().positive()),
+  calibrationTrace: z.array(PositiveLatencyMsSchema),
 });
 export type Pass = z.infer<typeof PassSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DeviceProfileSchema } from './device.ts';
 import { JobSchema } from './job.ts';
-import { LatencyStatsSchema, MeasurementQualitySchema } from './measurement.ts';
+import { LatencyStatsSchema, MAX_WALL_MS, MeasurementQualitySchema, PositiveLatencyMsSchema } from './measurement.ts';
 
 /**
  * Agent ↔ collector messages over ws, JSON, one message per frame. Versioned: `hello` carries the
@@ -52,10 +52,10 @@ export const ResultSchema = z.object({
   stats: LatencyStatsSchema,
   batch: z.number().int().min(1),
   warmup: z.number().int().min(0),
-  wallMs: z.number().nonnegative(),
-  calibrationMs: z.number().positive().nullable(),
+  wallMs: z.number().nonnegative().max(MAX_WALL_MS),
+  calibrationMs: PositiveLatencyMsSchema.nullable(),
   /** the group's anchor-network median (network jobs); optional: older agents do not send it */
-  anchorMs: z.number().positive().nullable().optional(),
+  anchorMs: PositiveLatencyMsSchema.nullable().optional(),
   /** first-run (cold) statistics; optional: older agents measured only cold runs and do not send it */
   cold: LatencyStatsSchema.nullable().optional(),
   /** the measurement's quality verdict; a `disturbed` result is stored marked and its job queued again */

@@ -12,8 +12,8 @@ function describe(value: unknown): string {
 /**
  * Checks one entry's fields and fills what the file left out. `mean` is required: it is the
  * figure every consumer (ProxylessNAS's loss, the predictor's sum) reads. count defaults to 1 and
- * var to 0 (one run, spread unknown), median, p10 and p90 to the mean, as the OFA format has
- * only count, mean and var. `where` (e.g. 'line 7') is added to the error message.
+ * var to 0 (one run, spread unknown), median to the mean, p10 and p90 to the lower and higher of
+ * mean and median, as the OFA format has only count, mean and var. `where` (e.g. 'line 7') is added to the error message.
  */
 export function checkedEntry(format: string, key: string, fields: RawEntryFields, where = ''): LutEntry {
   const at = where === '' ? '' : ` (${where})`;
@@ -29,14 +29,16 @@ export function checkedEntry(format: string, key: string, fields: RawEntryFields
   const mean = num('mean', undefined);
   const count = num('count', 1);
   if (!Number.isInteger(count)) throw new LutEntryError(format, key, 'count', `must be an integer >= 0, got ${count}${at}`);
+  const median = num('median', mean);
   return {
     key,
     count,
     mean,
     var: num('var', 0),
-    median: num('median', mean),
-    p10: num('p10', mean),
-    p90: num('p90', mean),
+    median,
+    // missing quantiles bracket the figures given, so they stay ordered around the median
+    p10: num('p10', Math.min(mean, median)),
+    p90: num('p90', Math.max(mean, median)),
   };
 }
 

@@ -70,10 +70,10 @@ function measurement(n: number, overrides: Partial<Measurement> = {}): Measureme
     stats: {
       median: 0.1 + 0.2 * n, // deliberately not representable exactly: REAL must round-trip bits
       mean: 1.2345678901234567,
-      p10: 0.98,
-      p90: 1.7,
+      p10: 0.05,
+      p90: 170,
       stddev: 0.0123,
-      min: 0.95,
+      min: 0.04,
       cv: 0.0123 / 1.2345678901234567,
       repeats: 47,
       outliers: 3,

@@ -72,13 +72,13 @@ function testDevice(id: string, name: string): DeviceProfile {
 
 function qualityMeasurement(passId: string, g: number, j: number, quality?: MeasurementQuality): Measurement {
   const cv = quality?.verdict === 'disturbed' ? 0.4 : 0.05;
-  const stats = { median: 1 + g / 10, mean: 1 + g / 10, p10: 0.9, p90: 1.5, stddev: cv * (1 + g / 10), min: 0.85, cv, repeats: 20, outliers: 1 };
+  const stats = { median: 1 + g / 10, mean: 1 + g / 10, p10: 0.9, p90: 1.5 + g / 10, stddev: cv * (1 + g / 10), min: 0.85, cv, repeats: 20, outliers: 1 };
   return {
     id: `${passId}-g${g}-m${j}`,
     deviceId: QUALITY_DEVICE, passId, level: 'op', space: null, key: `quality-fixture-g${g}-m${j}`,
     batch: 1, warmup: 2, stats, wallMs: 50,
     calibrationMs: 3 + g / 100,
-    ...(g === 7 && j === 0 ? { cold: { ...stats, median: 2 * stats.median, repeats: 5 } } : {}),
+    ...(g === 7 && j === 0 ? { cold: { ...stats, median: 2 * stats.median, p90: 2 * stats.p90, repeats: 5 } } : {}),
     ...(quality ? { quality } : {}),
     createdAt: `2025-01-01T00:00:${String(3 * g + j).padStart(2, '0')}.000Z`,
   };
