@@ -12,3 +12,4 @@ export * from './onnx/builder.ts';
 export * from './spaces/types.ts';
 export { SPACES, getSpace, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';
 export { PROXYLESS_CANDIDATES } from './spaces/proxyless.ts';
+export type { RuntimeKernel, TimedKernel } from './kernels/types.ts';

@@ -2,3 +2,4 @@ export * from './device.ts';
 export * from './measurement.ts';
 export * from './job.ts';
 export * from './messages.ts';
+export * from './kernels.ts';

@@ -6,3 +6,9 @@ export { createOrtNodeBackend, listProviders, ortNodeVersion } from './ort-node.
 export { probeModel } from './probe-model.ts';
 export { createOrtWebBackend, ORT_WEB_PROVIDERS, ortWebVersion } from './ort-web.ts';
 export { concreteShape, makeFeedsWith, type TensorClass } from './input-feeds.ts';
+export { profileKernels, type ProfileKernelsOptions } from './ort-kernels.ts';
+export { profileKernelsWasm } from './ort-web-kernels.ts';
+export {
+  coverSourceNodes, graphInfo, KernelProfileError, kernelsFromProfile, parseProfileJson, qualifiedOp, runtimeKernels,
+  type GraphInfo, type GraphNode, type KernelProfileResult, type KernelsFromProfileOptions, type ProfileEvent,
+} from './ort-profile.ts';

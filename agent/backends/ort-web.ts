@@ -55,7 +55,11 @@ function threadsPossible(): boolean {
 /** Threads the wasm runtime is set up with. onnxruntime-web reads env.wasm.numThreads once, at its first session. */
 let wasmThreads: number | null = null;
 
-function setUpThreads(requested: number): number {
+/**
+ * Sets the wasm runtime's threads once per process (page) and returns them; a later call asking
+ * for another count throws. Exported for ort-web-kernels.ts, whose sessions share the runtime.
+ */
+export function setUpThreads(requested: number): number {
   // 0 = runtime default: onnxruntime-web takes half the cores, at most 4, where threads are possible
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   const wanted = !threadsPossible() ? 1 : requested > 0 ? requested : Math.max(1, Math.min(4, Math.ceil(cores / 2)));
