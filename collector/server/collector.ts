@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { ArchParseError, UnknownKeyError } from '../../ops-library/index.ts';
 import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
-import { StoreNotFoundError, StoreReferenceError, StoreValidationError, type Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import { AgentEndpoint } from './agents.ts';
+import { httpStatusOf } from './error-status.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
 import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
 import { planTasks } from './planner.ts';
@@ -124,12 +124,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         await handler(req, res, params, url);
       } catch (e) {
-        const status =
-          e instanceof HttpError ? e.status
-          : e instanceof UnknownKeyError || e instanceof ArchParseError || e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof TypeError || e instanceof RangeError ? 400
-          : e instanceof StoreNotFoundError ? 404
-          : 500;
-        if (status === 500) options.log?.({ event: 'http_error', message: (e as Error).message });
+        const status = httpStatusOf(e);
+        if (status >= 500) options.log?.({ event: 'http_error', method: req.method, path: req.url?.split('?')[0], message: (e as Error).message });
         if (!res.headersSent) sendJson(res, status, { error: (e as Error).message, ...(e instanceof HttpError && e.field ? { field: e.field } : {}) });
         else res.end();
       }

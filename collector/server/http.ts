@@ -58,6 +58,15 @@ interface Route {
   handler: Handler;
 }
 
+/** A percent-encoded path segment, decoded; malformed encoding (`%ff`, `%E0%A4%A`, `%`) is a 400. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path segment '${segment}'`);
+  }
+}
+
 /** A small method + path router: `/api/campaigns/:id` style patterns. */
 export class Router {
   private readonly routes: Route[] = [];
@@ -78,7 +87,7 @@ export class Router {
       pathKnown = true;
       if (r.method !== method) continue;
       const params: Record<string, string> = {};
-      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] as string)));
+      r.names.forEach((n, i) => (params[n] = decodePathSegment(m[i + 1] as string)));
       return { handler: r.handler, params };
     }
     throw pathKnown ? new HttpError(405, `method ${method} not allowed on ${pathname}`) : new HttpError(404, `no route ${method} ${pathname}`);
