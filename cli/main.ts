@@ -11,6 +11,7 @@ import { profileCommand } from './commands/profile.ts';
 import { setupCommand } from './commands/setup.ts';
 import { fewshotCommand } from './commands/fewshot.ts';
 import { exportCommand, searchCommand } from './commands/latency.ts';
+import { onnxCommand } from './commands/onnx.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hwlat')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
   program.addCommand(fewshotCommand());
+  program.addCommand(onnxCommand());
   for (const cmd of [exportCommand(), searchCommand()]) program.addCommand(cmd);
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {
