@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { profileKernels } from '../../agent/backends/ort-kernels.ts';
+import { buildOnnx, getSpace, lowerNetwork, sampleArchs } from '../../ops-library/index.ts';
+import { kernelFeatures, kernelMacs, kernelType, KERNEL_FEATURE_NAMES } from '../../ops-library/kernels/features.ts';
+import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
+import { kernelRegressorKind, kernelRegressorKinds, UnknownKernelRegressorError } from '../../predictor/kernel-regressors/index.ts';
+import { KernelModel, trainKernelModel, type KernelTrainingProfile } from '../../predictor/kernel-model/index.ts';
+
+// real kernels: FBNet networks profiled in a real onnxruntime-node session
+const profiles: KernelTrainingProfile[] = [];
+before(async () => {
+  const space = getSpace('fbnet');
+  for (const arch of sampleArchs(space, { count: 7, seed: 3 })) {
+    const p = await profileKernels(buildOnnx(lowerNetwork(space.expand(arch))), { threads: 1, runs: 6, warmup: 2 });
+    profiles.push({ id: arch, kernels: p.kernels, measuredMs: p.runMs });
+  }
+});
+
+const strip = (k: RuntimeKernel): RuntimeKernel => ({ op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs, nodes: k.nodes });
+
+test('kernel features: one definition, MACs of a convolution and of a matrix product', () => {
+  const conv: RuntimeKernel = { op: 'Conv', attrs: { kernel_shape: [3, 3], strides: [2, 2], group: 1 }, inputs: [[1, 16, 32, 32], [32, 16, 3, 3], [32]], outputs: [[1, 32, 16, 16]], nodes: ['c'] };
+  assert.equal(kernelMacs(conv), 32 * 16 * 16 * 16 * 9);
+  const f = kernelFeatures(conv);
+  assert.equal(f.length, KERNEL_FEATURE_NAMES.length);
+  assert.equal(f[KERNEL_FEATURE_NAMES.indexOf('stride')], 2);
+  assert.equal(kernelType(conv), 'Conv/dense');
+  const dw: RuntimeKernel = { ...conv, attrs: { kernel_shape: [3, 3], group: 16 }, inputs: [[1, 16, 32, 32], [16, 1, 3, 3]], outputs: [[1, 16, 32, 32]] };
+  assert.equal(kernelType(dw), 'Conv/depthwise');
+  assert.equal(kernelMacs(dw), 16 * 32 * 32 * 9);
+  const gemm: RuntimeKernel = { op: 'Gemm', attrs: { transB: 1 }, inputs: [[1, 1280], [1000, 1280], [1000]], outputs: [[1, 1000]], nodes: ['fc'] };
+  assert.equal(kernelMacs(gemm), 1000 * 1280);
+});
+
+test('kernel regressor kinds are registered by name; an unknown one names the known ones', () => {
+  assert.deepEqual(kernelRegressorKinds().sort(), ['log-linear', 'random-forest']);
+  assert.throws(() => kernelRegressorKind('xgboost'), (e: unknown) => e instanceof UnknownKernelRegressorError && /'xgboost'.*log-linear, random-forest/.test((e as Error).message));
+});
+
+test('a held-out network predicted from the kernels of the others: close to its own kernels timed in context', () => {
+  for (const kind of ['log-linear', 'random-forest']) {
+    const [held, ...rest] = profiles;
+    const model = trainKernelModel(rest, { kind, seed: 1 });
+    const p = model.predict(held!.kernels.map(strip));
+    const actual = held!.kernels.reduce((a, k) => a + k.ms, 0);
+    assert.equal(p.kernels.length, held!.kernels.length);
+    assert.ok(p.kernels.every((k) => k.ms > 0 && Number.isFinite(k.ms)));
+    // FBNet networks share layer configurations: many kernels were timed exactly so
+    assert.ok(p.kernels.some((k) => k.source === 'measured'), 'some kernels come from the measured table');
+    const ratio = p.kernelSumMs / actual;
+    assert.ok(ratio > 0.65 && ratio < 1.5, `${kind}: Σ predicted ${p.kernelSumMs.toFixed(3)} ms vs Σ timed ${actual.toFixed(3)} ms`);
+    assert.ok(Math.abs(p.ms - (p.kernelSumMs + p.overheadMs)) < 1e-9);
+  }
+});
+
+test('a kernel model saves to JSON and loads to the same predictions; a kernel of an unseen type falls back', () => {
+  const model = trainKernelModel(profiles, { kind: 'random-forest', seed: 2 });
+  const again = new KernelModel(JSON.parse(JSON.stringify(model.toJSON())));
+  const ks = profiles[1]!.kernels.map(strip);
+  assert.deepEqual(again.predict(ks), model.predict(ks));
+  const odd: RuntimeKernel = { op: 'com.example:Mystery', attrs: {}, inputs: [[1, 8, 4, 4]], outputs: [[1, 8, 4, 4]], nodes: ['m'] };
+  const c = model.cost(odd);
+  assert.equal(c.source, 'fallback');
+  assert.equal(c.model, 'any');
+  assert.throws(() => new KernelModel({ ...model.toJSON(), version: 2 as 1 }), /version 1/);
+});
