@@ -126,8 +126,25 @@ export class AgentEndpoint {
       return null;
     }
     const { store } = this.o;
-    store.upsertDevice(msg.device);
-    store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
+    // the pass is checked before anything is written: a hello naming another device's pass (or the
+    // same pass with other settings) must leave no device row behind
+    const known = store.getPass(msg.pass.id);
+    if (known) {
+      const diffs: string[] = [];
+      if (known.deviceId !== msg.device.id) diffs.push(`it belongs to another device`);
+      if (known.startedAt !== msg.pass.startedAt) diffs.push(`it started at '${known.startedAt}'`);
+      if (known.calibrationKey !== msg.pass.calibrationKey) diffs.push(`its calibration key is '${known.calibrationKey}'`);
+      if (diffs.length > 0) return this.fail(ws, session, 'bad_message', `pass '${msg.pass.id}' already exists and ${diffs.join(', ')}: a new pass needs a new id`, 'pass.id');
+    }
+    try {
+      store.upsertDevice(msg.device);
+      store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
+    } catch (e) {
+      // a backstop for what the check above cannot see (another process writing the same database)
+      if (e instanceof StoreConflictError) return this.fail(ws, session, 'bad_message', e.message, 'pass.id');
+      if (e instanceof StoreValidationError) return this.fail(ws, session, 'bad_message', e.message, e.argument.replace(/^profile/, 'device'));
+      throw e;
+    }
     const created = store.ensureJobsForDevice(msg.device.id);
     const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id };
     if (!this.live.has(next.agentId)) this.live.set(next.agentId, new Set());
@@ -166,7 +183,9 @@ export class AgentEndpoint {
     if (msg.cold) measurement.cold = msg.cold;
     if (msg.quality) measurement.quality = msg.quality;
     try {
-      const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement });
+      // a network's kernels timed in context are stored with its measurement (an op job has none to send)
+      const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
+      const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
       if (outcome === 'duplicate') this.stats.duplicates++;
       else this.stats.results++;
       if (outcome === 'requeued') {
