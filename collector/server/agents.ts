@@ -54,14 +54,8 @@ export class AgentEndpoint {
       }
     });
     ws.on('close', () => {
-      if (!session) return;
-      const set = this.live.get(session.agentId);
-      set?.delete(ws);
-      if (set && set.size === 0) {
-        this.live.delete(session.agentId);
-        // a gone agent's jobs go back to the queue at once instead of waiting for the lease to expire
-        this.o.store.releaseLeases({ agentId: session.agentId });
-      }
+      if (session) this.detach(ws, session);
+      session = null;
     });
     ws.on('error', () => {});
   }
@@ -114,16 +108,34 @@ export class AgentEndpoint {
     return session;
   }
 
-  private hello(ws: WebSocket, session: Session | null, msg: Hello): Session | null {
-    if (!tokenMatches(this.o.token, msg.token)) {
-      this.fail(ws, session, 'unauthorized', 'wrong token');
-      ws.close(4001, 'unauthorized');
-      return null;
+  /**
+   * Takes a connection off its agent's set; the agent's last connection gone, its jobs go back to
+   * the queue at once instead of waiting for their leases to expire. Idempotent.
+   */
+  private detach(ws: WebSocket, session: Session): void {
+    const set = this.live.get(session.agentId);
+    if (!set?.delete(ws)) return;
+    if (set.size === 0) {
+      this.live.delete(session.agentId);
+      this.o.store.releaseLeases({ agentId: session.agentId });
     }
-    if (msg.version !== PROTOCOL_VERSION) {
-      this.fail(ws, session, 'version', `protocol version ${msg.version} is not supported; this collector speaks ${PROTOCOL_VERSION}`);
-      ws.close(4002, 'version');
+  }
+
+  private hello(ws: WebSocket, session: Session | null, msg: Hello): Session | null {
+    // a refused hello closes the connection: a session it carried ends here and now, since the
+    // close handler only sees the (null) session this returns
+    const refuse = (code: ErrorCode, message: string, closeCode: number): null => {
+      if (session) this.detach(ws, session);
+      this.fail(ws, session, code, message);
+      ws.close(closeCode, code);
       return null;
+    };
+    if (!tokenMatches(this.o.token, msg.token)) return refuse('unauthorized', 'wrong token', 4001);
+    if (msg.version !== PROTOCOL_VERSION) {
+      return refuse('version', `protocol version ${msg.version} is not supported; this collector speaks ${PROTOCOL_VERSION}`, 4002);
+    }
+    if (session) {
+      return this.fail(ws, session, 'bad_message', `this connection already said hello (agent '${session.agentId}'); open a new connection to register again`, 'type');
     }
     const { store } = this.o;
     // the pass is checked before anything is written: a hello naming another device's pass (or the

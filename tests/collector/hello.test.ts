@@ -53,3 +53,37 @@ test("a hello naming another device's pass is refused naming 'pass.id', and leav
     await Promise.all([owner.closed, intruder.closed]);
   }
 });
+
+test('a refused second hello on a live session ends the session: health stops counting it and its leases are released', async () => {
+  await waitUntil(async () => (await health()).agents === 0, 5000, 'earlier agents gone');
+  const deviceId = 'dev-cccccccccccc';
+  const a = await rawAgent(collector.wsUrl);
+  a.send(helloFor({ deviceId, agentId: 'agent-leaky-0001', passId: 'pass-leaky-00001' }));
+  await a.next((m) => m.type === 'welcome');
+  await createCampaign(collector.url, { space: 'nasbench201', networks: 2, devices: [deviceId] });
+  a.send({ type: 'lease_request', max: 2 });
+  const lease = await a.next((m) => m.type === 'lease');
+  assert.equal(lease.jobs.length, 2);
+  assert.equal((await health()).agents, 1);
+
+  // a wrong token on it: refused, closed, and the session ends with it
+  a.send(helloFor({ deviceId, agentId: 'agent-leaky-0001', passId: 'pass-leaky-00001', token: 'wrong-token-wrong-token' }));
+  assert.equal((await a.next()).code, 'unauthorized');
+  assert.equal(await a.closed, 4001);
+  await waitUntil(async () => (await health()).agents === 0, 2000, 'health to stop counting the refused agent');
+  for (const job of lease.jobs) assert.equal(store.getJob(job.id)?.status, 'queued', 'the lease was released, not left to expire');
+});
+
+test('a second hello on a registered connection is refused and changes nothing', async () => {
+  const a = await rawAgent(collector.wsUrl);
+  a.send(helloFor({ deviceId: 'dev-eeeeeeeeeeee', agentId: 'agent-twice-0001', passId: 'pass-twice-00001' }));
+  await a.next((m) => m.type === 'welcome');
+  const before = (await health()).agents;
+  a.send(helloFor({ deviceId: 'dev-dddddddddddd', agentId: 'agent-other-0001', passId: 'pass-other-00001' }));
+  const again = await a.next();
+  assert.deepEqual([again.code, again.field], ['bad_message', 'type'], JSON.stringify(again));
+  assert.equal((await health()).agents, before);
+  assert.equal(store.getDevice('dev-dddddddddddd'), undefined);
+  a.ws.close();
+  await a.closed;
+});
