@@ -15,7 +15,13 @@ export type MeasureSettings = z.infer<typeof MeasureSettingsSchema>;
  */
 export const JobTaskSchema = z.discriminatedUnion('level', [
   z.object({ level: z.literal('op'), space: z.string().nullable(), key: z.string().min(1), spec: z.record(z.string(), z.unknown()) }),
-  z.object({ level: z.literal('network'), space: z.string().min(1), key: z.string().min(1).describe('arch string') }),
+  z.object({
+    level: z.literal('network'),
+    space: z.string().min(1),
+    key: z.string().min(1).describe('arch string'),
+    /** also run the network with the runtime's profiler on and report its kernels timed in context (result `kernels`) */
+    kernels: z.boolean().optional(),
+  }),
 ]);
 export type JobTask = z.infer<typeof JobTaskSchema>;
 
@@ -36,6 +42,8 @@ export const CampaignRequestSchema = z
     /** at most this many op-level keys (a quick sample); all when absent */
     maxOps: z.number().int().min(1).optional(),
     networks: z.number().int().min(0).max(100_000).default(0),
+    /** profile the kernels of every network of the campaign too (agents that cannot profile send the network alone) */
+    kernels: z.boolean().optional(),
     seed: z.number().int().min(0).default(0),
     /** 'all' = every device, including ones that register later */
     devices: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
@@ -44,7 +52,8 @@ export const CampaignRequestSchema = z
     /** also measure the K networks the few-shot plan picks from the fleet's measurements (then `hwlat fewshot --db --device` predicts the rest) */
     fewshot: z.number().int().min(1).max(1000).optional(),
   })
-  .refine((c) => c.ops || c.networks > 0 || (c.fewshot ?? 0) > 0, { message: "a campaign needs 'ops: true', 'networks' >= 1 and/or 'fewshot' >= 1", path: ['networks'] });
+  .refine((c) => c.ops || c.networks > 0 || (c.fewshot ?? 0) > 0, { message: "a campaign needs 'ops: true', 'networks' >= 1 and/or 'fewshot' >= 1", path: ['networks'] })
+  .refine((c) => !c.kernels || c.networks > 0 || (c.fewshot ?? 0) > 0, { message: "'kernels: true' profiles the campaign's networks: ask for 'networks' >= 1 or 'fewshot' >= 1", path: ['kernels'] });
 export type CampaignRequest = z.infer<typeof CampaignRequestSchema>;
 
 export const CampaignSchema = z.object({

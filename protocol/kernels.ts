@@ -75,6 +75,11 @@ export const KernelProfileRecordSchema = z
     /** the sample's configuration (source 'sample'), as ops-library/kernels/campaign.ts defines it */
     spec: z.unknown().optional(),
     batch: z.number().int().min(1),
+    /**
+     * the calibration workload's latency near this profile (conditions/networks.ts), so profiles
+     * from different passes can be normalised like measurements; null when none was measured
+     */
+    calibrationMs: z.number().positive().max(MAX_KERNEL_MS).nullable(),
     profile: KernelProfileSchema,
     createdAt: z.string(),
   })

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeviceProfileSchema } from './device.ts';
 import { JobSchema } from './job.ts';
+import { KernelProfileSchema } from './kernels.ts';
 import { LatencyStatsSchema, MAX_WALL_MS, MeasurementQualitySchema, PositiveLatencyMsSchema } from './measurement.ts';
 
 /**
@@ -60,6 +61,12 @@ export const ResultSchema = z.object({
   cold: LatencyStatsSchema.nullable().optional(),
   /** the measurement's quality verdict; a `disturbed` result is stored marked and its job queued again */
   quality: MeasurementQualitySchema.nullable().optional(),
+  /**
+   * the network's kernels timed in context (a job whose task asks for `kernels`): the same model
+   * run again with the runtime's profiler on; optional: older agents, and backends that cannot
+   * profile, send none, and the measurement is stored without them
+   */
+  kernels: KernelProfileSchema.optional(),
   createdAt: z.string(),
 });
 
@@ -110,6 +117,8 @@ export const AckSchema = z.object({ type: z.literal('ack'), resultIds: z.array(z
 
 export const ErrorCodeSchema = z.enum([
   'bad_json', 'bad_message', 'too_large', 'unauthorized', 'version', 'not_registered', 'unknown_job', 'not_leased', 'wrong_device', 'internal',
+  /** the job is leased to another agent of the device that is still connected: try again later (it is then done, or its agent gone) */
+  'leased_elsewhere',
 ]);
 export const ErrorMessageSchema = z.object({
   type: z.literal('error'),

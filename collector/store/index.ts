@@ -10,6 +10,7 @@ export type {
   JobFilter,
   JobRecord,
   JobStatus,
+  KernelProfileFilter,
   LeaseGrant,
   LeaseOptions,
   MeasurementFilter,
@@ -17,6 +18,8 @@ export type {
   PassFinish,
   ReleaseLeasesOptions,
   Store,
+  StoredTimedKernel,
+  TimedKernelFilter,
 } from './types.ts';
 export {
   MigrationError,

@@ -200,6 +200,53 @@ ALTER TABLE jobs ADD COLUMN disturbed INTEGER NOT NULL DEFAULT 0 CHECK (disturbe
 ALTER TABLE jobs ADD COLUMN not_before INTEGER;
 `;
 
+/**
+ * Version 6: kernels timed in context (protocol/kernels.ts). A kernel profile is one model run
+ * with the runtime's profiler on: a measured network (`measurement_id` names its network-level
+ * measurement, at most one profile each; `disturbed` mirrors that measurement's flag) or a small
+ * graph of a kernel campaign (`source` 'sample', `spec` its configuration). Its kernels, one row
+ * per node of the runtime's optimised graph in execution order, carry the device again so that
+ * per-device, per-op reads (the per-kernel predictors) use one index and no join.
+ */
+const V6_KERNEL_PROFILES = `
+CREATE TABLE kernel_profiles (
+  id             TEXT PRIMARY KEY,
+  device_id      TEXT NOT NULL REFERENCES devices(id),
+  source         TEXT NOT NULL CHECK (source IN ('network', 'sample')),
+  measurement_id TEXT REFERENCES measurements(id),
+  space          TEXT,
+  key            TEXT NOT NULL,
+  spec           TEXT CHECK (spec IS NULL OR json_valid(spec)),
+  batch          INTEGER NOT NULL CHECK (batch >= 1),
+  calibration_ms REAL CHECK (calibration_ms IS NULL OR calibration_ms > 0),
+  runs           INTEGER NOT NULL CHECK (runs >= 1),
+  warmup         INTEGER NOT NULL CHECK (warmup >= 0),
+  run_ms         REAL NOT NULL CHECK (run_ms >= 0),
+  kernel_sum_ms  REAL NOT NULL CHECK (kernel_sum_ms >= 0),
+  kernels        INTEGER NOT NULL CHECK (kernels >= 1),
+  disturbed      INTEGER NOT NULL DEFAULT 0 CHECK (disturbed IN (0, 1)),
+  created_at     TEXT NOT NULL,
+  CHECK (source = 'network' OR measurement_id IS NULL)
+) STRICT;
+CREATE UNIQUE INDEX kernel_profiles_measurement ON kernel_profiles (measurement_id) WHERE measurement_id IS NOT NULL;
+CREATE INDEX kernel_profiles_device ON kernel_profiles (device_id, source, space, key);
+
+CREATE TABLE timed_kernels (
+  profile_id TEXT NOT NULL REFERENCES kernel_profiles(id),
+  position   INTEGER NOT NULL CHECK (position >= 0),
+  device_id  TEXT NOT NULL REFERENCES devices(id),
+  name       TEXT NOT NULL,
+  op         TEXT NOT NULL,
+  attrs      TEXT NOT NULL CHECK (json_valid(attrs)),
+  inputs     TEXT NOT NULL CHECK (json_valid(inputs)),
+  outputs    TEXT NOT NULL CHECK (json_valid(outputs)),
+  nodes      TEXT NOT NULL CHECK (json_valid(nodes)),
+  ms         REAL NOT NULL CHECK (ms >= 0),
+  PRIMARY KEY (profile_id, position)
+) STRICT;
+CREATE INDEX timed_kernels_device_op ON timed_kernels (device_id, op);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'devices_passes_measurements', up: V1_DEVICES_PASSES_MEASUREMENTS }),
@@ -207,4 +254,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   Object.freeze({ version: 3, name: 'job_failures', up: V3_JOB_FAILURES }),
   Object.freeze({ version: 4, name: 'anchor_ms', up: V4_ANCHOR_MS }),
   Object.freeze({ version: 5, name: 'measurement_quality', up: V5_QUALITY }),
+  Object.freeze({ version: 6, name: 'kernel_profiles', up: V6_KERNEL_PROFILES }),
 ]);

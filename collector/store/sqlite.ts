@@ -8,6 +8,7 @@ import {
   CampaignRequestSchema,
   DeviceProfileSchema,
   JobTaskSchema,
+  KernelProfileSchema,
   MAX_JOB_ERROR_CHARS,
   MeasurementLevelSchema,
   MeasurementSchema,
@@ -18,6 +19,7 @@ import {
   type DeviceProfile,
   type Job,
   type JobTask,
+  type KernelProfileRecord,
   type Measurement,
   type MeasureSettings,
   type Pass,
@@ -31,6 +33,7 @@ import {
   StoreReferenceError,
   StoreValidationError,
 } from './errors.ts';
+import { KernelProfileTable } from './kernel-profiles.ts';
 import { appliedMigrations, migrate, type AppliedMigration } from './migrate.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type {
@@ -45,6 +48,7 @@ import type {
   JobFilter,
   JobRecord,
   JobStatus,
+  KernelProfileFilter,
   LeaseGrant,
   LeaseOptions,
   MeasurementFilter,
@@ -52,6 +56,8 @@ import type {
   PassFinish,
   ReleaseLeasesOptions,
   Store,
+  StoredTimedKernel,
+  TimedKernelFilter,
 } from './types.ts';
 import { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES } from './types.ts';
 
@@ -122,6 +128,7 @@ const CompleteJobInputSchema = z.strictObject({
   jobId: IdSchema,
   deviceId: IdSchema,
   measurement: z.unknown(),
+  kernels: z.unknown().optional(),
   now: EpochMsSchema.optional(),
 });
 
@@ -534,6 +541,8 @@ export class SqliteStore implements Store {
     markDone: Statement<[{ id: string; resultId: string; now: number }]>;
     markFailed: Statement<[{ id: string; agentId: string; error: string }]>;
   };
+  /** kernel profiles and their timed kernels (migration 6) */
+  readonly #kernels: KernelProfileTable;
   /** filter shape → statement; a handful of shapes exist, so the cache stays tiny */
   readonly #filterStmts = new Map<string, Statement<[Record<string, unknown>], unknown>>();
 
@@ -544,6 +553,7 @@ export class SqliteStore implements Store {
     readonly migrationsApplied: readonly number[] = [],
   ) {
     this.#db = db;
+    this.#kernels = new KernelProfileTable(db);
     this.#stmts = {
       upsertDevice: db.prepare(
         `INSERT INTO devices (id, name, hardware, runtime, backend, provider, runtime_version, threads, created_at, updated_at)
@@ -1047,6 +1057,7 @@ export class SqliteStore implements Store {
       throw new StoreValidationError('measurement.jobId', `'${m.jobId}' is not the job being completed, '${o.jobId}'`);
     }
     const row = measurementToRow({ ...m, jobId: o.jobId }, 'measurement');
+    const kernels = o.kernels === undefined ? undefined : validate(KernelProfileSchema, o.kernels, 'kernels');
     const now = o.now ?? Date.now();
 
     const write = db.transaction((): CompleteOutcome => {
@@ -1079,6 +1090,8 @@ export class SqliteStore implements Store {
       }
       this.#checkReferences([row], () => 'measurement');
       this.#stmts.insertMeasurement.run(row);
+      // the network's kernels go with its measurement, in the same transaction (marked if it is disturbed)
+      if (kernels !== undefined) this.#kernels.writeForMeasurement({ ...m, jobId: o.jobId }, kernels);
       // a disturbed result is kept (marked) and its job measured again later, a few times at most
       if (row.disturbed === 1 && job.disturbed < MAX_DISTURBED_REQUEUES) {
         this.#stmts.markDisturbed.run({ id: o.jobId, notBefore: now + DISTURBED_RETRY_MS * 2 ** job.disturbed });
@@ -1165,6 +1178,26 @@ export class SqliteStore implements Store {
     const q = this.#jobFilter(filter);
     const { n } = this.#statement(`SELECT COUNT(*) AS n FROM jobs j${q.where}`).get(q.params) as { n: number };
     return q.limit === undefined ? n : Math.min(n, q.limit);
+  }
+
+  insertKernelProfiles(profiles: KernelProfileRecord[]): InsertResult {
+    this.#live('insertKernelProfiles');
+    return this.#kernels.insert(profiles);
+  }
+
+  listKernelProfiles(filter?: KernelProfileFilter): KernelProfileRecord[] {
+    this.#live('listKernelProfiles');
+    return this.#kernels.list(filter);
+  }
+
+  countKernelProfiles(filter?: KernelProfileFilter): number {
+    this.#live('countKernelProfiles');
+    return this.#kernels.count(filter);
+  }
+
+  listTimedKernels(filter?: TimedKernelFilter): StoredTimedKernel[] {
+    this.#live('listTimedKernels');
+    return this.#kernels.listKernels(filter);
   }
 
   /** 'wal' for a file database ('memory' for ':memory:'). */

@@ -5,6 +5,9 @@ import type {
   DeviceProfile,
   Job,
   JobTask,
+  KernelProfile,
+  KernelProfileRecord,
+  KernelSource,
   Measurement,
   MeasurementLevel,
   Pass,
@@ -166,6 +169,12 @@ export interface CompleteJobInput {
    * and jobId, when given, is `jobId`
    */
   measurement: Measurement;
+  /**
+   * the network's kernels timed in context (a network job asking for `kernels`): stored in the
+   * same transaction as a kernel profile of the measurement (its id is the measurement's), never
+   * for a duplicate
+   */
+  kernels?: KernelProfile;
   /** the clock, epoch ms (default: Date.now()); recorded as the job's doneAt */
   now?: number;
 }
@@ -192,6 +201,56 @@ export interface FailOutcome {
   failures: number;
   /** failures reached MAX_JOB_FAILURES: the job is not leased again */
   gaveUp: boolean;
+}
+
+/** Which kernel profiles to list or count; every given field must match, an unknown one is refused. */
+export interface KernelProfileFilter {
+  deviceId?: string;
+  source?: KernelSource;
+  /** a space name, or null for profiles of no space (samples) */
+  space?: string | null;
+  key?: string;
+  measurementId?: string;
+  /** at most this many rows (positive integer) */
+  limit?: number;
+}
+
+/** Which timed kernels to list; every given field must match. */
+export interface TimedKernelFilter {
+  deviceId?: string;
+  /** domain-qualified op, e.g. 'com.microsoft.nchwc:Conv' */
+  op?: string;
+  source?: KernelSource;
+  /** leave out the kernels of disturbed network measurements (default false: all) */
+  usableOnly?: boolean;
+  /** at most this many rows (positive integer) */
+  limit?: number;
+}
+
+/**
+ * One stored kernel with where it came from: the per-kernel predictors read these rows (a
+ * kernel type's rows of one device, with the calibration to normalise them by).
+ */
+export interface StoredTimedKernel {
+  profileId: string;
+  deviceId: string;
+  source: KernelSource;
+  space: string | null;
+  /** arch string or sample key of the profiled model */
+  key: string;
+  batch: number;
+  calibrationMs: number | null;
+  /** the profile's network measurement was disturbed (conditions/quality.ts) */
+  disturbed: boolean;
+  /** position in the profile's execution order */
+  position: number;
+  name: string;
+  op: string;
+  attrs: Readonly<Record<string, number | string | readonly number[]>>;
+  inputs: readonly (readonly number[])[];
+  outputs: readonly (readonly number[])[];
+  nodes: readonly string[];
+  ms: number;
 }
 
 /**
@@ -347,6 +406,25 @@ export interface Store {
 
   /** How many rows listJobs(filter) would return (status as in JobFilter). */
   countJobs(filter?: JobFilter): number;
+
+  /**
+   * Stores kernel profiles (protocol/kernels.ts) atomically: every one is validated
+   * (KernelProfileRecordSchema) and its device checked; a network profile's measurement, when
+   * named, must be a network-level measurement of that device with the same space and key
+   * (StoreReferenceError otherwise), and have no profile yet (StoreConflictError). A profile whose
+   * id is stored already is a duplicate, not an error. A profile of a disturbed measurement is
+   * stored marked (`disturbed`).
+   */
+  insertKernelProfiles(profiles: KernelProfileRecord[]): InsertResult;
+
+  /** Kernel profiles matching the filter, their kernels included, by createdAt then id. */
+  listKernelProfiles(filter?: KernelProfileFilter): KernelProfileRecord[];
+
+  /** How many rows listKernelProfiles(filter) would return. */
+  countKernelProfiles(filter?: KernelProfileFilter): number;
+
+  /** Timed kernels matching the filter, by profile (createdAt, id) then execution order. */
+  listTimedKernels(filter?: TimedKernelFilter): StoredTimedKernel[];
 
   /** Releases the database; idempotent. Any later call throws StoreClosedError. */
   close(): void;

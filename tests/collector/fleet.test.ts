@@ -667,10 +667,10 @@ test('migration 3 upgrades a version-2 database: jobs keep their state and start
 
     const upgraded = openStore({ path: file });
     try {
-      // migration 3, and the later ones (4: anchor_ms, 5: measurement_quality) on top
-      assert.deepEqual(upgraded.migrationsApplied, [3, 4, 5]);
-      assert.equal(upgraded.schemaVersion(), 5);
-      assert.deepEqual(upgraded.appliedMigrations().slice(-3).map((m) => m.name), ['job_failures', 'anchor_ms', 'measurement_quality']);
+      // migration 3, and the later ones (4: anchor_ms, 5: measurement_quality, 6: kernel_profiles) on top
+      assert.deepEqual(upgraded.migrationsApplied, [3, 4, 5, 6]);
+      assert.equal(upgraded.schemaVersion(), 6);
+      assert.deepEqual(upgraded.appliedMigrations().slice(-4).map((m) => m.name), ['job_failures', 'anchor_ms', 'measurement_quality', 'kernel_profiles']);
       assert.deepEqual(
         upgraded.listJobs().map((j) => [j.id, j.status, j.attempts, j.leaseOwner, j.resultId, j.failures, j.lastError]),
         [

@@ -361,8 +361,8 @@ test('a version-1 database upgrades to campaigns, jobs and anchors with its meas
     v1.close();
 
     const upgraded = openStore({ path: file });
-    assert.deepEqual(upgraded.migrationsApplied, [2, 3, 4, 5]);
-    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs', 'job_failures', 'anchor_ms', 'measurement_quality']);
+    assert.deepEqual(upgraded.migrationsApplied, [2, 3, 4, 5, 6]);
+    assert.deepEqual(upgraded.appliedMigrations().map((m) => m.name), ['devices_passes_measurements', 'campaigns_jobs', 'job_failures', 'anchor_ms', 'measurement_quality', 'kernel_profiles']);
     // a measurement of no job still reads back without a jobId (or spec) key
     const back = upgraded.listMeasurements();
     assert.deepEqual(back.map((m) => [m.id, m.key, m.stats.repeats]), [['result-0001', 'k1', 10]]);
