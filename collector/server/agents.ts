@@ -173,6 +173,15 @@ export class AgentEndpoint {
       this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, 'jobId', msg.resultId);
       return;
     }
+    // Who may complete a leased job: the agent holding the lease, or another agent of the same
+    // device once that agent is gone (a restarted agent re-sending its outbox: its earlier process
+    // held the lease). While the lease's agent is connected and its lease lasts, the job is its own.
+    const holder = job.status === 'leased' ? job.leaseOwner : null;
+    const own = holder === session.agentId;
+    if (!own && holder !== null && job.deviceId === session.deviceId && (job.leaseExpiresAt ?? 0) > Date.now() && this.live.has(holder)) {
+      this.fail(ws, session, 'leased_elsewhere', `job '${job.id}' is leased to agent '${holder}', which is still connected: only it completes the job while its lease lasts; send this result again later`, 'jobId', msg.resultId);
+      return;
+    }
     const task = job.task;
     const measurement: Measurement = {
       id: msg.resultId,
@@ -200,6 +209,12 @@ export class AgentEndpoint {
       const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
       if (outcome === 'duplicate') this.stats.duplicates++;
       else this.stats.results++;
+      if (!own && outcome !== 'duplicate') {
+        this.o.log?.({
+          event: 'result_from_other_agent', jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, leaseOwner: holder,
+          reason: holder !== null ? 'the agent holding the lease is gone' : 'the job is not leased now (its lease was released or expired)',
+        });
+      }
       if (outcome === 'requeued') {
         // stored marked; the job waits and is measured again when the device may be quieter
         this.stats.requeued++;
