@@ -11,3 +11,4 @@ export * from './transport/outbox.ts';
 export * from './transport/ws-client.ts';
 export * from './client/jobs.ts';
 export * from './client/agent-loop.ts';
+export * from './kernel-profile.ts';

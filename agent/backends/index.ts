@@ -12,3 +12,4 @@ export {
   coverSourceNodes, graphInfo, KernelProfileError, kernelsFromProfile, parseProfileJson, qualifiedOp, runtimeKernels,
   type GraphInfo, type GraphNode, type KernelProfileResult, type KernelsFromProfileOptions, type ProfileEvent,
 } from './ort-profile.ts';
+export { KERNEL_PROFILE_RUNS, KERNEL_PROFILE_WARMUP, kernelProfilerFor } from './kernel-profilers.ts';

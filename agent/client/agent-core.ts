@@ -4,6 +4,7 @@ import {
 } from '../../protocol/index.ts';
 import type { RuntimeBackend } from '../backends/types.ts';
 import { randomId } from '../ids.ts';
+import { attachKernels, type KernelProfiler } from '../kernel-profile.ts';
 import { CALIBRATION_KEY, ContentionDetector } from '../../conditions/index.ts';
 import type { ConditionProbe } from '../probe.ts';
 import { profileItems, type ProfileItem } from '../profiler.ts';
@@ -44,6 +45,11 @@ export interface AgentLoopOptions {
   outbox: ResultOutbox;
   /** the OS's figures for contention detection (the Node agent: nodeProbe()); default none */
   probe?: ConditionProbe;
+  /**
+   * profiles the kernels of jobs that ask for them (network tasks with `kernels`); without one
+   * (a browser page) such jobs are measured and sent without kernels
+   */
+  kernelProfiler?: KernelProfiler;
 }
 
 export interface AgentSummary {
@@ -200,7 +206,9 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
         onMeasurements: async (ms) => {
           for (let i = 0; i < ms.length; i++) {
             const job = jobs[i] as Job;
-            const result = resultMessage(job, ms[i] as Measurement, pass.id);
+            // a kernel-profiling job: the network again, with the runtime's profiler on
+            const { result, outcome } = await attachKernels(resultMessage(job, ms[i] as Measurement, pass.id), job, () => (items[i] as ProfileItem).model(settings.batch), options.kernelProfiler);
+            if (outcome) log({ event: 'kernels', jobId: job.id, key: job.task.key, ...outcome });
             submitted.add(job.id);
             summary.results++;
             let sent = false;

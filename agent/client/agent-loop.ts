@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { kernelProfilerFor } from '../backends/kernel-profilers.ts';
 import { nodeProbe } from '../probe-node.ts';
 import { Outbox } from '../transport/outbox.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
@@ -35,5 +36,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentSummary> 
     options.outbox ??
     new Outbox(join(options.stateDir, 'outbox'), { onCorrupt: (file, e) => log({ event: 'outbox_corrupt', file, message: e.message }) });
   const { stateDir: _stateDir, ...rest } = options;
-  return runAgentLoop({ probe: nodeProbe(), ...rest, outbox });
+  // the Node agent can profile kernels on onnxruntime-node and on onnxruntime-web's wasm
+  const kernelProfiler = kernelProfilerFor(options.backend.info) ?? undefined;
+  return runAgentLoop({ probe: nodeProbe(), ...(kernelProfiler ? { kernelProfiler } : {}), ...rest, outbox });
 }
