@@ -2,3 +2,4 @@ export * from './store/index.ts';
 export * from './server/index.ts';
 export * from './predictors.ts';
 export * from './fewshot.ts';
+export * from './kernel-models.ts';
