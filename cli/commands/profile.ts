@@ -7,6 +7,7 @@ import { openStore } from '../../collector/index.ts';
 import { summariseQuality, threadWarning } from '../../conditions/index.ts';
 import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { profileNetworkKernels, type KernelsSummary } from './profile-kernels.ts';
 
 interface ProfileFlags {
   space: string;
@@ -22,6 +23,7 @@ interface ProfileFlags {
   repeats: number;
   minTime: number;
   maxOps?: number;
+  kernels?: boolean;
   json?: boolean;
 }
 
@@ -41,12 +43,15 @@ export function profileCommand(): Command {
     .option('--repeats <n>', 'minimum timed runs per model', intOption('--repeats', 1), 10)
     .option('--min-time <ms>', 'minimum timed milliseconds per model', numberOption('--min-time', 0), 200)
     .option('--max-ops <n>', 'measure at most this many layer keys (a quick sample)', intOption('--max-ops', 1))
+    .option('--kernels', "also run each network with the runtime's profiler on and store its kernels timed in context (ort-node, ort-web:wasm)")
     .option('--json', 'machine-readable summary')
+    .addHelpText('after', '\nExamples:\n  $ hwlat profile --space fbnet --ops --networks 30 --db lat.sqlite\n  $ hwlat profile --space nasbench201 --networks 20 --kernels --db lat.sqlite --json\n')
     .action(async (o: ProfileFlags) => {
       const space = getSpace(o.space);
       if (!o.ops && o.networks === 0 && o.arch.length === 0) throw new TypeError("nothing to profile: pass '--ops', '--networks N' (N >= 1) and/or '--arch ARCH'");
       // a malformed architecture is named before anything is measured (ArchParseError)
       for (const arch of o.arch) space.parse(arch);
+      if (o.kernels && o.networks === 0 && o.arch.length === 0) throw new TypeError("'--kernels' profiles networks: pass '--networks N' (N >= 1) and/or '--arch ARCH'");
       const { name, provider } = parseBackendSpec(o.backend);
       // open the store first: a bad path fails before minutes of measuring
       const store = openStore({ path: o.db });
@@ -82,6 +87,11 @@ export function profileCommand(): Command {
             },
           }).finally(() => bar.stop());
           store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
+          let kernels: KernelsSummary | null = null;
+          if (o.kernels) {
+            const kbar = progressBar('kernels', result.measurements.filter((m) => m.level === 'network').length);
+            kernels = await profileNetworkKernels({ store, runtime: backend.info, measurements: result.measurements, items, batch: o.batch, onProgress: (done) => kbar.update(done, '') }).finally(() => kbar.stop());
+          }
           const ops = result.measurements.filter((m) => m.level === 'op');
           const nets = result.measurements.filter((m) => m.level === 'network');
           const cvs = result.measurements.map((m) => m.stats.cv).sort((a, b) => a - b);
@@ -98,11 +108,13 @@ export function profileCommand(): Command {
             medianCv: cvs[Math.floor(cvs.length / 2)] ?? null,
             quality: { ...quality, groups: result.groups },
             warning,
+            ...(kernels ? { kernels } : {}),
           };
           emit(Boolean(o.json), summary, () =>
             [
               `device ${device.id} (${device.name}), pass ${passId}`,
               `stored ${stored} measurements in ${o.db}: ${ops.length} op-level, ${nets.length} network-level`,
+              ...(kernels ? [kernelsLine(kernels)] : []),
               `calibration ${result.calibrationMs?.toFixed(4)} ms; median coefficient of variation ${summary.medianCv?.toFixed(3)}`,
               `quality: ${quality.text}` +
                 (result.groups.disturbed > 0 ? ` — ${result.groups.disturbed} of ${result.groups.total} groups stayed disturbed: stored marked, not used by LUTs or predictors; profile again on a quieter machine` : ''),
@@ -122,4 +134,10 @@ export function profileCommand(): Command {
         store.close();
       }
     });
+}
+
+function kernelsLine(k: KernelsSummary): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
+  const top = k.ops.slice(0, 3).map((e) => `${e.op} ×${e.count}`).join(', ');
+  return `stored ${k.profiles} kernel profiles (${k.kernels} kernels timed in context; kernels cover ${pct(k.medianCoverage)} of a profiled run, the profiled run is ${pct(k.medianProfilerOverhead)} of the measured latency); most time: ${top}`;
 }
