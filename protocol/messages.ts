@@ -119,6 +119,8 @@ export const ErrorCodeSchema = z.enum([
   'bad_json', 'bad_message', 'too_large', 'unauthorized', 'version', 'not_registered', 'unknown_job', 'not_leased', 'wrong_device', 'internal',
   /** the job is leased to another agent of the device that is still connected: try again later (it is then done, or its agent gone) */
   'leased_elsewhere',
+  /** the collector's database cannot be written now (disk full, I/O error): nothing was stored; send the same message again later */
+  'store_unavailable',
 ]);
 export const ErrorMessageSchema = z.object({
   type: z.literal('error'),
@@ -130,6 +132,13 @@ export const ErrorMessageSchema = z.object({
   resultId: z.string().optional(),
   /** the job of a refused `job_failed`: such an error answers no request the agent is waiting on */
   jobId: z.string().optional(),
+  /**
+   * the type of the agent message this error answers (absent from older collectors): an error
+   * about a `heartbeat` or `release` answers no request the agent waits on
+   */
+  request: z.string().optional(),
+  /** when to try again (a passing failure such as `store_unavailable`) */
+  retryAfterMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 
 export const ServerMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, LeaseSchema, HeartbeatAckSchema, AckSchema, ErrorMessageSchema]);

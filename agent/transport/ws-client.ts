@@ -113,7 +113,9 @@ function abortError(signal: AbortSignal): Error {
  * before the results that complete its jobs). Inbound messages are validated with
  * ServerMessageSchema; an invalid one is logged and ignored. `ack` trims the outbox; an `error`
  * refusing a result for good (unknown_job, not_leased, wrong_device, bad_message) drops it from the
- * outbox; `unauthorized` or `version` stops the connection for good with CollectorRefusedError.
+ * outbox; a passing one (store_unavailable, leased_elsewhere, internal) re-sends it on the same
+ * socket with a growing backoff; `unauthorized` or `version` stops the connection for good with
+ * CollectorRefusedError.
  *
  * @example
  * const conn = new CollectorConnection({ url: 'ws://127.0.0.1:7070/agent', hello, outbox, log: console.log });
@@ -145,6 +147,8 @@ export class CollectorConnection {
   private resending = false;
   private readonly listeners = new Set<(msg: ServerMessage, info: MessageInfo) => void>();
   private closeWaiters: Array<() => void> = [];
+  /** result id → re-sends after a passing error, for the backoff of the next one */
+  private readonly retries = new Map<string, number>();
   private connections = 0;
 
   constructor(options: ConnectionOptions) {
@@ -401,6 +405,7 @@ export class CollectorConnection {
     }
     let claimed = false;
     if (msg.type === 'ack') {
+      for (const id of msg.resultIds) this.retries.delete(id);
       void this.o.outbox
         .remove(msg.resultIds)
         .catch((e: unknown) => this.log({ event: 'outbox_error', op: 'remove', message: (e as Error).message }))
@@ -412,9 +417,12 @@ export class CollectorConnection {
     }
     if (msg.type === 'error') {
       this.onError(msg);
-      // an error about a result or a job_failed answers that message, not a waiting request
+      // an error about a result or a job_failed answers that message, not a waiting request; one
+      // naming the message it answers (`request`) rejects only a request of that type, so a failed
+      // heartbeat or release answers nothing this agent waits on. Older collectors name nothing:
+      // the oldest request it is, as before.
       if (msg.resultId === undefined && msg.jobId === undefined) {
-        const p = this.pending[0];
+        const p = msg.request === undefined ? this.pending[0] : this.pending.find((x) => x.message.type === msg.request);
         if (p) {
           claimed = true;
           p.reject(new CollectorError(msg.code, msg.message, msg.field));
@@ -492,14 +500,20 @@ export class CollectorConnection {
     const id = msg.resultId;
     if (id === undefined) return;
     if (PERMANENT_RESULT_CODES.has(msg.code)) {
+      this.retries.delete(id);
       void this.o.outbox
         .remove([id])
         .then(() => this.log({ event: 'result_dropped', resultId: id, code: msg.code, message: msg.message }))
         .catch((e: unknown) => this.log({ event: 'outbox_error', op: 'remove', message: (e as Error).message }));
     } else {
-      // a passing failure (e.g. 'internal'): try that one again a little later on the same socket
+      // a passing failure (the collector's store unavailable, the job leased to a live agent for
+      // now, 'internal'): send that one again on the same socket, backing off further each time
+      // it comes back, never sooner than the collector asked
+      const attempt = this.retries.get(id) ?? 0;
+      this.retries.set(id, attempt + 1);
       const ws = this.ws;
-      const delay = backoffDelay(3, this.o.backoff) + 100;
+      const delay = (msg.retryAfterMs ?? 100) + backoffDelay(attempt + 1, this.o.backoff);
+      this.log({ event: 'result_retry', resultId: id, code: msg.code, attempt: attempt + 1, inMs: delay });
       const t = setTimeout(() => {
         if (ws && ws === this.ws && this.state === 'ready') void this.resend(ws, id);
       }, delay);

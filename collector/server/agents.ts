@@ -4,9 +4,10 @@ import {
   AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
   type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type Measurement, type ResultMessage, type ServerMessage,
 } from '../../protocol/index.ts';
-import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreValidationError } from '../store/index.ts';
+import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { tokenMatches } from './auth.ts';
+import { StoreHealth } from './store-health.ts';
 
 export interface AgentEndpointOptions {
   store: Store;
@@ -16,6 +17,20 @@ export interface AgentEndpointOptions {
   /** how long an agent with nothing to do waits before asking again */
   idleRetryMs: number;
   log?: (event: Record<string, unknown>) => void;
+  /** shared with the HTTP side (`/api/health`); default: one of its own */
+  storeHealth?: StoreHealth;
+}
+
+/** What an agent is told to wait before re-sending a message the store could not take. */
+export const STORE_RETRY_MS = 1000;
+
+/** What an `error` reply is about, besides its code and message (see ErrorMessageSchema). */
+interface ErrorAbout {
+  field?: string;
+  resultId?: string;
+  jobId?: string;
+  request?: AgentMessage['type'];
+  retryAfterMs?: number;
 }
 
 interface Session {
@@ -33,8 +48,12 @@ export class AgentEndpoint {
   /** live connections per agent id: leases are released only when an agent's last one closes */
   private readonly live = new Map<string, Set<WebSocket>>();
   readonly stats = { results: 0, duplicates: 0, errors: 0, jobFailures: 0, requeued: 0 };
+  /** whether the store takes writes (see StoreHealth) */
+  readonly storeHealth: StoreHealth;
 
-  constructor(private readonly o: AgentEndpointOptions) {}
+  constructor(private readonly o: AgentEndpointOptions) {
+    this.storeHealth = o.storeHealth ?? new StoreHealth();
+  }
 
   /** Agents connected now (by agent id) with their device ids. */
   connectedAgents(): number {
@@ -48,7 +67,7 @@ export class AgentEndpoint {
       try {
         session = this.onFrame(ws, session, bytes, isBinary);
       } catch (e) {
-        // a store failure must not take the server down; the agent re-sends what was not acked
+        // a last resort (onFrame answers its own failures): nothing may take the server down
         this.o.log?.({ event: 'internal_error', message: (e as Error).message });
         this.send(ws, { type: 'error', code: 'internal', message: `collector error: ${(e as Error).message}` });
       }
@@ -78,20 +97,46 @@ export class AgentEndpoint {
       // a refused job_failed names its job, so the agent does not take the error for a request's reply
       const failed = json as { type?: unknown; jobId?: unknown } | null;
       const jobId = failed?.type === 'job_failed' && typeof failed.jobId === 'string' ? failed.jobId : undefined;
-      return this.fail(ws, session, 'bad_message', message, field, resultId, jobId);
+      return this.fail(ws, session, 'bad_message', message, { field, resultId, jobId });
     }
     const msg: AgentMessage = parsed.data;
+    try {
+      return this.dispatch(ws, session, msg);
+    } catch (e) {
+      // the reply names what it answers, so the agent never takes it for another request's reply
+      const about: ErrorAbout = {
+        request: msg.type,
+        ...(msg.type === 'result' ? { resultId: msg.resultId } : {}),
+        ...(msg.type === 'job_failed' ? { jobId: msg.jobId } : {}),
+      };
+      if (e instanceof StoreUnavailableError) {
+        this.storeHealth.failed(e);
+        this.o.log?.({ event: 'store_unavailable', request: msg.type, code: e.code, message: e.message });
+        this.fail(ws, session, 'store_unavailable', e.message, { ...about, retryAfterMs: STORE_RETRY_MS });
+        // a hello that could not be recorded: the agent reconnects (with its backoff) and says it again
+        if (msg.type === 'hello' && !session) ws.close(1013, 'store unavailable');
+        return session;
+      }
+      this.o.log?.({ event: 'internal_error', request: msg.type, message: (e as Error).message });
+      return this.fail(ws, session, 'internal', `collector error: ${(e as Error).message}`, about);
+    }
+  }
+
+  private dispatch(ws: WebSocket, session: Session | null, msg: AgentMessage): Session | null {
+    const { store } = this.o;
     if (msg.type === 'hello') return this.hello(ws, session, msg);
     if (!session) return this.fail(ws, session, 'not_registered', `'${msg.type}' before 'hello': say hello with the token first`);
     switch (msg.type) {
       case 'lease_request': {
-        const lease = this.o.store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
+        const lease = store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
+        this.storeHealth.ok();
         this.send(ws, lease.jobs.length > 0 ? { type: 'lease', ...lease } : { type: 'lease', leaseId: null, jobs: [], expiresAt: null, retryAfterMs: this.o.idleRetryMs });
         break;
       }
       case 'heartbeat': {
         const expiresAt = Date.now() + this.o.leaseTtlMs;
-        const n = this.o.store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
+        const n = store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
+        this.storeHealth.ok();
         this.send(ws, { type: 'heartbeat', expiresAt: n > 0 ? expiresAt : null });
         break;
       }
@@ -99,7 +144,8 @@ export class AgentEndpoint {
         this.result(ws, session, msg);
         break;
       case 'release':
-        this.o.store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
+        store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
+        this.storeHealth.ok();
         break;
       case 'job_failed':
         this.jobFailed(ws, session, msg);
@@ -117,7 +163,13 @@ export class AgentEndpoint {
     if (!set?.delete(ws)) return;
     if (set.size === 0) {
       this.live.delete(session.agentId);
-      this.o.store.releaseLeases({ agentId: session.agentId });
+      try {
+        this.o.store.releaseLeases({ agentId: session.agentId });
+      } catch (e) {
+        // runs in a close handler, where a throw would take the process down; the leases expire instead
+        if (e instanceof StoreUnavailableError) this.storeHealth.failed(e);
+        this.o.log?.({ event: 'release_failed', agentId: session.agentId, message: (e as Error).message });
+      }
     }
   }
 
@@ -135,7 +187,7 @@ export class AgentEndpoint {
       return refuse('version', `protocol version ${msg.version} is not supported; this collector speaks ${PROTOCOL_VERSION}`, 4002);
     }
     if (session) {
-      return this.fail(ws, session, 'bad_message', `this connection already said hello (agent '${session.agentId}'); open a new connection to register again`, 'type');
+      return this.fail(ws, session, 'bad_message', `this connection already said hello (agent '${session.agentId}'); open a new connection to register again`, { field: 'type' });
     }
     const { store } = this.o;
     // the pass is checked before anything is written: a hello naming another device's pass (or the
@@ -146,18 +198,19 @@ export class AgentEndpoint {
       if (known.deviceId !== msg.device.id) diffs.push(`it belongs to another device`);
       if (known.startedAt !== msg.pass.startedAt) diffs.push(`it started at '${known.startedAt}'`);
       if (known.calibrationKey !== msg.pass.calibrationKey) diffs.push(`its calibration key is '${known.calibrationKey}'`);
-      if (diffs.length > 0) return this.fail(ws, session, 'bad_message', `pass '${msg.pass.id}' already exists and ${diffs.join(', ')}: a new pass needs a new id`, 'pass.id');
+      if (diffs.length > 0) return this.fail(ws, session, 'bad_message', `pass '${msg.pass.id}' already exists and ${diffs.join(', ')}: a new pass needs a new id`, { field: 'pass.id' });
     }
     try {
       store.upsertDevice(msg.device);
       store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
     } catch (e) {
       // a backstop for what the check above cannot see (another process writing the same database)
-      if (e instanceof StoreConflictError) return this.fail(ws, session, 'bad_message', e.message, 'pass.id');
-      if (e instanceof StoreValidationError) return this.fail(ws, session, 'bad_message', e.message, e.argument.replace(/^profile/, 'device'));
+      if (e instanceof StoreConflictError) return this.fail(ws, session, 'bad_message', e.message, { field: 'pass.id' });
+      if (e instanceof StoreValidationError) return this.fail(ws, session, 'bad_message', e.message, { field: e.argument.replace(/^profile/, 'device') });
       throw e;
     }
     const created = store.ensureJobsForDevice(msg.device.id);
+    this.storeHealth.ok();
     const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id };
     if (!this.live.has(next.agentId)) this.live.set(next.agentId, new Set());
     this.live.get(next.agentId)?.add(ws);
@@ -170,7 +223,7 @@ export class AgentEndpoint {
     const { store } = this.o;
     const job = store.getJob(msg.jobId);
     if (!job) {
-      this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, 'jobId', msg.resultId);
+      this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, { field: 'jobId', resultId: msg.resultId });
       return;
     }
     // Who may complete a leased job: the agent holding the lease, or another agent of the same
@@ -179,7 +232,7 @@ export class AgentEndpoint {
     const holder = job.status === 'leased' ? job.leaseOwner : null;
     const own = holder === session.agentId;
     if (!own && holder !== null && job.deviceId === session.deviceId && (job.leaseExpiresAt ?? 0) > Date.now() && this.live.has(holder)) {
-      this.fail(ws, session, 'leased_elsewhere', `job '${job.id}' is leased to agent '${holder}', which is still connected: only it completes the job while its lease lasts; send this result again later`, 'jobId', msg.resultId);
+      this.fail(ws, session, 'leased_elsewhere', `job '${job.id}' is leased to agent '${holder}', which is still connected: only it completes the job while its lease lasts; send this result again later`, { field: 'jobId', resultId: msg.resultId });
       return;
     }
     const task = job.task;
@@ -207,6 +260,7 @@ export class AgentEndpoint {
       // a network's kernels timed in context are stored with its measurement (an op job has none to send)
       const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
       const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
+      this.storeHealth.ok();
       if (outcome === 'duplicate') this.stats.duplicates++;
       else this.stats.results++;
       if (!own && outcome !== 'duplicate') {
@@ -222,9 +276,9 @@ export class AgentEndpoint {
       }
       this.send(ws, { type: 'ack', resultIds: [msg.resultId] });
     } catch (e) {
-      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, 'jobId', msg.resultId);
-      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, 'jobId', msg.resultId);
-      else if (e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof StoreConflictError || e instanceof TypeError) this.fail(ws, session, 'bad_message', e.message, undefined, msg.resultId);
+      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, { field: 'jobId', resultId: msg.resultId });
+      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, { field: 'jobId', resultId: msg.resultId });
+      else if (e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof StoreConflictError) this.fail(ws, session, 'bad_message', e.message, { resultId: msg.resultId });
       else throw e;
     }
   }
@@ -237,22 +291,25 @@ export class AgentEndpoint {
   private jobFailed(ws: WebSocket, session: Session, msg: JobFailedMessage): void {
     try {
       const { failures, gaveUp } = this.o.store.failJob({ jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, error: msg.error });
+      this.storeHealth.ok();
       this.stats.jobFailures++;
       this.o.log?.({ event: 'job_failed', jobId: msg.jobId, agentId: session.agentId, deviceId: session.deviceId, failures, gaveUp, error: msg.error });
     } catch (e) {
-      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, 'jobId', undefined, msg.jobId);
-      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, 'jobId', undefined, msg.jobId);
-      else if (e instanceof StoreValidationError) this.fail(ws, session, 'bad_message', e.message, undefined, undefined, msg.jobId);
+      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, { field: 'jobId', jobId: msg.jobId });
+      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, { field: 'jobId', jobId: msg.jobId });
+      else if (e instanceof StoreValidationError) this.fail(ws, session, 'bad_message', e.message, { jobId: msg.jobId });
       else throw e;
     }
   }
 
-  private fail(ws: WebSocket, session: Session | null, code: ErrorCode, message: string, field?: string, resultId?: string, jobId?: string): Session | null {
+  private fail(ws: WebSocket, session: Session | null, code: ErrorCode, message: string, about: ErrorAbout = {}): Session | null {
     this.stats.errors++;
     const reply: ServerMessage = { type: 'error', code, message };
-    if (field) reply.field = field;
-    if (resultId) reply.resultId = resultId;
-    if (jobId) reply.jobId = jobId;
+    if (about.field) reply.field = about.field;
+    if (about.resultId) reply.resultId = about.resultId;
+    if (about.jobId) reply.jobId = about.jobId;
+    if (about.request) reply.request = about.request;
+    if (about.retryAfterMs !== undefined) reply.retryAfterMs = about.retryAfterMs;
     this.send(ws, reply);
     return session;
   }

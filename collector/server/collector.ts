@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
-import type { Store } from '../store/index.ts';
-import { AgentEndpoint } from './agents.ts';
+import { StoreUnavailableError, type Store } from '../store/index.ts';
+import { AgentEndpoint, STORE_RETRY_MS } from './agents.ts';
 import { httpStatusOf } from './error-status.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
 import { HttpError, parseBody, readJson, Router, sendJson } from './http.ts';
@@ -16,6 +16,7 @@ import { addLatencyRoutes } from './latency-routes.ts';
 import { addAgentPageRoutes } from './agent-page.ts';
 import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
+import { StoreHealth } from './store-health.ts';
 
 export interface CollectorOptions {
   store: Store;
@@ -61,7 +62,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     throw new RangeError(`'token' must be a string of at least 4 characters`);
   }
   const leaseTtlMs = options.leaseTtlMs ?? 60_000;
+  const storeHealth = new StoreHealth();
   const endpoint = new AgentEndpoint({
+    storeHealth,
     store,
     token: options.token,
     leaseTtlMs,
@@ -80,7 +83,11 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   };
 
   const router = new Router()
-    .on('GET', '/api/health', (_q, res) => sendJson(res, 200, { ok: true, agents: endpoint.connectedAgents() }))
+    // 503 while the store refuses writes (disk full): results wait in the agents' outboxes meanwhile
+    .on('GET', '/api/health', (_q, res) => {
+      const failure = storeHealth.current;
+      sendJson(res, failure ? 503 : 200, { ok: !failure, agents: endpoint.connectedAgents(), store: failure ? { writable: false, ...failure } : { writable: true } });
+    })
     // each device with the quality of its measurements (conditions/quality.ts, snake_case)
     .on('GET', '/api/devices', (_q, res) => sendJson(res, 200, { devices: devicesView(store, quality) }))
     .on('GET', '/api/measurements', (_q, res, _p, url) => {
@@ -109,6 +116,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       const request = parseBody(CampaignRequestSchema, await readJson(req));
       const tasks = planTasks(request, (space, k, seed) => fleetFewShotPlan(store, space, k, seed));
       const campaign = store.createCampaign({ id: `camp-${randomUUID().slice(0, 8)}`, createdAt: new Date().toISOString(), request, tasks });
+      storeHealth.ok();
       options.log?.({ event: 'campaign', id: campaign.id, space: request.space, tasks: tasks.length });
       sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
     });
@@ -125,6 +133,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         await handler(req, res, params, url);
       } catch (e) {
         const status = httpStatusOf(e);
+        if (e instanceof StoreUnavailableError) {
+          storeHealth.failed(e);
+          res.setHeader('retry-after', String(Math.ceil(STORE_RETRY_MS / 1000)));
+        }
         if (status >= 500) options.log?.({ event: 'http_error', method: req.method, path: req.url?.split('?')[0], message: (e as Error).message });
         if (!res.headersSent) sendJson(res, status, { error: (e as Error).message, ...(e instanceof HttpError && e.field ? { field: e.field } : {}) });
         else res.end();

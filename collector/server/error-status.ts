@@ -2,7 +2,7 @@ import { LutEntryError, LutParseError, MissingLutKeysError, UnsupportedSpaceErro
 import { ArchParseError, UnknownKeyError } from '../../ops-library/index.ts';
 import { OnnxFormatError, UnsupportedOnnxError } from '../../predictor/onnx/index.ts';
 import {
-  StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreValidationError,
+  StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError,
 } from '../store/index.ts';
 import { HttpError } from './http.ts';
 
@@ -26,6 +26,8 @@ const CLIENT_ERRORS: ReadonlyArray<[new (...args: never[]) => Error, number]> = 
   [StoreConflictError, 409],
   [StoreJobStateError, 409],
   [MissingLutKeysError, 409],
+  // not the client's fault, but not a bug either: the same request may succeed later (Retry-After)
+  [StoreUnavailableError, 503],
 ];
 
 /**

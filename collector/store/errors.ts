@@ -112,3 +112,23 @@ export class StoreJobStateError extends Error {
     super(`job '${jobId}': ${reason}`);
   }
 }
+
+/**
+ * The database cannot be used now: the disk is full, an I/O error, the file turned read-only, or
+ * it stayed locked past the busy timeout. Nothing of the call was written (its transaction rolled
+ * back), and the same call may succeed later: callers answer "try again" (the ws endpoint's
+ * `store_unavailable`, HTTP 503) and report themselves unhealthy meanwhile. `code` is the
+ * backend's own (e.g. SQLITE_FULL).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(
+    readonly path: string,
+    readonly method: string,
+    readonly code: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${method}: store '${path}' is unavailable (${code}: ${reason}); nothing was written, try again later`, options);
+  }
+}

@@ -29,6 +29,7 @@ export {
   StoreNotFoundError,
   StoreOpenError,
   StoreReferenceError,
+  StoreUnavailableError,
   StoreValidationError,
   type JobStateErrorCode,
 } from './errors.ts';

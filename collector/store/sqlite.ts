@@ -34,6 +34,7 @@ import {
   StoreValidationError,
 } from './errors.ts';
 import { KernelProfileTable } from './kernel-profiles.ts';
+import { guardUnavailable } from './unavailable.ts';
 import { appliedMigrations, migrate, type AppliedMigration } from './migrate.ts';
 import { MIGRATIONS } from './migrations.ts';
 import type {
@@ -1228,3 +1229,6 @@ export class SqliteStore implements Store {
     this.#db.close();
   }
 }
+
+// a full disk, an I/O error or a lasting lock reaches callers as StoreUnavailableError
+guardUnavailable(SqliteStore, (store: SqliteStore) => store.path);
