@@ -1,0 +1,126 @@
+// Any ONNX model: leave-one-model-out over torchvision classifiers exported by torch (issue 14).
+//
+// Each model is measured whole (the harness: warm bursts, profiler off, as the agents measure) and
+// profiled (ORT's profiler: its kernels timed in context). For each model in turn, a kernel model
+// (predictor/kernel-model) is trained on every *other* model's kernels (plus kernel-campaign
+// samples with --samples), and predicts the held-out model from its kernels: the list ORT really
+// ran (--kernels profiled, the predictor's own error) and/or the list kernel detection predicts
+// from the imported graph (--kernels detected, the whole path a user gets). Its own timings are
+// never used for its prediction.
+//
+//   npx tsx scripts/bench/onnx-models.ts [--models resnet18,…] [--kind random-forest|log-linear]
+//        [--kernels profiled|detected|both] [--runtime ort-cpu] [--samples FILE.json] [--json]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { quantile } from 'simple-statistics';
+import { createBackend } from '../../agent/index.ts';
+import { measureOne } from '../../agent/harness/index.ts';
+import { profileKernels } from '../../agent/backends/ort-kernels.ts';
+import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
+import { trainKernelModel, type KernelTrainingProfile } from '../../predictor/kernel-model/index.ts';
+import { exportTorchvision, TORCHVISION_MODELS, torchUnavailable, type TorchvisionModel } from '../../tests/helpers/torchvision.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    models: { type: 'string', default: TORCHVISION_MODELS.join(',') },
+    kind: { type: 'string', default: 'random-forest' },
+    kernels: { type: 'string', default: 'both' },
+    runtime: { type: 'string', default: 'ort-cpu' },
+    threads: { type: 'string', default: '1' },
+    samples: { type: 'string' },
+    cache: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const say = (s: string) => process.stderr.write(`[onnx-models] ${s}\n`);
+const missing = torchUnavailable();
+if (missing) throw new Error(`torch is needed to export the models: ${missing}`);
+const names = args.models.split(',') as TorchvisionModel[];
+const files = exportTorchvision(names);
+
+interface ModelData {
+  name: string;
+  measuredMs: number;
+  cv: number;
+  runMs: number;
+  kernelSumMs: number;
+  kernels: KernelTrainingProfile['kernels'];
+}
+
+// measured whole and profiled once; --cache FILE keeps them between runs of the benchmark
+let data: ModelData[] = [];
+const cached: ModelData[] = args.cache ? (() => { try { return JSON.parse(readFileSync(args.cache, 'utf8')) as ModelData[]; } catch { return []; } })() : [];
+const backend = await createBackend('ort-node', { threads: Number(args.threads) });
+for (const name of names) {
+  const hit = cached.find((d) => d.name === name);
+  if (hit) {
+    data.push(hit);
+    continue;
+  }
+  const bytes = new Uint8Array(readFileSync(files.get(name)!));
+  const model = await backend.load(bytes);
+  const r = await measureOne(model, { warmup: 3, minRepeats: 10, minTimeMs: 1000, burst: 8 });
+  await model.dispose();
+  const p = await profileKernels(bytes, { threads: Number(args.threads), runs: 10, warmup: 3 });
+  data.push({ name, measuredMs: r.stats.median, cv: r.stats.cv, runMs: p.runMs, kernelSumMs: p.kernelSumMs, kernels: p.kernels });
+  say(`${name}: ${r.stats.median.toFixed(2)} ms (cv ${r.stats.cv.toFixed(3)}), ${p.kernels.length} kernels, Σ ${p.kernelSumMs.toFixed(2)} ms, run under the profiler ${p.runMs.toFixed(2)} ms`);
+}
+await backend.dispose();
+if (args.cache) writeFileSync(args.cache, JSON.stringify(data));
+data = data.filter((d) => names.includes(d.name as TorchvisionModel));
+const samples: KernelTrainingProfile[] = args.samples ? (JSON.parse(readFileSync(args.samples, 'utf8')) as KernelTrainingProfile[]) : [];
+
+// detection, when the kernel detection stage is there (ops-library/kernels/detect.ts)
+type Detect = (bytes: Uint8Array) => RuntimeKernel[];
+let detect: Detect | null = null;
+if (args.kernels !== 'profiled') {
+  try {
+    const imp = await import('../../ops-library/onnx/import/index.ts');
+    const det = (await import('../../ops-library/kernels/detect.ts' as string)) as { kernels: (g: unknown, runtime: string) => RuntimeKernel[] };
+    detect = (bytes) => det.kernels(imp.importOnnx(bytes), args.runtime);
+  } catch (e) {
+    say(`kernel detection unavailable (${(e as Error).message.split('\n')[0]}): predicting from the profiled kernel lists only`);
+  }
+}
+
+const strip = (k: RuntimeKernel): RuntimeKernel => ({ op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs, nodes: k.nodes });
+const rows: Array<Record<string, unknown>> = [];
+for (const held of data) {
+  const train: KernelTrainingProfile[] = [...data.filter((d) => d !== held).map((d) => ({ id: d.name, kernels: d.kernels, measuredMs: d.measuredMs })), ...samples];
+  const model = trainKernelModel(train, { kind: args.kind, seed: 1 });
+  const row: Record<string, unknown> = { model: held.name, measuredMs: held.measuredMs, cv: held.cv, kernels: held.kernels.length };
+  const viaProfile = model.predict(held.kernels.map(strip));
+  row.profiled = { ms: viaProfile.ms, error: viaProfile.ms / held.measuredMs - 1, measured: viaProfile.kernels.filter((k) => k.source === 'measured').length, fallback: viaProfile.kernels.filter((k) => k.source === 'fallback').length };
+  if (detect) {
+    try {
+      const ks = detect(new Uint8Array(readFileSync(files.get(held.name as TorchvisionModel)!)));
+      const viaDetect = model.predict(ks);
+      row.detected = { ms: viaDetect.ms, error: viaDetect.ms / held.measuredMs - 1, kernels: ks.length };
+    } catch (e) {
+      row.detected = { error: null, failure: (e as Error).message.split('\n')[0] };
+    }
+  }
+  rows.push(row);
+}
+
+const summary = (key: 'profiled' | 'detected') => {
+  const errs = rows.map((r) => (r[key] as { error: number | null } | undefined)?.error).filter((e): e is number => typeof e === 'number');
+  if (errs.length === 0) return null;
+  const abs = errs.map(Math.abs);
+  return { models: errs.length, within10: abs.filter((e) => e <= 0.1).length / abs.length, medianAbsError: quantile(abs, 0.5), maxAbsError: Math.max(...abs) };
+};
+const result = { kind: args.kind, threads: Number(args.threads), samples: samples.length, rows, profiled: summary('profiled'), detected: summary('detected') };
+if (args.json) console.log(JSON.stringify(result, null, 2));
+else {
+  const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '–');
+  console.log(`kernel regressor: ${args.kind}; ${samples.length} campaign samples; leave-one-model-out`);
+  console.log('| model | measured ms | kernels | predicted (ORT\'s kernels) | error | measured/fallback kernels | predicted (detected) | error |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows as any[]) {
+    console.log(`| ${r.model} | ${r.measuredMs.toFixed(2)} | ${r.kernels} | ${r.profiled.ms.toFixed(2)} | ${pct(r.profiled.error)} | ${r.profiled.measured}/${r.profiled.fallback} | ${r.detected?.ms?.toFixed(2) ?? r.detected?.failure ?? '–'} | ${pct(r.detected?.error)} |`);
+  }
+  for (const k of ['profiled', 'detected'] as const) {
+    const s = result[k];
+    if (s) console.log(`${k}: ${s.models} models, ${pct(s.within10)} within ±10%, median |error| ${pct(s.medianAbsError)}, max ${pct(s.maxAbsError)}`);
+  }
+}
