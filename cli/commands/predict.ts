@@ -1,6 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
+import { deviceKernelModel, openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
+import { predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts';
+import { getSpace, sampleArchs } from '../../ops-library/index.ts';
 import { insufficientCleanData } from '../../conditions/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
@@ -79,10 +81,78 @@ export function trainCommand(): Command {
     });
 }
 
+interface PredictFlags {
+  model?: string;
+  space?: string;
+  arch?: string;
+  archs?: string;
+  out?: string;
+  kind?: PredictorKind;
+  calibration?: number;
+  json?: boolean;
+  onnx?: string;
+  device?: string;
+  db?: string;
+  inputShape?: string;
+  strict?: boolean;
+  kernelRegressor: string;
+}
+
+/** '1x3x224x224' → [1, 3, 224, 224] */
+function parseShape(text: string): number[] {
+  const dims = text.split(/[x,×]/).map((d) => Number(d.trim()));
+  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new RangeError(`'--input-shape' must look like 1x3x224x224 (positive integers), got '${text}'`);
+  return dims;
+}
+
+async function predictOnnxFile(o: PredictFlags): Promise<void> {
+  if (o.device === undefined || o.db === undefined) throw new TypeError("'--onnx' needs '--device <id>' and '--db <file>' (the device's kernels timed in context)");
+  if (o.arch !== undefined || o.archs !== undefined) throw new TypeError("'--onnx' predicts one model file: leave out '--arch'/'--archs'");
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(o.onnx as string));
+  } catch (e) {
+    throw new Error(`cannot read '${o.onnx}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!existsSync(o.db)) throw new Error(`'--db ${o.db}' does not exist (profile the device with 'hwlat profile --kernels --db ${o.db}' first)`);
+  const store = openStore({ path: o.db });
+  try {
+    const device = store.getDevice(o.device);
+    if (!device) throw new RangeError(`'--device ${o.device}' is not in ${o.db}; devices there: ${store.listDevices().map((d) => d.id).join(', ') || 'none'}`);
+    const runtime = runtimeRuleSet(device.runtime);
+    const model = deviceKernelModel(store, device.id, { kind: o.kernelRegressor });
+    const p = predictOnnxModel(bytes, model, { runtime, strict: o.strict, ...(o.inputShape ? { inputShape: parseShape(o.inputShape) } : {}) });
+    const json = {
+      model: o.onnx, device: device.id, runtime, latency_ms: p.ms, kernel_sum_ms: p.kernelSumMs, overhead_ms: p.overheadMs,
+      kernels: p.kernels.map((k) => ({ op: k.op, type: k.type, nodes: k.nodes, ms: k.ms, source: k.source, ...(k.model ? { regressor: k.model } : {}) })),
+      unmapped: p.unmapped.map((u) => ({ op: u.op, nodes: u.nodes, macs_share: u.macsShare, ms: u.ms })),
+    };
+    emit(Boolean(o.json), json, () => {
+      const count = (s: string) => p.kernels.filter((k) => k.source === s).length;
+      return [
+        `${p.ms.toFixed(3)} ms on ${device.id} (${runtime}): ${p.kernels.length} kernels ${p.kernelSumMs.toFixed(3)} ms + overhead ${p.overheadMs.toFixed(3)} ms; ` +
+          `${count('measured')} timed on the device, ${count('regressor')} by their type's regressor, ${count('fallback')} by a fallback`,
+        table(['kernel', 'nodes', 'ms', 'source'], p.kernels.map((k) => [k.type, k.nodes.length > 2 ? `${k.nodes.slice(0, 2).join(', ')}, …` : k.nodes.join(', '), k.ms.toFixed(4), k.model && k.source !== 'measured' ? `${k.source} (${k.model})` : k.source])),
+        ...(p.unmapped.length > 0
+          ? [`not mapped (priced by the all-kernels fallback; --strict refuses): ${p.unmapped.map((u) => `${u.op} ${(100 * u.macsShare).toFixed(1)}% of MACs`).join('; ')}`]
+          : []),
+      ].join('\n');
+    });
+  } finally {
+    store.close();
+  }
+}
+
 export function predictCommand(): Command {
   return new Command('predict')
-    .description('predict the latency of an architecture (--arch) or a CSV of them (--archs) with a trained predictor')
-    .requiredOption('--model <dir>', 'predictor directory (from `hwlat train`)')
+    .description('predict the latency of an architecture (--arch) or a CSV of them (--archs) with a trained predictor, or of any ONNX model (--onnx) on a device')
+    .option('--model <dir>', 'predictor directory (from `hwlat train`), for --arch/--archs')
+    .option('--onnx <file>', "any ONNX model (a torchvision export, a pruned net; weights may be stripped with 'hwlat onnx strip'): predicted kernel by kernel for --device from --db")
+    .option('--device <id>', 'device id (with --onnx)')
+    .option('--db <file>', 'SQLite database holding the device\'s kernels timed in context (with --onnx)')
+    .option('--input-shape <NxCxHxW>', "concrete input shape for a model with symbolic dimensions, e.g. '1x3x224x224' (with --onnx)")
+    .option('--strict', 'fail when a kernel is of a type the device never timed, instead of listing it (with --onnx)')
+    .option('--kernel-regressor <kind>', 'per-kernel-type regressor: random-forest or log-linear (with --onnx)', 'random-forest')
     .option('--space <name>', "search space (must be the predictor's)")
     .option('--arch <string>', 'one architecture string')
     .option('--archs <csv>', "CSV with 'arch_id,arch'")
@@ -90,7 +160,19 @@ export function predictCommand(): Command {
     .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, kindOption)
     .option('--calibration <ms>', "the device's current calibration latency: predict for its speed now", numberOption('--calibration', 0))
     .option('--json', 'machine-readable output')
-    .action(async (o: { model: string; space?: string; arch?: string; archs?: string; out?: string; kind?: PredictorKind; calibration?: number; json?: boolean }) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ hwlat predict --model models/fbnet --arch '${sampleArchs(getSpace('fbnet'), { count: 1, seed: 0 })[0]}'
+  $ hwlat predict --model models/fbnet --archs archs.csv --out latency.csv
+  $ hwlat predict --onnx resnet18.onnx --device dev-1a2b3c4d5e6f --db hwlat.sqlite
+  $ hwlat predict --onnx model.onnx --input-shape 1x3x224x224 --device dev-1a2b3c4d5e6f --db hwlat.sqlite --strict --json
+`,
+    )
+    .action(async (o: PredictFlags) => {
+      if (o.onnx !== undefined) return predictOnnxFile(o);
+      if (o.model === undefined) throw new TypeError("'--model <dir>' is required with --arch/--archs (or pass --onnx FILE --device ID --db FILE)");
       const predictor = await loadPredictor(o.model);
       if (o.space !== undefined && o.space !== predictor.data.space) {
         throw new RangeError(`'--space ${o.space}' does not match the predictor's space '${predictor.data.space}'`);
