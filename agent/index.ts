@@ -12,3 +12,4 @@ export * from './transport/ws-client.ts';
 export * from './client/jobs.ts';
 export * from './client/agent-loop.ts';
 export * from './kernel-profile.ts';
+export * from './kernel-campaign.ts';

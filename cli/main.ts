@@ -12,6 +12,7 @@ import { setupCommand } from './commands/setup.ts';
 import { fewshotCommand } from './commands/fewshot.ts';
 import { exportCommand, searchCommand } from './commands/latency.ts';
 import { onnxCommand } from './commands/onnx.ts';
+import { kernelsCommand } from './commands/kernels.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hwlat')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
   program.addCommand(fewshotCommand());
   program.addCommand(onnxCommand());
+  program.addCommand(kernelsCommand());
   for (const cmd of [exportCommand(), searchCommand()]) program.addCommand(cmd);
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {

@@ -14,3 +14,5 @@ export * from './spaces/types.ts';
 export { SPACES, getSpace, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';
 export { PROXYLESS_CANDIDATES } from './spaces/proxyless.ts';
 export type { RuntimeKernel, TimedKernel } from './kernels/types.ts';
+export * from './kernels/sample-graph.ts';
+export * from './kernels/campaign.ts';
