@@ -16,3 +16,4 @@ export { PROXYLESS_CANDIDATES } from './spaces/proxyless.ts';
 export type { RuntimeKernel, TimedKernel } from './kernels/types.ts';
 export * from './kernels/sample-graph.ts';
 export * from './kernels/campaign.ts';
+export * from './kernels/index.ts';

@@ -1,23 +1,18 @@
-import { NB201_EDGE_ENDS } from '../ops/nasbench201.ts';
-import type { Nb201Edge } from '../ops/types.ts';
+import type { Layer } from '../graph.ts';
+import { optimise } from '../kernels/detect.ts';
+import type { WNode, WorkGraph } from '../kernels/graph.ts';
+import type { RuleSet } from '../kernels/rules/types.ts';
+import { importNetwork } from '../onnx/import/network.ts';
+import type { Chw } from '../shape.ts';
 
 /**
- * What ONNX Runtime's CPU graph optimiser (ORT 1.30, level 'all') makes of a NAS-Bench-201
- * network: the kernels it really runs. Measured per network, the cost of a cell is not the sum of
- * its edge ops; it depends on how the edges combine:
- *
- * - common-subexpression elimination: pools, ReLUs, zeros and Adds of the same values run once
- *   (a skip edge makes a node the very value it reads, so this reaches across cells);
- * - a Conv whose only reader is a ReLU takes it as its activation; BN folds into the Conv;
- * - the NCHWc layout pass: Conv and AveragePool run blocked (NCHWc); ReLU and Add stay in the
- *   layout of their inputs; an Add of two blocked values whose one input is a Conv read by nothing
- *   else becomes that Conv's Sum input (accumulated in place), and the ReLU after it its
- *   activation; the zero of an all-`none` node (Mul by 0) runs in plain NCHW, so its readers pay
- *   ReorderInput/ReorderOutput conversions and Adds that touch it stay unfused;
- * - the head's BN on a blocked value becomes a blocked depthwise 1×1 Conv with the ReLU fused.
- *
- * The rules were read off ORT's optimised graphs (`optimizedModelFilePath`) and are checked
- * against them in tests/ops-library/nb201-runtime.test.ts.
+ * What a runtime's graph optimiser (by default ONNX Runtime 1.30's CPU EP, level 'all') makes of a
+ * NAS-Bench-201 network, in the terms the space's LUT units use. This is kernel detection itself
+ * (ops-library/kernels: the one pass every model goes through) applied to the network's IR; this
+ * file only names each kernel for the units: measured per network, a cell's cost depends on how
+ * its edges combine — CSE of pools, ReLUs, zeros and Adds of the same values (across cells, through
+ * skip edges), Conv+ReLU fusion, BN folding, the NCHWc layout with Conv+Add Sum fusion, reorders
+ * around the zero (Mul by 0) nodes that stay in plain NCHW — and detection decides all of it.
  */
 export interface Nb201Kernel {
   kind: 'conv' | 'dwconv' | 'bn' | 'relu' | 'add' | 'zero' | 'pool' | 'gap' | 'reorder_in' | 'reorder_out';
@@ -32,167 +27,57 @@ export interface Nb201Kernel {
   sum?: boolean;
 }
 
-type Layout = 'nchwc' | 'nchw';
-type Op = 'input' | 'conv' | 'relu' | 'pool' | 'zero' | 'add' | 'bn' | 'gap' | 'flatten';
+const KIND: Readonly<Record<string, Nb201Kernel['kind']>> = {
+  Relu: 'relu', Add: 'add', Mul: 'zero', AveragePool: 'pool', GlobalAveragePool: 'gap', BatchNormalization: 'bn', ReorderInput: 'reorder_in', ReorderOutput: 'reorder_out',
+};
+const IGNORED = new Set(['Flatten', 'Gemm']);
+const bare = (op: string) => op.slice(op.lastIndexOf(':') + 1);
 
-/** a value-producing node of the simulated graph: a kernel's fields, plus its inputs and layout */
-interface Node extends Omit<Nb201Kernel, 'kind'> {
-  op: Op;
-  inputs: number[];
-  /** the value this node's output now is (a fused Add or ReLU reads as its Conv) */
-  alias?: number;
-  layout?: Layout;
+/** stage of a [N, C, H, W] feature map of the 32×32 CIFAR network: 32 → 0, 16 → 1, 8 → 2 (the head's 1×1: the last) */
+const stageOf = (s: readonly number[], input: Chw, last: number): number => Math.min(last, Math.round(Math.log2(input[1] / (s[2] as number))));
+
+function describe(g: WorkGraph, n: WNode, input: Chw, last: number): Nb201Kernel | null {
+  const op = bare(n.op);
+  if (IGNORED.has(op)) return null;
+  // a reorder belongs where the tensor it converts was made; a kernel to the layer of its main source node
+  const home = op.startsWith('Reorder') ? g.producer(n.inputs[0] as string) : n;
+  const layer = (home?.covers[0] ?? 'stem/').split('/')[0] as string;
+  const fixed = !layer.startsWith('cell');
+  const out = g.shape(n.outputs[0] as string);
+  const stage = stageOf(out, input, last);
+  if (op === 'Conv' || op === 'FusedConv') {
+    const act = n.attrs.activation !== undefined;
+    const sum = Boolean(n.inputs[3]);
+    const c = g.shape(n.inputs[0] as string)[1];
+    if (n.attrs.kernel_shape === undefined && n.attrs.group === c) return { kind: 'dwconv', stage, fixed, act, sum };
+    const kernel = (n.attrs.kernel_shape as number[] | undefined)?.[0] ?? 1;
+    const stride = (n.attrs.strides as number[] | undefined)?.[0] ?? 1;
+    return { kind: 'conv', stage, fixed, kernel, stride, act, sum };
+  }
+  const kind = KIND[op];
+  if (!kind) throw new Error(`NAS-Bench-201 units: kernel detection gave an unexpected ${n.op} kernel '${n.name}'`);
+  if (kind === 'pool') {
+    return { kind, stage, fixed, kernel: (n.attrs.kernel_shape as number[])[0] as number, stride: (n.attrs.strides as number[] | undefined)?.[0] ?? 1 };
+  }
+  return { kind, stage, fixed };
 }
 
+const cache = new Map<string, readonly Nb201Kernel[]>();
+const CACHE_LIMIT = 20_000;
+
 /**
- * The kernels ORT runs for a NAS-Bench-201 network: the cell repeated over `stages` stages of
- * `cells` cells, with the stem, the reductions and the head around them (flagged `fixed`).
+ * The kernels a runtime runs for a NAS-Bench-201 network given as its layers (the space's
+ * `expand(arch).layers`), each with its stage and whether it lies outside the cells. Detection
+ * runs once per network and runtime (cached: the space has 15,625 networks).
  */
-export function nb201RuntimeKernels(edges: readonly Nb201Edge[], o: { stages?: number; cells?: number } = {}): Nb201Kernel[] {
-  const stages = o.stages ?? 3;
-  const cells = o.cells ?? 5;
-  const nodes: Node[] = [];
-  const memo = new Map<string, number>();
-  let fixed = true;
-  let stage = 0;
-  // CSE: a node of the same op and inputs is the one made first (Convs carry weights: never)
-  const node = (op: Op, inputs: number[], extra: Partial<Node> = {}): number => {
-    const key = op === 'conv' || op === 'bn' ? null : `${op}:${extra.kernel ?? ''}(${inputs.join(',')})`;
-    const hit = key === null ? undefined : memo.get(key);
-    if (hit !== undefined) return hit;
-    nodes.push({ op, inputs, stage, fixed, ...extra });
-    if (key !== null) memo.set(key, nodes.length - 1);
-    return nodes.length - 1;
-  };
-  const conv = (x: number, kernel: number, stride = 1) => node('conv', [x], { kernel, stride, act: false, sum: false });
-  const relu = (x: number) => node('relu', [x]);
-  // the stem: a Conv (BN folded), no activation
-  let x = conv(node('input', []), 3);
-  for (let s = 0; s < stages; s++) {
-    stage = s;
-    fixed = false;
-    for (let c = 0; c < cells; c++) {
-      const vals = [x];
-      for (let j = 1; j <= 3; j++) {
-        const terms: number[] = [];
-        NB201_EDGE_ENDS.forEach(([from, to], i) => {
-          const edge = edges[i] as Nb201Edge;
-          if (to !== j || edge === 'none') return;
-          const src = vals[from] as number;
-          if (edge === 'skip_connect') terms.push(src);
-          else if (edge === 'avg_pool_3x3') terms.push(node('pool', [src], { kernel: 3, stride: 1 }));
-          else terms.push(conv(relu(src), edge === 'nor_conv_1x1' ? 1 : 3));
-        });
-        // an all-`none` node is the lowering's Mul(cell input, 0)
-        let acc = terms.length === 0 ? node('zero', [x]) : (terms[0] as number);
-        for (const t of terms.slice(1)) acc = node('add', [acc, t]);
-        vals.push(acc);
-      }
-      x = vals[3] as number;
-    }
-    fixed = true;
-    if (s < stages - 1) {
-      // the reduction (ops/nasbench201.ts): ReLU → Conv s2 → ReLU → Conv; AvgPool 2×2 → Conv 1×1; Add
-      const r = relu(x);
-      stage = s + 1;
-      const b = conv(relu(conv(r, 3, 2)), 3);
-      const short = conv(node('pool', [x], { kernel: 2, stride: 2 }), 1);
-      x = node('add', [short, b]);
-    }
-  }
-  // the head: BN → ReLU → global average pool → flatten → linear
-  node('flatten', [node('gap', [relu(node('bn', [x]))])]);
-
-  // readers of each value (add(v, v) reads v twice)
-  const uses = new Array<number>(nodes.length).fill(0);
-  for (const n of nodes) for (const i of n.inputs) uses[i] = (uses[i] as number) + 1;
-  const resolve = (v: number): number => {
-    let u = v;
-    while (nodes[u]?.alias !== undefined) u = nodes[u]?.alias as number;
-    return u;
-  };
-  const at = (v: number) => nodes[v] as Node;
-  // BN folds into a Conv read by it alone (ORT level 1, before the layout pass)
-  for (let v = 0; v < nodes.length; v++) {
-    const n = at(v);
-    const src = n.inputs[0] as number;
-    if (n.op === 'bn' && at(src).op === 'conv' && uses[src] === 1) n.alias = src;
-  }
-  // the NCHWc pass, in topological (creation) order
-  for (let v = 0; v < nodes.length; v++) {
-    const n = at(v);
-    if (n.alias !== undefined) {
-      uses[n.alias] = uses[v] as number;
-      continue;
-    }
-    const inLayout = (i: number) => at(resolve(n.inputs[i] as number)).layout ?? 'nchw';
-    switch (n.op) {
-      case 'conv':
-      case 'pool':
-        n.layout = 'nchwc';
-        break;
-      case 'input':
-      case 'zero':
-      case 'flatten':
-        n.layout = 'nchw';
-        break;
-      case 'gap':
-      case 'bn':
-        // a blocked BN runs as a depthwise NCHWc Conv, which a ReLU can fuse into
-        n.layout = inLayout(0);
-        break;
-      case 'relu': {
-        n.layout = inLayout(0);
-        const raw = n.inputs[0] as number;
-        const p = at(resolve(raw));
-        if (uses[raw] === 1 && !p.act && (p.op === 'conv' || (p.op === 'bn' && p.layout === 'nchwc'))) {
-          p.act = true;
-          n.alias = resolve(raw);
-        }
-        break;
-      }
-      case 'add': {
-        const blocked = inLayout(0) === 'nchwc' && inLayout(1) === 'nchwc';
-        n.layout = blocked ? 'nchwc' : 'nchw';
-        if (!blocked) break;
-        // the Add becomes the Sum input of a Conv that nothing else reads
-        for (const raw of n.inputs) {
-          const p = at(resolve(raw));
-          if (p.op === 'conv' && !p.sum && !p.act && uses[raw] === 1) {
-            p.sum = true;
-            n.alias = resolve(raw);
-            break;
-          }
-        }
-        break;
-      }
-    }
-    if (n.alias !== undefined) uses[n.alias] = uses[v] as number;
-  }
-
-  const kernels: Nb201Kernel[] = [];
-  const reorderOut = new Set<number>();
-  const reorderIn = new Set<number>();
-  for (let v = 0; v < nodes.length; v++) {
-    const n = at(v);
-    if (n.alias !== undefined || n.op === 'input') continue;
-    const blockedReader = n.op === 'conv' || n.op === 'pool';
-    for (const raw of n.inputs) {
-      const src = resolve(raw);
-      const l = at(src).layout;
-      // the stem reads the 3-channel image directly (ORT reorders its filter instead)
-      if (blockedReader && l === 'nchw' && at(src).op !== 'input') reorderIn.add(src);
-      if (!blockedReader && n.layout === 'nchw' && l === 'nchwc') reorderOut.add(src);
-    }
-    if (n.op === 'flatten') continue;
-    const kind = n.op === 'bn' && n.layout === 'nchwc' ? 'dwconv' : n.op;
-    kernels.push({
-      kind, stage: n.stage, fixed: n.fixed,
-      ...(n.kernel !== undefined ? { kernel: n.kernel, stride: n.stride ?? 1 } : {}),
-      ...(n.op === 'conv' || kind === 'dwconv' ? { act: Boolean(n.act), sum: Boolean(n.sum) } : {}),
-    } as Nb201Kernel);
-  }
-  for (const v of reorderIn) kernels.push({ kind: 'reorder_in', stage: at(v).stage, fixed: at(v).fixed });
-  for (const v of reorderOut) kernels.push({ kind: 'reorder_out', stage: at(v).stage, fixed: at(v).fixed });
+export function nb201RuntimeKernels(layers: readonly Layer[], input: Chw, rules: string | RuleSet = 'ort-cpu'): readonly Nb201Kernel[] {
+  const key = `${typeof rules === 'string' ? rules : rules.runtime}|${layers.map((l) => JSON.stringify(l.spec)).join(';')}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const g = optimise(importNetwork({ space: 'nasbench201', arch: '', input, layers }), rules);
+  const last = stageOf([1, 1, (layers[layers.length - 1]?.spec.input as Chw)[1]], input, Infinity);
+  const kernels = Object.freeze(g.nodes.flatMap((n) => describe(g, n, input, last) ?? []).map((k) => Object.freeze(k)));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, kernels);
   return kernels;
 }

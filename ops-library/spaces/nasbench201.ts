@@ -11,6 +11,7 @@ const C = 16;
 const CELLS_PER_STAGE = 5;
 const STAGES: readonly Chw[] = [[C, 32, 32], [2 * C, 16, 16], [4 * C, 8, 8]];
 const SPACE = 'nasbench201';
+const INPUT: Chw = [3, 32, 32];
 
 const stem: OpSpec = { op: 'conv_bn_act', input: [3, 32, 32], out: C, kernel: 3, act: 'none' };
 const reductions: OpSpec[] = [
@@ -41,6 +42,18 @@ const convUnit = (input: Chw, kernel: number, act: boolean, sum: boolean): OpSpe
 // every form an edge convolution takes at run time: with or without a fused ReLU and Sum input
 const convForms = (input: Chw): OpSpec[] => [1, 3].flatMap((k) => [false, true].flatMap((act) => [false, true].map((sum) => convUnit(input, k, act, sum))));
 
+/** The network's layers: the stem, 3 stages of 5 cells with a reduction between, the head. */
+function nb201Layers(edges: readonly Nb201Edge[]): Layer[] {
+  const layers: Layer[] = [{ name: 'stem', spec: stem }];
+  STAGES.forEach((input, s) => {
+    for (let i = 0; i < CELLS_PER_STAGE; i++) layers.push({ name: `cell${s * CELLS_PER_STAGE + i}`, spec: { op: 'nb201_cell', input, edges: [...edges] } });
+    const red = reductions[s];
+    if (red) layers.push({ name: `reduction${s}`, spec: red });
+  });
+  layers.push({ name: 'head', spec: head });
+  return layers;
+}
+
 /**
  * The LUT units of a network's cells as ONNX Runtime runs them (nasbench201-runtime.ts): each
  * distinct ReLU, pool, zero and Add once, unless fused; each edge convolution in the form the
@@ -50,7 +63,7 @@ const convForms = (input: Chw): OpSpec[] => [1, 3].flatMap((k) => [false, true].
  */
 export function nb201CellUnits(edges: readonly Nb201Edge[]): OpSpec[][] {
   const stages = STAGES.map((): OpSpec[] => []);
-  for (const k of nb201RuntimeKernels(edges, { stages: STAGES.length, cells: CELLS_PER_STAGE })) {
+  for (const k of nb201RuntimeKernels(nb201Layers(edges), INPUT)) {
     const input = STAGES[k.stage] as Chw;
     const units = stages[k.stage] as OpSpec[];
     if (k.fixed) continue;
@@ -70,7 +83,7 @@ export function nb201CellUnits(edges: readonly Nb201Edge[]): OpSpec[][] {
 export const nasbench201 = defineSpace({
   name: SPACE,
   summary: 'NAS-Bench-201 CIFAR cell network (C=16, N=5): 6 edges × 5 ops, 15,625 cells',
-  input: [3, 32, 32],
+  input: INPUT,
   classes: 10,
   positions,
   fixedUnits: [stem, ...reductions, head],
@@ -101,15 +114,5 @@ export const nasbench201 = defineSpace({
     return tokens;
   },
   join: (choices) => formatNb201Cell(choices as Nb201Edge[]),
-  layers(choices) {
-    const edges = choices as Nb201Edge[];
-    const layers: Layer[] = [{ name: 'stem', spec: stem }];
-    STAGES.forEach((input, s) => {
-      for (let i = 0; i < CELLS_PER_STAGE; i++) layers.push({ name: `cell${s * CELLS_PER_STAGE + i}`, spec: { op: 'nb201_cell', input, edges } });
-      const red = reductions[s];
-      if (red) layers.push({ name: `reduction${s}`, spec: red });
-    });
-    layers.push({ name: 'head', spec: head });
-    return layers;
-  },
+  layers: (choices) => nb201Layers(choices as Nb201Edge[]),
 });

@@ -45,6 +45,7 @@ function topoOrder(nodes: readonly NodeProto[], known: ReadonlySet<string>): Nod
   const readers = new Map<number, number[]>();
   pending.forEach((deps, i) => deps.forEach((d) => readers.set(d, [...(readers.get(d) ?? []), i])));
   const order: NodeProto[] = [];
+  // stable: of the nodes ready, the earliest in the file goes first (a sorted file keeps its order)
   const ready = pending.flatMap((d, i) => (d.size === 0 ? [i] : []));
   const done = new Set<number>();
   while (ready.length > 0) {
@@ -55,7 +56,11 @@ function topoOrder(nodes: readonly NodeProto[], known: ReadonlySet<string>): Nod
     for (const r of readers.get(i) ?? []) {
       const deps = pending[r] as Set<number>;
       deps.delete(i);
-      if (deps.size === 0) ready.push(r);
+      if (deps.size === 0) {
+        let at = ready.findIndex((x) => x > r);
+        if (at < 0) at = ready.length;
+        ready.splice(at, 0, r);
+      }
     }
   }
   if (order.length !== nodes.length) throw new OnnxFormatError(`the graph has a cycle through ${nodes.length - order.length} nodes`);

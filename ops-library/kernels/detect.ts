@@ -1,0 +1,65 @@
+import { lookup } from '../errors.ts';
+import type { IrGraph } from '../onnx/import/types.ts';
+import { normaliseAttrs } from './attrs.ts';
+import { WorkGraph } from './graph.ts';
+import { inlineFunctions } from './passes/basic.ts';
+import { PASSES } from './passes/registry.ts';
+import { ORT_CPU } from './rules/ort-cpu.ts';
+import { ORT_WASM } from './rules/ort-wasm.ts';
+import type { RuleSet } from './rules/types.ts';
+import type { RuntimeKernel } from './types.ts';
+
+/** The built-in rule sets by runtime name. */
+export const RULE_SETS: Readonly<Record<string, RuleSet>> = Object.freeze({ 'ort-cpu': ORT_CPU, 'ort-wasm': ORT_WASM });
+
+/** how often one optimisation level may repeat its passes before it must have settled */
+const MAX_ROUNDS = 10;
+
+/** Applies a rule set to a graph; returns the rewritten graph (for inspection and tests). */
+export function optimise(graph: IrGraph, runtime: string | RuleSet): WorkGraph {
+  const rules = typeof runtime === 'string' ? lookup(RULE_SETS, 'runtime rule set', runtime) : runtime;
+  const g = new WorkGraph(graph);
+  inlineFunctions(g, rules);
+  for (const level of rules.levels) {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let changed = false;
+      for (const name of level.passes) {
+        const pass = lookup(PASSES, 'kernel detection pass', name);
+        if (pass(g, rules)) {
+          changed = true;
+          g.sort();
+        }
+      }
+      if (!changed) break;
+    }
+  }
+  return g;
+}
+
+/**
+ * Kernel detection: the kernels a runtime executes for an imported model, as the runtime names
+ * them (`RuntimeKernel`), in execution order. The runtime's graph optimiser is replayed from its
+ * rule set (rules/): fusions (BN, Add, Mul, Pad into Conv; Conv+activation; Conv+Add Sum inputs;
+ * MatMul+Add → Gemm; GELU, SiLU), CSE, layout changes (NCHWc with its reorders). Every source
+ * node is covered by one kernel, or was folded away.
+ *
+ * @example
+ * const ir = importOnnx(readFileSync('resnet18.onnx'));
+ * kernels(ir, 'ort-cpu').map((k) => k.op); // ['com.microsoft.nchwc:Conv', 'com.microsoft.nchwc:MaxPool', …]
+ */
+export function kernels(graph: IrGraph, runtime: string | RuleSet = 'ort-cpu'): RuntimeKernel[] {
+  const rules = typeof runtime === 'string' ? lookup(RULE_SETS, 'runtime rule set', runtime) : runtime;
+  const g = optimise(graph, rules);
+  return g.nodes.map((n): RuntimeKernel => {
+    const dropped = new Set((rules.prepacked[n.op] ?? []).filter((i) => g.isConstant(n.inputs[i] ?? '')));
+    const shapeOf = (v: string) => (v ? [...g.shape(v)] : []);
+    const weight = n.inputs[1] ? g.shape(n.inputs[1]) : undefined;
+    return Object.freeze({
+      op: n.op,
+      attrs: Object.freeze(normaliseAttrs(n.op, n.attrs, weight)) as RuntimeKernel['attrs'],
+      inputs: Object.freeze(n.inputs.flatMap((v, i) => (dropped.has(i) ? [] : [shapeOf(v)]))),
+      outputs: Object.freeze(n.outputs.filter(Boolean).map(shapeOf)),
+      nodes: Object.freeze([...new Set(n.covers)]),
+    });
+  });
+}

@@ -1,0 +1,172 @@
+import type { AttrValue, DType, IrGraph } from '../onnx/import/types.ts';
+
+/** A tensor of the graph being rewritten. */
+export interface WValue {
+  readonly name: string;
+  readonly dtype: DType;
+  shape: readonly number[];
+  readonly constant: boolean;
+  readonly data?: readonly number[];
+}
+
+/** A node of the graph being rewritten; `covers` names the source nodes it stands for. */
+export interface WNode {
+  name: string;
+  op: string;
+  attrs: Record<string, AttrValue>;
+  inputs: string[];
+  outputs: string[];
+  covers: string[];
+}
+
+/**
+ * The mutable graph kernel detection rewrites, one runtime optimisation at a time. Nodes stay in
+ * a topological order (`sort()` after insertions); value consumers are recomputed on demand.
+ */
+export class WorkGraph {
+  nodes: WNode[];
+  readonly values: Map<string, WValue>;
+  readonly inputs: readonly string[];
+  readonly outputs: Set<string>;
+  private index: { producer: Map<string, WNode>; consumers: Map<string, WNode[]> } | null = null;
+  private counter = 0;
+
+  constructor(ir: IrGraph) {
+    this.values = new Map([...ir.values].map(([k, v]) => [k, { ...v }]));
+    this.inputs = ir.inputs;
+    this.outputs = new Set(ir.outputs);
+    this.nodes = ir.nodes.map((n) => ({ name: n.name, op: n.op, attrs: { ...n.attrs }, inputs: [...n.inputs], outputs: [...n.outputs], covers: [n.name] }));
+  }
+
+  /** call after changing any node's inputs or outputs */
+  touch(): void {
+    this.index = null;
+  }
+
+  private built() {
+    if (!this.index) {
+      const producer = new Map<string, WNode>();
+      const consumers = new Map<string, WNode[]>();
+      for (const n of this.nodes) {
+        for (const o of n.outputs) if (o) producer.set(o, n);
+        for (const i of n.inputs) {
+          if (!i) continue;
+          const list = consumers.get(i);
+          // a node reading a value twice (Add(x, x)) is one consumer with two edges: listed twice, as ORT counts edges
+          if (list) list.push(n);
+          else consumers.set(i, [n]);
+        }
+      }
+      this.index = { producer, consumers };
+    }
+    return this.index;
+  }
+
+  producer(value: string): WNode | undefined {
+    return this.built().producer.get(value);
+  }
+
+  /** readers of a value, one entry per input edge */
+  consumers(value: string): readonly WNode[] {
+    return this.built().consumers.get(value) ?? [];
+  }
+
+  /** edges leaving a value, a graph output counting as one more (ORT's "uses") */
+  uses(value: string): number {
+    return this.consumers(value).length + (this.outputs.has(value) ? 1 : 0);
+  }
+
+  value(name: string): WValue {
+    const v = this.values.get(name);
+    if (!v) throw new RangeError(`kernel detection: unknown value '${name}'`);
+    return v;
+  }
+
+  shape(name: string): readonly number[] {
+    return this.value(name).shape;
+  }
+
+  isConstant(name: string): boolean {
+    return name !== '' && (this.values.get(name)?.constant ?? false);
+  }
+
+  /** a new value name, unique in the graph */
+  fresh(prefix: string): string {
+    let name: string;
+    do name = `${prefix}_hwlat${this.counter++}`;
+    while (this.values.has(name));
+    return name;
+  }
+
+  addValue(v: WValue): string {
+    this.values.set(v.name, v);
+    return v.name;
+  }
+
+  /** a new constant (weights ORT makes while rewriting: a folded bias, a padded filter, a Reshape's shape) */
+  addConstant(prefix: string, shape: readonly number[], o: { dtype?: DType; data?: readonly number[] } = {}): string {
+    return this.addValue({ name: this.fresh(prefix), dtype: o.dtype ?? 'float32', shape, constant: true, ...(o.data ? { data: o.data } : {}) });
+  }
+
+  /** a new run-time value */
+  addTensor(prefix: string, shape: readonly number[], dtype: DType = 'float32'): string {
+    return this.addValue({ name: this.fresh(prefix), dtype, shape, constant: false });
+  }
+
+  remove(...nodes: WNode[]): void {
+    const gone = new Set(nodes);
+    this.nodes = this.nodes.filter((n) => !gone.has(n));
+    this.touch();
+  }
+
+  /** inserts `node` right after `after` (or first) in the node order */
+  insertAfter(after: WNode | undefined, node: WNode): void {
+    const i = after ? this.nodes.indexOf(after) : -1;
+    this.nodes.splice(i + 1, 0, node);
+    this.touch();
+  }
+
+  insertBefore(before: WNode, node: WNode): void {
+    this.nodes.splice(this.nodes.indexOf(before), 0, node);
+    this.touch();
+  }
+
+  /** every reader of `from` reads `to` instead (graph outputs keep their names: callers check) */
+  replaceUses(from: string, to: string): void {
+    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    this.touch();
+  }
+
+  /** restores a topological order, keeping the current order where it is one (stable Kahn) */
+  sort(): void {
+    const pos = new Map(this.nodes.map((n, i) => [n, i]));
+    const deps = new Map<WNode, number>();
+    const readers = new Map<WNode, WNode[]>();
+    for (const n of this.nodes) {
+      let d = 0;
+      for (const i of new Set(n.inputs)) {
+        const p = i ? this.producer(i) : undefined;
+        if (p && p !== n) {
+          d++;
+          readers.set(p, [...(readers.get(p) ?? []), n]);
+        }
+      }
+      deps.set(n, d);
+    }
+    const ready = this.nodes.filter((n) => deps.get(n) === 0);
+    const out: WNode[] = [];
+    while (ready.length > 0) {
+      ready.sort((a, b) => (pos.get(a) as number) - (pos.get(b) as number));
+      const n = ready.shift() as WNode;
+      out.push(n);
+      for (const r of readers.get(n) ?? []) {
+        const d = (deps.get(r) as number) - 1;
+        deps.set(r, d);
+        if (d === 0) ready.push(r);
+      }
+    }
+    if (out.length !== this.nodes.length) throw new Error('kernel detection made a cycle: a rule is wrong');
+    this.nodes = out;
+    this.touch();
+  }
+}
