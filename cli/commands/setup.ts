@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 
 /**
- * Installs the CUDA/TensorRT execution providers after an offline install: the project's .npmrc
- * skips onnxruntime-node's download so `npm ci` works without internet; a GPU user runs
- * onnxruntime-node's own installer here.
+ * Installs the CUDA/TensorRT execution providers after an offline install: package.json's
+ * allowScripts denies onnxruntime-node's install script (its CUDA download) so `npm ci` works
+ * without internet; a GPU user runs onnxruntime-node's own installer here.
  */
 export function setupCommand(): Command {
   return new Command('setup')
