@@ -70,6 +70,8 @@ export interface GraphInfo {
   tensors: Set<string>;
   /** graph inputs and initializers: values no node produces */
   sources: Set<string>;
+  /** the graph's inputs that are not initializers: what a caller feeds */
+  inputs: Set<string>;
 }
 
 const num = (v: number | { toNumber(): number } | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -119,11 +121,13 @@ export function graphInfo(bytes: Uint8Array): GraphInfo {
     }
     return { name: n.name ?? '', op: qualifiedOp(n.domain, n.opType ?? ''), attrs, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])] };
   });
-  const sources = new Set<string>([...(g.input ?? []).map((v) => v.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? '')]);
+  const initializers = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  const inputs = new Set((g.input ?? []).map((v) => v.name ?? '').filter((n) => n && !initializers.has(n)));
+  const sources = new Set<string>([...inputs, ...initializers]);
   const tensors = new Set<string>(sources);
   for (const n of nodes) for (const t of [...n.inputs, ...n.outputs]) if (t) tensors.add(t);
   tensors.delete('');
-  return { nodes, tensors, sources };
+  return { nodes, tensors, sources, inputs };
 }
 
 /** A node event of the profile, reduced to what the kernels need. */
@@ -250,11 +254,14 @@ function fusionStage(n: GraphNode, constants: ReadonlySet<string>): number {
  * with one consumer, in ORT's fusion order. A source node still unmatched was removed or fused
  * forward: a common subexpression goes with its twin, anything else with the latest-running
  * kernel among its inputs' producers (a Conv+Add Sum fusion runs after both addends exist).
+ * Kernels ORT inlined from a function (HardSwish → HardSigmoid, Mul: unnamed, `anonymous`) all
+ * cover the one source node their body replaced, found through the optimised graph's tensors.
  * Nodes left then (constant-folded at load) are returned apart.
  */
 export function coverSourceNodes(
   source: GraphInfo,
-  kernels: ReadonlyArray<{ name: string; op: string; outputs?: readonly string[] }>,
+  kernels: ReadonlyArray<{ name: string; op: string; outputs?: readonly string[]; anonymous?: boolean; inputNames?: readonly string[] }>,
+  optimised?: GraphInfo,
 ): { nodes: string[][]; folded: string[] } {
   const srcName = (i: number) => source.nodes[i]?.name || `#${i}`;
   const byName = new Map<string, number>();
@@ -278,13 +285,13 @@ export function coverSourceNodes(
   const seeds: Array<[number, number]> = [];
   // 1. a source node with the kernel's own name
   kernels.forEach((k, ki) => {
-    const s = byName.get(k.name);
+    const s = k.anonymous ? undefined : byName.get(k.name);
     if (claim(s, ki)) seeds.push([s as number, ki]);
   });
   // 2. the source tensor the kernel's name stem or its outputs carry
   kernels.forEach((k, ki) => {
     // a layout change (NCHWc reorders) covers no source node, though its output may carry a source tensor's name
-    if (LAYOUT_OPS.has(baseOp(k.op))) return;
+    if (LAYOUT_OPS.has(baseOp(k.op)) || k.anonymous) return;
     for (const t of [...nameStems(k.name), ...(k.outputs ?? [])]) {
       const s = producer.get(t);
       if (claim(s, ki)) {
@@ -315,7 +322,38 @@ export function coverSourceNodes(
     }
     if (found) for (const p of path) claim(p, ki);
   }
-  // 4. removed twins (common subexpressions) and forward fusions, until nothing changes
+  // 4. the body of an inlined function (unnamed kernels joined by their tensors) stands for the one
+  // source node fed by what feeds the body: the kernels upstream of it, or the graph's inputs
+  const shared = new Map<number, number[]>();
+  const anon = kernels.map((k, i) => (k.anonymous ? i : -1)).filter((i) => i >= 0);
+  if (anon.length > 0 && optimised) {
+    const producedBy = new Map<string, number>();
+    kernels.forEach((k, i) => (k.outputs ?? []).forEach((t) => producedBy.set(t, i)));
+    const groups: number[][] = [];
+    for (const i of anon) {
+      const ins = kernels[i]?.inputNames ?? [];
+      const joined = groups.find((g) => ins.some((t) => g.some((j) => kernels[j]?.outputs?.includes(t))));
+      if (joined) joined.push(i);
+      else groups.push([i]);
+    }
+    for (const g of groups) {
+      const external = g.flatMap((i) => kernels[i]?.inputNames ?? []).filter((t) => t && !g.some((j) => kernels[j]?.outputs?.includes(t)));
+      const upstream = new Set(external.map((t) => producedBy.get(t)).filter((k): k is number => k !== undefined));
+      const fromGraph = external.some((t) => optimised.inputs.has(t));
+      // an input of the replaced node: a constant, a graph input (if the body reads one), or a value of an upstream kernel
+      const fed = (t: string) => {
+        if (!t || (source.sources.has(t) && !source.inputs.has(t))) return true;
+        if (source.inputs.has(t)) return fromGraph;
+        const k = owner.get(producer.get(t) ?? -1);
+        return k !== undefined && upstream.has(k);
+      };
+      const s = source.nodes.findIndex((n, i) => !owner.has(i) && n.inputs.some((t) => t && !(source.sources.has(t) && !source.inputs.has(t))) && n.inputs.every(fed));
+      if (s < 0) continue;
+      claim(s, g[0] as number);
+      shared.set(s, g.slice(1));
+    }
+  }
+  // 5. removed twins (common subexpressions) and forward fusions, until nothing changes
   for (let changed = true; changed; ) {
     changed = false;
     const claimedSigs = new Map<string, number>();
@@ -336,7 +374,7 @@ export function coverSourceNodes(
   source.nodes.forEach((_, i) => {
     const k = owner.get(i);
     if (k === undefined) folded.push(srcName(i));
-    else (nodes[k] as string[]).push(srcName(i));
+    else for (const j of [k, ...(shared.get(i) ?? [])]) (nodes[j] as string[]).push(srcName(i));
   });
   return { nodes, folded };
 }
@@ -357,6 +395,12 @@ export interface KernelsFromProfileOptions {
   source?: Uint8Array | GraphInfo;
   /** leading runs to leave out (warm-up); default 0 */
   warmup?: number;
+}
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+  return m;
 }
 
 const info = (g: Uint8Array | GraphInfo | undefined): GraphInfo | undefined => (g === undefined ? undefined : g instanceof Uint8Array ? graphInfo(g) : g);
@@ -392,7 +436,18 @@ export function kernelsFromProfile(events: readonly ProfileEvent[], options: Ker
     return t;
   });
 
-  const optByName = new Map((optimised?.nodes ?? []).map((n) => [n.name, n] as const));
+  const optByName = new Map((optimised?.nodes ?? []).filter((n) => n.name).map((n) => [n.name, n] as const));
+  // ORT leaves the nodes it inlines from a function (HardSwish → HardSigmoid, Mul) unnamed in the
+  // optimised file and calls them `<OpType>_<node index>` in the profile: joined per op type in
+  // index order against the file's order of the unnamed nodes
+  const anonymous = new Set<string>();
+  for (const [op, nodes] of groupBy((optimised?.nodes ?? []).filter((n) => !n.name), (n) => baseOp(n.op))) {
+    const events = order
+      .filter((name) => !optByName.has(name) && (first.get(name) as NodeEvent).op === op && new RegExp(`^${op}_\\d+$`).test(name))
+      .sort((a, b) => Number(a.slice(op.length + 1)) - Number(b.slice(op.length + 1)));
+    if (events.length !== nodes.length) continue;
+    events.forEach((name, i) => (optByName.set(name, nodes[i] as GraphNode), anonymous.add(name)));
+  }
   const srcByName = new Map((source?.nodes ?? []).filter((n) => n.name).map((n) => [n.name, n] as const));
   const unmatched: string[] = [];
   const base = order.map((name) => {
@@ -411,7 +466,13 @@ export function kernelsFromProfile(events: readonly ProfileEvent[], options: Ker
       outputNames: opt?.outputs ?? [],
     };
   });
-  const cover = source ? coverSourceNodes(source, base.map((b) => ({ name: b.name, op: b.op, outputs: b.outputNames }))) : null;
+  const cover = source
+    ? coverSourceNodes(
+        source,
+        base.map((b) => ({ name: b.name, op: b.op, outputs: b.outputNames, ...(anonymous.has(b.name) ? { anonymous: true, inputNames: optByName.get(b.name)?.inputs ?? [] } : {}) })),
+        optimised,
+      )
+    : null;
   if (!optimised && cover && source) {
     // a fused kernel's activation is an attribute of the optimised node; without that graph, the covered activation names it
     const srcByAnyName = new Map(source.nodes.map((n, i) => [n.name || `#${i}`, n] as const));

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import {
   graphInfo, KernelProfileError, kernelsFromProfile, parseProfileJson, profileKernels, profileKernelsWasm, runtimeKernels, type ProfileEvent,
 } from '../../agent/backends/index.ts';
-import { buildOnnx, getSpace, lowerNetwork, sampleArchs } from '../../ops-library/index.ts';
+import { buildOnnx, getSpace, lowerNetwork, sampleArchs, sampleGraph } from '../../ops-library/index.ts';
 import { KernelProfileSchema } from '../../protocol/index.ts';
 
 function network(space: string, seed = 3): Uint8Array {
@@ -101,6 +101,21 @@ test('profileKernelsWasm: onnxruntime-web prints its profile at endProfiling; ke
   assert.ok(sum > 0 && sum <= p.runMs, `Σ ${sum} vs run ${p.runMs}`);
   const src = graphInfo(bytes).nodes.map((n) => n.name);
   assert.deepEqual([...p.kernels.flatMap((k) => k.nodes)].sort(), [...src].sort());
+});
+
+test('kernels ORT inlines from a function (HardSwish → HardSigmoid, Mul) are joined to their unnamed optimised nodes and cover the HardSwish', async () => {
+  const bytes = sampleGraph({ kind: 'conv', cin: 32, cout: 32, hw: 14, kernel: 3, stride: 1, groups: 32, act: 'hswish', residual: false });
+  const p = await profileKernels(bytes, { threads: 1, runs: 2, warmup: 0 });
+  assert.deepEqual(p.unmatched, []);
+  assert.deepEqual(p.folded, []);
+  const hs = p.kernels.find((k) => k.op === 'HardSigmoid');
+  const mul = p.kernels.find((k) => k.op === 'Mul');
+  assert.ok(hs && mul, p.kernels.map((k) => k.op).join());
+  assert.ok(Math.abs((hs.attrs.alpha as number) - 1 / 6) < 1e-6 && hs.attrs.beta === 0.5, JSON.stringify(hs.attrs));
+  const hswish = graphInfo(bytes).nodes.find((n) => n.op === 'HardSwish')!.name;
+  assert.deepEqual(hs.nodes, [hswish]);
+  assert.deepEqual(mul.nodes, [hswish]);
+  assert.ok(!p.kernels.find((k) => k.op === 'com.microsoft.nchwc:Conv')!.nodes.includes(hswish), 'the conv does not claim the HardSwish');
 });
 
 /** A synthetic ORT profile: `runs` model_run events, each with the given node durations (µs). */
