@@ -9,14 +9,17 @@
 // never used for its prediction.
 //
 //   npx tsx scripts/bench/onnx-models.ts [--models resnet18,…] [--kind random-forest|log-linear]
-//        [--kernels profiled|detected|both] [--runtime ort-cpu] [--samples FILE.json] [--json]
+//        [--kernels profiled|detected|both] [--runtime ort-cpu] [--cache FILE.json]
+//        [--db FILE --device ID (kernel profiles stored there, e.g. by `hwlat kernels campaign`)] [--json]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { quantile } from 'simple-statistics';
 import { createBackend } from '../../agent/index.ts';
+import { kernelTrainingProfiles, openStore } from '../../collector/index.ts';
 import { measureOne } from '../../agent/harness/index.ts';
 import { profileKernels } from '../../agent/backends/ort-kernels.ts';
-import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
+import { kernels, type RuntimeKernel } from '../../ops-library/kernels/index.ts';
+import { importOnnx } from '../../ops-library/onnx/import/index.ts';
 import { trainKernelModel, type KernelTrainingProfile } from '../../predictor/kernel-model/index.ts';
 import { exportTorchvision, TORCHVISION_MODELS, torchUnavailable, type TorchvisionModel } from '../../tests/helpers/torchvision.ts';
 
@@ -27,7 +30,8 @@ const { values: args } = parseArgs({
     kernels: { type: 'string', default: 'both' },
     runtime: { type: 'string', default: 'ort-cpu' },
     threads: { type: 'string', default: '1' },
-    samples: { type: 'string' },
+    db: { type: 'string' },
+    device: { type: 'string' },
     cache: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -68,20 +72,18 @@ for (const name of names) {
 await backend.dispose();
 if (args.cache) writeFileSync(args.cache, JSON.stringify(data));
 data = data.filter((d) => names.includes(d.name as TorchvisionModel));
-const samples: KernelTrainingProfile[] = args.samples ? (JSON.parse(readFileSync(args.samples, 'utf8')) as KernelTrainingProfile[]) : [];
-
-// detection, when the kernel detection stage is there (ops-library/kernels/detect.ts)
-type Detect = (bytes: Uint8Array) => RuntimeKernel[];
-let detect: Detect | null = null;
-if (args.kernels !== 'profiled') {
-  try {
-    const imp = await import('../../ops-library/onnx/import/index.ts');
-    const det = (await import('../../ops-library/kernels/detect.ts' as string)) as { kernels: (g: unknown, runtime: string) => RuntimeKernel[] };
-    detect = (bytes) => det.kernels(imp.importOnnx(bytes), args.runtime);
-  } catch (e) {
-    say(`kernel detection unavailable (${(e as Error).message.split('\n')[0]}): predicting from the profiled kernel lists only`);
-  }
+// kernel-campaign samples (and any other kernel profiles) of this device from a database
+let samples: KernelTrainingProfile[] = [];
+if (args.db) {
+  if (!args.device) throw new Error(`'--db' needs '--device ID'`);
+  const store = openStore({ path: args.db });
+  samples = kernelTrainingProfiles(store, args.device).map((p) => ({ ...p, measuredMs: null }));
+  store.close();
+  say(`${samples.length} kernel profiles (${samples.reduce((a, p) => a + p.kernels.length, 0)} kernels) of ${args.device} from ${args.db}`);
 }
+
+// the whole path a user gets: import, then the runtime's rule set
+const detect = args.kernels === 'profiled' ? null : (bytes: Uint8Array): RuntimeKernel[] => kernels(importOnnx(bytes), args.runtime);
 
 const strip = (k: RuntimeKernel): RuntimeKernel => ({ op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs, nodes: k.nodes });
 const rows: Array<Record<string, unknown>> = [];
