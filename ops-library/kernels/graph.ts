@@ -38,28 +38,59 @@ export class WorkGraph {
     this.nodes = ir.nodes.map((n) => ({ name: n.name, op: n.op, attrs: { ...n.attrs }, inputs: [...n.inputs], outputs: [...n.outputs], covers: [n.name] }));
   }
 
-  /** call after changing any node's inputs or outputs */
+  private readonly dead = new WeakSet<WNode>();
+
+  /** call after changing a node's inputs or outputs directly (setInputs/setOutputs keep the index) */
   touch(): void {
     this.index = null;
   }
 
   private built() {
     if (!this.index) {
-      const producer = new Map<string, WNode>();
-      const consumers = new Map<string, WNode[]>();
-      for (const n of this.nodes) {
-        for (const o of n.outputs) if (o) producer.set(o, n);
-        for (const i of n.inputs) {
-          if (!i) continue;
-          const list = consumers.get(i);
-          // a node reading a value twice (Add(x, x)) is one consumer with two edges: listed twice, as ORT counts edges
-          if (list) list.push(n);
-          else consumers.set(i, [n]);
-        }
-      }
-      this.index = { producer, consumers };
+      this.index = { producer: new Map(), consumers: new Map() };
+      for (const n of this.nodes) this.register(n);
     }
     return this.index;
+  }
+
+  private register(n: WNode): void {
+    if (!this.index) return;
+    for (const o of n.outputs) if (o) this.index.producer.set(o, n);
+    for (const i of n.inputs) {
+      if (!i) continue;
+      const list = this.index.consumers.get(i);
+      // a node reading a value twice (Add(x, x)) is listed twice: ORT counts edges
+      if (list) list.push(n);
+      else this.index.consumers.set(i, [n]);
+    }
+  }
+
+  private unregister(n: WNode): void {
+    if (!this.index) return;
+    for (const o of n.outputs) if (o && this.index.producer.get(o) === n) this.index.producer.delete(o);
+    for (const i of n.inputs) {
+      const list = i ? this.index.consumers.get(i) : undefined;
+      const at = list ? list.indexOf(n) : -1;
+      if (list && at >= 0) list.splice(at, 1);
+    }
+  }
+
+  /** changes a node's inputs, keeping producer/consumer lookups current */
+  setInputs(n: WNode, inputs: readonly string[]): void {
+    this.unregister(n);
+    n.inputs = [...inputs];
+    this.register(n);
+  }
+
+  setOutputs(n: WNode, outputs: readonly string[]): void {
+    this.unregister(n);
+    n.outputs = [...outputs];
+    this.register(n);
+  }
+
+  /** whether a node is still in the graph (not removed by a rewrite) */
+  alive(n: WNode): boolean {
+    return !this.dead.has(n);
   }
 
   producer(value: string): WNode | undefined {
@@ -114,27 +145,28 @@ export class WorkGraph {
   }
 
   remove(...nodes: WNode[]): void {
-    const gone = new Set(nodes);
-    this.nodes = this.nodes.filter((n) => !gone.has(n));
-    this.touch();
+    for (const n of nodes) {
+      this.unregister(n);
+      this.dead.add(n);
+    }
+    this.nodes = this.nodes.filter((n) => !this.dead.has(n));
   }
 
   /** inserts `node` right after `after` (or first) in the node order */
   insertAfter(after: WNode | undefined, node: WNode): void {
     const i = after ? this.nodes.indexOf(after) : -1;
     this.nodes.splice(i + 1, 0, node);
-    this.touch();
+    this.register(node);
   }
 
   insertBefore(before: WNode, node: WNode): void {
     this.nodes.splice(this.nodes.indexOf(before), 0, node);
-    this.touch();
+    this.register(node);
   }
 
   /** every reader of `from` reads `to` instead (graph outputs keep their names: callers check) */
   replaceUses(from: string, to: string): void {
-    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
-    this.touch();
+    for (const n of new Set(this.consumers(from))) this.setInputs(n, n.inputs.map((i) => (i === from ? to : i)));
   }
 
   /** restores a topological order, keeping the current order where it is one (stable Kahn) */
@@ -167,6 +199,5 @@ export class WorkGraph {
     }
     if (out.length !== this.nodes.length) throw new Error('kernel detection made a cycle: a rule is wrong');
     this.nodes = out;
-    this.touch();
   }
 }

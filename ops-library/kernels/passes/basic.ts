@@ -31,7 +31,7 @@ export const eliminateDropout: Pass = (g) => {
     if (n.op !== 'Dropout') continue;
     const mask = n.outputs[1];
     if (mask && g.uses(mask) > 0) continue;
-    n.outputs = n.outputs.slice(0, 1);
+    g.setOutputs(n, n.outputs.slice(0, 1));
     if (bypass(g, n, n.inputs[0] as string)) changed = true;
   }
   return changed;
@@ -107,14 +107,14 @@ export const fuseReshape: Pass = (g) => {
   const RESHAPES = new Set(['Reshape', 'Squeeze', 'Unsqueeze']);
   let changed = false;
   for (const n of [...g.nodes]) {
-    if (!g.nodes.includes(n) || !RESHAPES.has(n.op)) continue;
+    if (!g.alive(n) || !RESHAPES.has(n.op)) continue;
     const next = loneConsumer(g, n.outputs[0] as string);
     if (!next || !RESHAPES.has(next.op) || next.inputs[0] !== n.outputs[0]) continue;
     const target = g.shape(next.outputs[0] as string);
     const shape = g.addConstant('shape', [target.length], { dtype: 'int64', data: [...target] });
     next.op = 'Reshape';
     next.attrs = { allowzero: attrNum(next, 'allowzero', 0) };
-    next.inputs = [n.inputs[0] as string, shape];
+    g.setInputs(next, [n.inputs[0] as string, shape]);
     next.covers.unshift(...n.covers);
     g.remove(n);
     changed = true;

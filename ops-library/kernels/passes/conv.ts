@@ -23,15 +23,14 @@ function perChannel(g: WorkGraph, name: string, channels: number, rank: number):
 function ensureBias(g: WorkGraph, conv: WNode): void {
   if (conv.inputs[2]) return;
   const channels = g.shape(conv.inputs[1] as string)[0] as number;
-  conv.inputs[2] = g.addConstant(`${conv.name}_bias`, [channels]);
-  g.touch();
+  g.setInputs(conv, [conv.inputs[0] as string, conv.inputs[1] as string, g.addConstant(`${conv.name}_bias`, [channels]), ...conv.inputs.slice(3)]);
 }
 
 /** Conv → BatchNormalization with constant statistics: the BN folds into the Conv's weights and bias */
 export const fuseConvBn: Pass = (g) => {
   let changed = false;
   for (const conv of [...g.nodes]) {
-    if (!g.nodes.includes(conv) || !foldableConv(g, conv)) continue;
+    if (!g.alive(conv) || !foldableConv(g, conv)) continue;
     const bn = loneConsumer(g, conv.outputs[0] as string);
     if (!bn || bn.op !== 'BatchNormalization' || bn.outputs.filter(Boolean).length !== 1) continue;
     if (!bn.inputs.slice(1, 5).every((i) => g.isConstant(i))) continue;
@@ -46,7 +45,7 @@ export const fuseConvBn: Pass = (g) => {
 export const fuseConvAdd: Pass = (g) => {
   let changed = false;
   for (const conv of [...g.nodes]) {
-    if (!g.nodes.includes(conv) || !foldableConv(g, conv)) continue;
+    if (!g.alive(conv) || !foldableConv(g, conv)) continue;
     const add = loneConsumer(g, conv.outputs[0] as string);
     if (!add || add.op !== 'Add') continue;
     const other = add.inputs.find((i) => i !== conv.outputs[0]) as string;
@@ -63,7 +62,7 @@ export const fuseConvAdd: Pass = (g) => {
 export const fuseConvMul: Pass = (g) => {
   let changed = false;
   for (const conv of [...g.nodes]) {
-    if (!g.nodes.includes(conv) || !foldableConv(g, conv)) continue;
+    if (!g.alive(conv) || !foldableConv(g, conv)) continue;
     const mul = loneConsumer(g, conv.outputs[0] as string);
     if (!mul || mul.op !== 'Mul') continue;
     const other = mul.inputs.find((i) => i !== conv.outputs[0]) as string;
@@ -79,7 +78,7 @@ export const fuseConvMul: Pass = (g) => {
 export const fusePad: Pass = (g) => {
   let changed = false;
   for (const pad of [...g.nodes]) {
-    if (!g.nodes.includes(pad) || pad.op !== 'Pad') continue;
+    if (!g.alive(pad) || pad.op !== 'Pad') continue;
     if ((pad.attrs.mode ?? 'constant') !== 'constant' || pad.inputs[3]) continue;
     const pads = g.values.get(pad.inputs[1] ?? '')?.data;
     const value = pad.inputs[2] ? g.values.get(pad.inputs[2])?.data : [0];
@@ -92,7 +91,7 @@ export const fusePad: Pass = (g) => {
     const n = r - 2;
     child.attrs.pads = own.map((p, i) => p + (pads[(i < n ? 2 + i : r + 2 + (i - n))] as number));
     if (child.op === 'AveragePool') child.attrs.count_include_pad = 1;
-    child.inputs[0] = pad.inputs[0] as string;
+    g.setInputs(child, [pad.inputs[0] as string, ...child.inputs.slice(1)]);
     child.covers.unshift(...pad.covers);
     g.remove(pad);
     changed = true;
@@ -129,7 +128,7 @@ export function activationAttrs(g: WorkGraph, act: WNode, allowed: readonly stri
 export const fuseConvActivation: Pass = (g, rules) => {
   let changed = false;
   for (const conv of [...g.nodes]) {
-    if (!g.nodes.includes(conv) || conv.op !== 'Conv') continue;
+    if (!g.alive(conv) || conv.op !== 'Conv') continue;
     const act = loneConsumer(g, conv.outputs[0] as string);
     const attrs = act ? activationAttrs(g, act, rules.convActivations) : null;
     if (!act || !attrs) continue;
@@ -145,13 +144,13 @@ export const fuseConvActivation: Pass = (g, rules) => {
 export const fuseConvAddActivation: Pass = (g, rules: RuleSet) => {
   let changed = false;
   for (const conv of [...g.nodes]) {
-    if (!g.nodes.includes(conv) || conv.op !== 'Conv' || !conv.inputs[2] || conv.inputs.length > 3) continue;
+    if (!g.alive(conv) || conv.op !== 'Conv' || !conv.inputs[2] || conv.inputs.length > 3) continue;
     const add = loneConsumer(g, conv.outputs[0] as string);
     if (!add || add.op !== 'Add' || add.inputs.length !== 2) continue;
     const [a, b] = add.inputs as [string, string];
     if (g.shape(a).length !== 4 || !sameShape(g.shape(a), g.shape(b))) continue;
     const other = a === conv.outputs[0] ? b : a;
-    conv.inputs.push(other);
+    g.setInputs(conv, [...conv.inputs, other]);
     conv.op = 'com.microsoft:FusedConv';
     absorb(g, conv, add);
     const act = loneConsumer(g, conv.outputs[0] as string);

@@ -12,7 +12,7 @@ const otherInput = (n: WNode, x: string) => (n.inputs[0] === x ? n.inputs[1] : n
 export const fuseQuickGelu: Pass = (g) => {
   let changed = false;
   for (const sig of [...g.nodes]) {
-    if (!g.nodes.includes(sig) || sig.op !== 'Sigmoid') continue;
+    if (!g.alive(sig) || sig.op !== 'Sigmoid') continue;
     const x = sig.inputs[0] as string;
     const mul = loneConsumer(g, sig.outputs[0] as string);
     if (!mul || mul.op !== 'Mul' || otherInput(mul, sig.outputs[0] as string) !== x) continue;
@@ -28,7 +28,7 @@ export const fuseQuickGelu: Pass = (g) => {
 export const fuseGelu: Pass = (g) => {
   let changed = false;
   for (const div of [...g.nodes]) {
-    if (!g.nodes.includes(div)) continue;
+    if (!g.alive(div)) continue;
     const x = div.inputs[0] as string;
     const scaledBy = div.op === 'Div' ? scalarValue(g, div.inputs[1]) : div.op === 'Mul' ? scalarValue(g, div.inputs[1]) : undefined;
     if (!(div.op === 'Div' && near(scaledBy, Math.SQRT2)) && !(div.op === 'Mul' && near(scaledBy, Math.SQRT1_2))) continue;

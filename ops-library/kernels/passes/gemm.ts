@@ -8,7 +8,7 @@ import { absorb, attrNum, loneConsumer, numel, type Pass } from './util.ts';
 export const fuseMatMulAdd: Pass = (g) => {
   let changed = false;
   for (const mm of [...g.nodes]) {
-    if (!g.nodes.includes(mm) || mm.op !== 'MatMul') continue;
+    if (!g.alive(mm) || mm.op !== 'MatMul') continue;
     const [a, b] = mm.inputs as [string, string];
     const as = g.shape(a);
     const bs = g.shape(b);
@@ -50,7 +50,7 @@ export const fuseMatMulAdd: Pass = (g) => {
 export const fuseGemmActivation: Pass = (g, rules) => {
   let changed = false;
   for (const gemm of [...g.nodes]) {
-    if (!g.nodes.includes(gemm) || gemm.op !== 'Gemm') continue;
+    if (!g.alive(gemm) || gemm.op !== 'Gemm') continue;
     const act = loneConsumer(g, gemm.outputs[0] as string);
     if (!act || !rules.gemmActivations.includes(act.op)) continue;
     gemm.op = 'com.microsoft:FusedGemm';

@@ -67,9 +67,8 @@ class NchwcPass {
     const out = original.outputs[0] as string;
     const uses = this.g.uses(out);
     const value = this.g.addTensor(`${out}_nchwc`, shape);
-    producer.outputs = [value, ...producer.outputs.slice(1)];
+    this.g.setOutputs(producer, [value, ...producer.outputs.slice(1)]);
     this.blocked.set(out, { node: producer, value, startingUses: uses, remainingUses: uses, channels });
-    this.g.touch();
     this.changed = true;
   }
 
@@ -136,7 +135,7 @@ class NchwcPass {
     };
     g.insertBefore(n, node);
     g.remove(n);
-    if (reorderInput) node.inputs[0] = this.blockedInput(node, x);
+    if (reorderInput) g.setInputs(node, [this.blockedInput(node, x), ...node.inputs.slice(1)]);
     const s = g.shape(origOut);
     this.create(node, node, out, [s[0] as number, outPad, ...s.slice(2)]);
   }
@@ -152,7 +151,7 @@ class NchwcPass {
     const node: WNode = { name: `${origOut}_nchwc`, op: `${NCHWC}:${n.op}`, attrs: { ...n.attrs }, inputs: [''], outputs: [origOut], covers: n.covers };
     g.insertBefore(n, node);
     g.remove(n);
-    node.inputs[0] = this.blockedInput(node, x);
+    g.setInputs(node, [this.blockedInput(node, x)]);
     this.create(node, node, s[1] as number, g.shape(origOut));
   }
 
@@ -170,16 +169,15 @@ class NchwcPass {
     // static shapes: equal, and no broadcasting dimension of 1 (ORT: dims must be > 0 and equal)
     if (!n.inputs.every((i) => sameShape(g.shape(i), s0))) return;
     if (!isAdd && this.hardSwish(n, args)) return;
-    n.inputs = n.inputs.map((i) => this.blockedInput(n, i));
-    g.touch();
+    g.setInputs(n, n.inputs.map((i) => this.blockedInput(n, i)));
     if (isAdd && args.length === 2) {
       for (const k of [0, 1]) {
         const a = args[k] as Blocked;
         const conv = a.node;
         if (conv.op === `${NCHWC}:Conv` && conv.inputs.length < 4 && a.startingUses === 1 && conv.attrs.activation === undefined) {
-          while (conv.inputs.length < 3) conv.inputs.push('');
-          conv.inputs.push((args[1 - k] as Blocked).node.outputs[0] as string);
-          g.touch();
+          const ins = [...conv.inputs];
+          while (ins.length < 3) ins.push('');
+          g.setInputs(conv, [...ins, (args[1 - k] as Blocked).node.outputs[0] as string]);
           this.fuse(n, a);
           return;
         }
@@ -237,8 +235,7 @@ class NchwcPass {
     if (axis !== 1 && axis !== 1 - rank) return;
     const args = n.inputs.map((i) => this.blocked.get(i));
     if (args.some((a) => !a || a.channels % this.r.block !== 0)) return;
-    n.inputs = n.inputs.map((i) => this.blockedInput(n, i));
-    g.touch();
+    g.setInputs(n, n.inputs.map((i) => this.blockedInput(n, i)));
     const channels = (args as Blocked[]).reduce((s, a) => s + a.channels, 0);
     this.create(n, n, channels, g.shape(n.outputs[0] as string));
   }
@@ -259,8 +256,7 @@ class NchwcPass {
   private elementwise(n: WNode): void {
     const a = this.blocked.get(n.inputs[0] as string);
     if (!a || n.inputs.filter(Boolean).length !== 1) return;
-    n.inputs[0] = this.blockedInput(n, n.inputs[0] as string);
-    this.g.touch();
+    this.g.setInputs(n, [this.blockedInput(n, n.inputs[0] as string)]);
     this.create(n, n, a.channels, this.g.shape(a.value));
   }
 
@@ -289,8 +285,7 @@ class NchwcPass {
     if (!a || !perm || perm.join(',') !== '0,2,3,1') return;
     n.op = `${NCHWC}:ReorderOutput`;
     n.attrs = { channels: a.channels, channels_last: 1 };
-    n.inputs = [this.blockedInput(n, n.inputs[0] as string)];
-    this.g.touch();
+    this.g.setInputs(n, [this.blockedInput(n, n.inputs[0] as string)]);
     this.changed = true;
   }
 

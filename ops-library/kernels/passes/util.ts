@@ -26,9 +26,9 @@ export function loneConsumer(g: WorkGraph, value: string): WNode | undefined {
 
 /** `keep` takes over `absorbed`'s outputs (absorbed read keep's output alone) and its source nodes. */
 export function absorb(g: WorkGraph, keep: WNode, absorbed: WNode): void {
-  keep.outputs = [...absorbed.outputs];
-  keep.covers.push(...absorbed.covers);
   g.remove(absorbed);
+  g.setOutputs(keep, absorbed.outputs);
+  keep.covers.push(...absorbed.covers);
 }
 
 /**
@@ -41,9 +41,9 @@ export function bypass(g: WorkGraph, node: WNode, input: string): boolean {
   const producer = g.producer(input);
   if (g.outputs.has(out)) {
     if (!producer || g.uses(input) !== 1) return false;
-    producer.outputs = producer.outputs.map((o) => (o === input ? out : o));
-    producer.covers.push(...node.covers);
     g.remove(node);
+    g.setOutputs(producer, producer.outputs.map((o) => (o === input ? out : o)));
+    producer.covers.push(...node.covers);
     return true;
   }
   producer?.covers.push(...node.covers);
