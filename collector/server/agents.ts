@@ -19,6 +19,8 @@ export interface AgentEndpointOptions {
   log?: (event: Record<string, unknown>) => void;
   /** shared with the HTTP side (`/api/health`); default: one of its own */
   storeHealth?: StoreHealth;
+  /** a connection that has not said a valid hello by then is closed (default 10 s) */
+  helloTimeoutMs?: number;
 }
 
 /** What an agent is told to wait before re-sending a message the store could not take. */
@@ -62,6 +64,16 @@ export class AgentEndpoint {
 
   handle(ws: WebSocket): void {
     let session: Session | null = null;
+    // a connection that never registers holds a file descriptor for nothing: it gets a deadline
+    const helloMs = this.o.helloTimeoutMs ?? 10_000;
+    const helloTimer = setTimeout(() => {
+      if (session) return;
+      this.fail(ws, session, 'not_registered', `no valid 'hello' within ${helloMs} ms: closing`);
+      ws.close(4008, 'hello timeout');
+      // a peer that does not read does not answer the close either
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }, helloMs);
+    helloTimer.unref();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       try {
@@ -73,6 +85,7 @@ export class AgentEndpoint {
       }
     });
     ws.on('close', () => {
+      clearTimeout(helloTimer);
       if (session) this.detach(ws, session);
       session = null;
     });

@@ -17,6 +17,7 @@ import { addAgentPageRoutes } from './agent-page.ts';
 import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
 import { StoreHealth } from './store-health.ts';
+import { ConnectionLimiter, refuseUpgrade, startLiveness } from './ws-guard.ts';
 
 export interface CollectorOptions {
   store: Store;
@@ -32,6 +33,14 @@ export interface CollectorOptions {
   log?: (event: Record<string, unknown>) => void;
   /** predictors to serve as they are (`hwlat serve --model DIR`); others are trained from the store on demand */
   predictors?: LatencyPredictor[];
+  /** a ws connection that has not said a valid hello by then is closed (default 10 s) */
+  helloTimeoutMs?: number;
+  /** agent connections open at once, all addresses together (default 2000); past it: 503 */
+  maxConnections?: number;
+  /** agent connections from one address (default 256; a NAT or a reverse proxy is one address) */
+  maxConnectionsPerAddress?: number;
+  /** ws ping period; a connection silent for a whole period is dropped (default 30 s, 0 = off) */
+  pingMs?: number;
 }
 
 export interface Collector {
@@ -70,8 +79,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     leaseTtlMs,
     heartbeatMs: options.heartbeatMs ?? Math.max(50, Math.floor(leaseTtlMs / 4)),
     idleRetryMs: options.idleRetryMs ?? 1000,
+    helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     log: options.log,
   });
+  const limiter = new ConnectionLimiter({ maxConnections: options.maxConnections ?? 2000, maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 256 });
 
   const predictors = new PredictorCache({ store, preloaded: options.predictors, log: options.log });
   const quality = new DeviceQualityCache(store);
@@ -148,19 +159,36 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // naming its size instead of a dropped connection
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_MESSAGE_BYTES });
   wss.on('connection', (ws) => endpoint.handle(ws));
+  const pingMs = options.pingMs ?? 30_000;
+  const liveness = pingMs > 0 ? startLiveness(wss, pingMs, () => options.log?.({ event: 'ws_dead', afterMs: pingMs })) : null;
   server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {});
     const path = new URL(req.url ?? '/', 'http://collector').pathname;
     if (path !== AGENT_WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      refuseUpgrade(socket, 404, `no ws endpoint at ${path}; agents connect to ${AGENT_WS_PATH}`);
       return;
     }
+    // every connection counts from its upgrade until its socket closes, silent ones included
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const refused = limiter.admit(address);
+    if (refused) {
+      options.log?.({ event: 'ws_refused', address, reason: refused });
+      refuseUpgrade(socket, 503, `${refused}; try again later`, 5);
+      return;
+    }
+    socket.once('close', () => limiter.release(address));
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8700, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 8700, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // out of file descriptors (EMFILE on accept) and the like: logged, never the end of the process
+  server.on('error', (e) => options.log?.({ event: 'server_error', message: e.message }));
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const shownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
@@ -171,6 +199,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     endpoint,
     predictors,
     async close() {
+      liveness?.stop();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       server.closeAllConnections?.();
