@@ -9,7 +9,7 @@
 // never used for its prediction.
 //
 //   npx tsx scripts/bench/onnx-models.ts [--models resnet18,…] [--kind random-forest|log-linear]
-//        [--kernels profiled|detected|both] [--runtime ort-cpu] [--cache FILE.json]
+//        [--kernels profiled|detected|both] [--backend ort-node:cpu|ort-web:wasm] [--cache FILE.json]
 //        [--db FILE --device ID (kernel profiles stored there, e.g. by `hwlat kernels campaign`)] [--json]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,8 @@ import { createBackend } from '../../agent/index.ts';
 import { kernelTrainingProfiles, openStore } from '../../collector/index.ts';
 import { measureOne } from '../../agent/harness/index.ts';
 import { profileKernels } from '../../agent/backends/ort-kernels.ts';
+import { profileKernelsWasm } from '../../agent/backends/ort-web-kernels.ts';
+import { runtimeRuleSet } from '../../predictor/onnx/index.ts';
 import { kernels } from '../../ops-library/kernels/index.ts';
 import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
 import { importOnnx } from '../../ops-library/onnx/import/index.ts';
@@ -29,7 +31,7 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: TORCHVISION_MODELS.join(',') },
     kind: { type: 'string', default: 'random-forest' },
     kernels: { type: 'string', default: 'both' },
-    runtime: { type: 'string', default: 'ort-cpu' },
+    backend: { type: 'string', default: 'ort-node:cpu' },
     threads: { type: 'string', default: '1' },
     db: { type: 'string' },
     device: { type: 'string' },
@@ -55,7 +57,11 @@ interface ModelData {
 // measured whole and profiled once; --cache FILE keeps them between runs of the benchmark
 let data: ModelData[] = [];
 const cached: ModelData[] = args.cache ? (() => { try { return JSON.parse(readFileSync(args.cache, 'utf8')) as ModelData[]; } catch { return []; } })() : [];
-const backend = await createBackend('ort-node', { threads: Number(args.threads) });
+const [backendName, provider] = args.backend.split(':') as [string, string];
+const runtime = runtimeRuleSet({ backend: backendName, provider: provider ?? 'cpu' });
+const backend = await createBackend(args.backend, { threads: Number(args.threads) });
+const profile = (bytes: Uint8Array) =>
+  runtime === 'ort-wasm' ? profileKernelsWasm(bytes, { threads: Number(args.threads), runs: 10, warmup: 3 }) : profileKernels(bytes, { threads: Number(args.threads), runs: 10, warmup: 3 });
 for (const name of names) {
   const hit = cached.find((d) => d.name === name);
   if (hit) {
@@ -66,7 +72,7 @@ for (const name of names) {
   const model = await backend.load(bytes);
   const r = await measureOne(model, { warmup: 3, minRepeats: 10, minTimeMs: 1000, burst: 8 });
   await model.dispose();
-  const p = await profileKernels(bytes, { threads: Number(args.threads), runs: 10, warmup: 3 });
+  const p = await profile(bytes);
   data.push({ name, measuredMs: r.stats.median, cv: r.stats.cv, runMs: p.runMs, kernelSumMs: p.kernelSumMs, kernels: p.kernels });
   say(`${name}: ${r.stats.median.toFixed(2)} ms (cv ${r.stats.cv.toFixed(3)}), ${p.kernels.length} kernels, Σ ${p.kernelSumMs.toFixed(2)} ms, run under the profiler ${p.runMs.toFixed(2)} ms`);
 }
@@ -84,7 +90,7 @@ if (args.db) {
 }
 
 // the whole path a user gets: import, then the runtime's rule set
-const detect = args.kernels === 'profiled' ? null : (bytes: Uint8Array): RuntimeKernel[] => kernels(importOnnx(bytes), args.runtime);
+const detect = args.kernels === 'profiled' ? null : (bytes: Uint8Array): RuntimeKernel[] => kernels(importOnnx(bytes), runtime);
 
 const strip = (k: RuntimeKernel): RuntimeKernel => ({ op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs, nodes: k.nodes });
 const rows: Array<Record<string, unknown>> = [];
@@ -112,11 +118,11 @@ const summary = (key: 'profiled' | 'detected') => {
   const abs = errs.map(Math.abs);
   return { models: errs.length, within10: abs.filter((e) => e <= 0.1).length / abs.length, medianAbsError: quantile(abs, 0.5), maxAbsError: Math.max(...abs) };
 };
-const result = { kind: args.kind, threads: Number(args.threads), samples: samples.length, rows, profiled: summary('profiled'), detected: summary('detected') };
+const result = { backend: args.backend, runtime, kind: args.kind, threads: Number(args.threads), samples: samples.length, rows, profiled: summary('profiled'), detected: summary('detected') };
 if (args.json) console.log(JSON.stringify(result, null, 2));
 else {
   const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '–');
-  console.log(`kernel regressor: ${args.kind}; ${samples.length} campaign samples; leave-one-model-out`);
+  console.log(`${args.backend} (${runtime} rules), kernel regressor: ${args.kind}; ${samples.length} campaign samples; leave-one-model-out`);
   console.log('| model | measured ms | kernels | predicted (ORT\'s kernels) | error | measured/fallback kernels | predicted (detected) | error |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows as any[]) {
