@@ -12,8 +12,6 @@ import { attr, floatTensor, tinyModel } from './onnx-test-models.ts';
 // profiler (agent/backends/ort-kernels.ts), node for node.
 const truthOf = async (bytes: Uint8Array) => (await profileKernels(bytes, { runs: 1, warmup: 0 })).kernels;
 
-/** transformer models whose remaining rewrites (ORT's transpose optimiser, attention fusions) are not modelled yet */
-const KNOWN_GAPS = new Set(['convnext_tiny', 'vit_b_16']);
 
 test('ort-cpu: every torchvision model decomposes into exactly the kernels ORT runs', async (t) => {
   const models = torchvisionModels(t);
@@ -22,10 +20,6 @@ test('ort-cpu: every torchvision model decomposes into exactly the kernels ORT r
     const bytes = readFileSync(path);
     const detected = kernels(importOnnx(bytes), 'ort-cpu');
     const d = kernelDiff(detected, await truthOf(bytes));
-    if (KNOWN_GAPS.has(name)) {
-      t.diagnostic(`${name} (known gap): ${detected.length} kernels detected; ${d.missing.length} of ORT's not detected, ${d.extra.length} detected not run`);
-      continue;
-    }
     assert.ok(d.missing.length === 0 && d.extra.length === 0, describeDiff(name, d));
     t.diagnostic(`${name}: ${detected.length} kernels, all equal ORT's`);
   }

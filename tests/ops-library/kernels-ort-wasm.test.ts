@@ -13,7 +13,6 @@ import { describeDiff, kernelDiff } from './kernel-truth.ts';
 const WASM_ATTRS = ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'activation'];
 const truthOf = async (bytes: Uint8Array) => (await profileKernelsWasm(bytes, { runs: 1, warmup: 0, threads: 1 })).kernels;
 
-const KNOWN_GAPS = new Set(['convnext_tiny', 'vit_b_16']);
 
 test('ort-wasm: torchvision models decompose into the kernels onnxruntime-web runs (no NCHWc: FusedConv, Conv+Add fusion)', async (t) => {
   const models = torchvisionModels(t);
@@ -23,10 +22,6 @@ test('ort-wasm: torchvision models decompose into the kernels onnxruntime-web ru
     const detected = kernels(importOnnx(bytes), 'ort-wasm');
     assert.ok(!detected.some((k) => k.op.startsWith('com.microsoft.nchwc')), `${name}: wasm has no NCHWc kernels`);
     const d = kernelDiff(detected, await truthOf(bytes), { attrs: WASM_ATTRS });
-    if (KNOWN_GAPS.has(name)) {
-      t.diagnostic(`${name} (known gap): ${d.missing.length} of the runtime's kernels not detected, ${d.extra.length} detected not run`);
-      continue;
-    }
     assert.ok(d.missing.length === 0 && d.extra.length === 0, describeDiff(name, d));
     t.diagnostic(`${name}: ${detected.length} kernels, all equal onnxruntime-web's`);
   }

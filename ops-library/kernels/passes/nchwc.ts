@@ -90,6 +90,16 @@ class NchwcPass {
       return b.value;
     }
     let v = this.reorderedInputs.get(x);
+    const t = this.g.producer(x);
+    if (!v && t?.op === 'Transpose' && attrInts(t, 'perm')?.join(',') === '0,3,1,2' && !this.g.outputs.has(x) && this.g.consumers(x).every((c) => c === consumer)) {
+      // NHWC → NCHW feeding a blocked kernel: one ReorderInput straight from channels-last
+      const s = this.g.shape(x);
+      v = this.g.addTensor(`${x}_reorder`, [s[0] as number, this.pad(s[1] as number), ...s.slice(2)]);
+      this.reorderedInputs.set(x, v);
+      this.g.remove(t);
+      this.g.insertBefore(consumer, { name: `ReorderInput_${x}`, op: `${NCHWC}:ReorderInput`, attrs: { channels_last: 1 }, inputs: [t.inputs[0] as string], outputs: [v], covers: t.covers });
+      return v;
+    }
     if (!v) {
       const s = this.g.shape(x);
       v = this.g.addTensor(`${x}_reorder`, [s[0] as number, this.pad(s[1] as number), ...s.slice(2)]);

@@ -17,10 +17,13 @@ export function ortCpuRules(o: { nchwcBlock?: number } = {}): RuleSet {
         name: 'basic',
         passes: [
           'eliminateIdentity', 'eliminateDropout', 'eliminateNoop', 'eliminateCastExpandSlice', 'fuseConvAdd', 'fuseConvMul', 'fuseConvBn',
-          'fusePad', 'shareConstantsAndCse', 'fuseMatMulAdd', 'fuseReshape',
+          'fusePad', 'shareConstantsAndCse', 'fuseMatMulAdd', 'fuseReshape', 'optimiseTransposes',
         ],
       },
-      { name: 'extended', passes: ['fuseGemmActivation', 'fuseConvActivation', 'fuseGelu', 'fuseSliceToSplit', 'fuseQuickGelu'] },
+      {
+        name: 'extended',
+        passes: ['fuseGemmActivation', 'fuseConvActivation', 'fuseGelu', 'fuseSliceToSplit', 'fuseMatMulTranspose', 'fuseSkipLayerNorm', 'fuseQuickGelu', 'fuseMatMulScale'],
+      },
       { name: 'layout', passes: ['nchwc', 'fuseConvAddActivation'] },
     ],
     convActivations: ['Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Clip', 'HardSigmoid'],
