@@ -5,5 +5,6 @@ export { LutEntryError, LutFileError, LutParseError, MissingLutKeysError, Unsupp
 export { buildLut, lutLookup } from './build.ts';
 export { LUT_FORMATS, getLutFormat, listLutFormats } from './formats/registry.ts';
 export { FBNET_LUT_FORMAT, type FbnetLutDocument } from './formats/fbnet.ts';
-export { lutToMeasurements, specsOfSpace } from './import.ts';
-export { readLutFile, writeLutFile } from './io.ts';
+export { lutToMeasurements, specsOfSpace, storedFigures } from './import.ts';
+export { LUT_FIGURE_TOLERANCE, sameLutEntry, unstoredEntries } from './compare.ts';
+export { readLutFile, writeLutFile, type LutFileWritten } from './io.ts';

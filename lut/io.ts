@@ -47,19 +47,31 @@ export function readLutFile(path: string, format: string, ctx: LutFormatContext 
   return { deviceId: ctx.deviceId ?? meta.deviceId ?? 'unknown', space: ctxSpace ?? meta.space ?? null, calibrationMs: null, entries };
 }
 
+/** What writeLutFile wrote. */
+export interface LutFileWritten {
+  /**
+   * the entries (keys) the file holds, counted by reading the text back: an fbnet table holds its
+   * space's layers only, whatever else the LUT has
+   */
+  entries: number;
+}
+
 /**
  * Writes a LUT in a registered format. The text is made first, so a LUT the format cannot hold
  * (MissingLutKeysError for fbnet) writes nothing; it then goes to a temporary file renamed over
- * `path`, so a reader never sees half a table. Throws LutFileError naming the path when it cannot
- * be written (missing directory, no permission).
+ * `path`, so a reader never sees half a table. Returns how many entries the file holds. Throws
+ * LutFileError naming the path when it cannot be written (missing directory, no permission).
  *
  * @example
  * import { buildLut, writeLutFile } from './lut/index.ts';
- * writeLutFile('/tmp/lut.csv', buildLut([], { deviceId: 'dev-0123456789ab' }), 'csv');
+ * writeLutFile('/tmp/lut.csv', buildLut([], { deviceId: 'dev-0123456789ab' }), 'csv'); // { entries: 0 }
  */
-export function writeLutFile(path: string, lut: Lut, format: string, ctx: LutFormatContext = {}): void {
+export function writeLutFile(path: string, lut: Lut, format: string, ctx: LutFormatContext = {}): LutFileWritten {
   if (typeof path !== 'string' || path === '') throw new TypeError("'path' must be a non-empty file path");
-  const text = getLutFormat(format).format(lut, ctx);
+  const fmt = getLutFormat(format);
+  const text = fmt.format(lut, ctx);
+  // counted from the text itself, so the figure is what a reader of the file will find
+  const written: LutFileWritten = { entries: fmt.parse(text, { ...ctx, space: ctx.space ?? lut.space }).size };
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text, 'utf8');
@@ -68,4 +80,5 @@ export function writeLutFile(path: string, lut: Lut, format: string, ctx: LutFor
     rmSync(tmp, { force: true });
     throw new LutFileError(path, 'write', reason(e));
   }
+  return written;
 }

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { deviceLut, openStore } from '../../collector/index.ts';
 import { isUsable } from '../../conditions/index.ts';
 import {
-  getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, writeLutFile,
+  getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, unstoredEntries, writeLutFile,
 } from '../../lut/index.ts';
 import { getSpace, UnknownKeyError, type SearchSpace } from '../../ops-library/index.ts';
 import type { DeviceProfile } from '../../protocol/index.ts';
@@ -58,6 +58,7 @@ export function lutCommand(): Command {
     .requiredOption('--format <name>', FORMAT_HELP)
     .requiredOption('--out <file>', 'file to write')
     .option('--json', 'machine-readable summary')
+    .addHelpText('after', '\nExamples:\n  $ hwlat lut build --db lat.sqlite --device dev-0123456789ab --space proxyless-mobile --format proxyless --out mobile_lut.yaml\n  $ hwlat lut build --db lat.sqlite --device dev-0123456789ab --space fbnet --format fbnet --out fbnet_lut.json --json\n')
     .action((o: BuildFlags) => {
       // every flag is checked before the database is opened
       const format = getLutFormat(o.format);
@@ -77,21 +78,24 @@ export function lutCommand(): Command {
         }
         // the same LUT, at the same reference calibration, as the HTTP export and the dashboard
         const lut = deviceLut(store, device.id, space?.name);
-        writeLutFile(o.out, lut, format.name, { space });
+        const written = writeLutFile(o.out, lut, format.name, { space });
         const summary = {
           db: o.db,
           device: { id: device.id, name: device.name },
           space: lut.space ?? null,
           format: format.name,
           out: o.out,
-          entries: lut.entries.size,
+          // what the file holds, which a format may make fewer than the LUT's entries
+          entries: written.entries,
+          lutEntries: lut.entries.size,
           measurements: measurements.length,
           disturbed,
           calibrationMs: lut.calibrationMs,
         };
         emit(Boolean(o.json), summary, () =>
           [
-            `wrote ${lut.entries.size} entries (${format.name}) to ${o.out}`,
+            `wrote ${written.entries} entries (${format.name}) to ${o.out}` +
+              (written.entries === lut.entries.size ? '' : ` (of the LUT's ${lut.entries.size}: the ${format.name} format holds ${written.entries} of them)`),
             `device ${device.id} (${device.name}), ${measurements.length} op-level measurements` +
               (disturbed > 0 ? ` (${disturbed} disturbed, left out)` : '') +
               (lut.calibrationMs === null ? ', no calibration' : `, expressed at calibration ${lut.calibrationMs.toFixed(4)} ms`),
@@ -104,13 +108,14 @@ export function lutCommand(): Command {
 
   cmd
     .command('import')
-    .description('store a LUT file as op-level measurements of a new device named NAME (prints its id)')
+    .description('store a LUT file as op-level measurements of a device named NAME (its id derives from the name); entries the device already holds are not stored again')
     .requiredOption('--db <file>', 'SQLite database (created if missing)')
     .requiredOption('--device <name>', 'name of the imported device, e.g. pixel4-cpu')
     .requiredOption('--format <name>', FORMAT_HELP)
     .requiredOption('--file <file>', 'LUT file to read')
     .option('--space <name>', 'the space the keys belong to (recorded, and their op specs stored)')
     .option('--json', 'machine-readable summary')
+    .addHelpText('after', '\nExamples:\n  $ hwlat lut import --db lat.sqlite --device pixel4-published --format proxyless --file mobile_lut.yaml --space proxyless-mobile\n  $ hwlat lut import --db lat.sqlite --device note10-ofa --format proxyless --file 160_lookup_table.yaml --json   # OFA: std instead of var\n')
     .action((o: ImportFlags) => {
       const format = getLutFormat(o.format);
       const space = spaceOption(o.space);
@@ -119,45 +124,50 @@ export function lutCommand(): Command {
       const lut = readLutFile(o.file, format.name, { space, deviceId: device.id });
       if (lut.entries.size === 0) throw new RangeError(`'${o.file}' holds no LUT entries: nothing to import`);
       const spaceName = space?.name ?? lut.space ?? null;
-      // the pass id derives from the device and the entries, so importing the same table again
-      // recreates the same measurement ids and the store keeps them once
-      const canonical = LUT_FORMATS.csv.format(lut);
-      const passId = `pass-imported-${createHash('sha256').update(`${device.id}\n${spaceName ?? ''}\n${canonical}`).digest('hex').slice(0, 16)}`;
-      const now = new Date().toISOString();
-      const measurements = lutToMeasurements(lut.entries, {
-        deviceId: device.id,
-        passId,
-        space: spaceName,
-        specOf: spaceName ? specsOfSpace(spaceName) : undefined,
-        createdAt: now,
-      });
       const store = openStore({ path: o.db });
       try {
+        // what the device's LUT already says is not stored again: re-importing a table, or the
+        // device's own export (whose var came back through a stddev), stores nothing new
+        const stored = store.getDevice(device.id) ? deviceLut(store, device.id) : null;
+        const fresh = stored ? unstoredEntries(lut.entries, stored) : lut.entries;
+        // the pass id derives from the device, space and the entries stored, so an import cut
+        // short and run again recreates the same measurement ids and the store keeps them once
+        const canonical = LUT_FORMATS.csv.format({ ...lut, entries: fresh });
+        const passId = `pass-imported-${createHash('sha256').update(`${device.id}\n${spaceName ?? ''}\n${canonical}`).digest('hex').slice(0, 16)}`;
+        const now = new Date().toISOString();
+        const measurements = lutToMeasurements(fresh, {
+          deviceId: device.id,
+          passId,
+          space: spaceName,
+          specOf: spaceName ? specsOfSpace(spaceName) : undefined,
+          createdAt: now,
+        });
         store.upsertDevice(device);
-        if (!store.getPass(passId)) {
+        if (measurements.length > 0 && !store.getPass(passId)) {
           store.startPass({
             id: passId, deviceId: device.id, startedAt: now, finishedAt: now,
             calibrationKey: IMPORTED_CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [],
           });
         }
-        const result = store.insertMeasurements(measurements);
+        const result = measurements.length > 0 ? store.insertMeasurements(measurements) : { inserted: 0, duplicates: 0 };
+        const already = lut.entries.size - result.inserted;
         const summary = {
           db: o.db,
           device: { id: device.id, name: device.name },
-          passId,
+          passId: result.inserted > 0 ? passId : null,
           space: spaceName,
           format: format.name,
           file: o.file,
           entries: lut.entries.size,
           inserted: result.inserted,
-          duplicates: result.duplicates,
+          duplicates: already,
         };
+        const named = `device ${device.id} (${device.name})`;
         emit(Boolean(o.json), summary, () =>
-          [
-            device.id,
-            `imported ${result.inserted} entries (${format.name}, ${o.file}) as device '${device.name}'` +
-              (result.duplicates > 0 ? `; ${result.duplicates} were already stored` : ''),
-          ].join('\n'),
+          result.inserted === 0
+            ? `nothing new: the ${lut.entries.size} entries of ${o.file} (${format.name}) are already stored for ${named}`
+            : `imported ${result.inserted} entries (${format.name}, ${o.file}) as ${named}` +
+              (already > 0 ? `; ${already} were already stored` : ''),
         );
       } finally {
         store.close();

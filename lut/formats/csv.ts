@@ -4,7 +4,9 @@ import { checkedEntry, formatNumber, type RawEntryFields } from './entry.ts';
 
 const NAME = 'csv';
 const COLUMNS = Object.freeze(['key', 'count', 'mean', 'var', 'median', 'p10', 'p90'] as const);
-type Column = (typeof COLUMNS)[number];
+/** What a header may name: the written columns, and `std` (var = std²) as other tools write it. */
+const READ_COLUMNS = Object.freeze([...COLUMNS, 'std'] as const);
+type Column = (typeof READ_COLUMNS)[number];
 
 /** One csv record: its fields and the line it starts on (a quoted field may span lines). */
 interface Row {
@@ -88,8 +90,8 @@ function records(text: string): Row[] {
 
 /**
  * Parses `key,count,mean,var,median,p10,p90` with a header line. The header names the columns
- * (any order; `key` and `mean` are required, the others default as in the OFA format); an
- * unknown column is an error rather than data silently dropped.
+ * (any order; `key` and `mean` are required, the others default as in the OFA format, and `std`
+ * may stand for `var`); an unknown column is an error rather than data silently dropped.
  */
 function parse(text: string): Map<string, LutEntry> {
   if (typeof text !== 'string') throw new TypeError(`'text' must be a string, got ${typeof text}`);
@@ -100,8 +102,8 @@ function parse(text: string): Map<string, LutEntry> {
   const index = new Map<Column, number>();
   header.fields.forEach((raw, i) => {
     const name = raw.trim();
-    if (!(COLUMNS as readonly string[]).includes(name)) {
-      throw new LutParseError(NAME, `line ${header.line}`, `unknown column '${name}'; known: ${COLUMNS.join(', ')}`);
+    if (!(READ_COLUMNS as readonly string[]).includes(name)) {
+      throw new LutParseError(NAME, `line ${header.line}`, `unknown column '${name}'; known: ${READ_COLUMNS.join(', ')}`);
     }
     if (index.has(name as Column)) throw new LutParseError(NAME, `line ${header.line}`, `column '${name}' appears twice`);
     index.set(name as Column, i);
@@ -139,7 +141,7 @@ function csvField(value: string): string {
 function format(lut: Lut): string {
   const lines = [COLUMNS.join(',')];
   for (const [key, e] of lut.entries) {
-    lines.push([csvField(key), ...COLUMNS.slice(1).map((c) => formatNumber(e[c as Exclude<Column, 'key'>]))].join(','));
+    lines.push([csvField(key), ...COLUMNS.slice(1).map((c) => formatNumber(e[c as Exclude<(typeof COLUMNS)[number], 'key'>]))].join(','));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -15,9 +15,10 @@ function yamlKey(key: string): string {
 }
 
 /**
- * Parses the ProxylessNAS/OFA lookup-table yaml: a mapping `<key>: {count, mean, var}` in ms.
- * Fields other than count, mean, var, median, p10 and p90 are ignored (a reader of the published
- * files must accept what other tools add); median, p10 and p90 default to the mean.
+ * Parses the ProxylessNAS/OFA lookup-table yaml: a mapping `<key>: {count, mean, var}` in ms;
+ * OFA's tables give `std` instead of `var` (var = std²). Fields other than count, mean, var, std,
+ * median, p10 and p90 are ignored (a reader of the published files must accept what other tools
+ * add); median, p10 and p90 default to the mean.
  */
 function parse(text: string): Map<string, LutEntry> {
   if (typeof text !== 'string') throw new TypeError(`'text' must be a string, got ${typeof text}`);
@@ -73,7 +74,7 @@ function format(lut: Lut): string {
  */
 export const proxylessFormat: LutFormat = Object.freeze({
   name: NAME,
-  summary: 'ProxylessNAS/OFA lookup-table yaml: <key>: {count, mean, var}, milliseconds',
+  summary: 'ProxylessNAS/OFA lookup-table yaml: <key>: {count, mean, var (or std)}, milliseconds',
   extension: '.yaml',
   parse,
   format,

@@ -67,9 +67,8 @@ Logits-input:7x7x1280-output:1000: {count: 50, mean: 0.21, var: 0.0001}
   const args = ['lut', 'import', '--db', db, '--device', 'pixel4-cpu', '--format', 'proxyless', '--file', file, '--space', 'proxyless-mobile'];
   const res = await hwlat(args);
   assert.equal(res.code, 0, res.stderr);
-  const id = res.stdout.split('\n')[0] as string;
-  assert.match(id, /^dev-[0-9a-f]{12}$/);
-  assert.match(res.stdout, /imported 3 entries \(proxyless, .*mobile\.yaml\) as device 'pixel4-cpu'/);
+  const id = /as device (dev-[0-9a-f]{12}) \(pixel4-cpu\)$/m.exec(res.stdout)?.[1] as string;
+  assert.match(res.stdout, /^imported 3 entries \(proxyless, .*mobile\.yaml\) as device dev-[0-9a-f]{12} \(pixel4-cpu\)\n$/);
 
   const list = await hwlat(['measurements', '--db', db, '--device', id, '--json']);
   assert.equal(list.code, 0, list.stderr);
