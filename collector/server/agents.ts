@@ -7,6 +7,7 @@ import {
 import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import type { Store } from '../store/index.ts';
 import { tokenMatches } from './auth.ts';
+import type { AuthLimiter } from './auth-limiter.ts';
 import { StoreHealth } from './store-health.ts';
 
 export interface AgentEndpointOptions {
@@ -21,6 +22,8 @@ export interface AgentEndpointOptions {
   storeHealth?: StoreHealth;
   /** a connection that has not said a valid hello by then is closed (default 10 s) */
   helloTimeoutMs?: number;
+  /** counts wrong tokens per address (shared with HTTP) */
+  authLimiter?: AuthLimiter;
 }
 
 /** What an agent is told to wait before re-sending a message the store could not take. */
@@ -62,7 +65,8 @@ export class AgentEndpoint {
     return this.live.size;
   }
 
-  handle(ws: WebSocket): void {
+  /** Serves one agent connection; `address` is its remote address (failed hellos count against it). */
+  handle(ws: WebSocket, address = 'unknown'): void {
     let session: Session | null = null;
     // a connection that never registers holds a file descriptor for nothing: it gets a deadline
     const helloMs = this.o.helloTimeoutMs ?? 10_000;
@@ -77,7 +81,7 @@ export class AgentEndpoint {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       try {
-        session = this.onFrame(ws, session, bytes, isBinary);
+        session = this.onFrame(ws, session, bytes, isBinary, address);
       } catch (e) {
         // a last resort (onFrame answers its own failures): nothing may take the server down
         this.o.log?.({ event: 'internal_error', message: (e as Error).message });
@@ -92,7 +96,7 @@ export class AgentEndpoint {
     ws.on('error', () => {});
   }
 
-  private onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean): Session | null {
+  private onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean, address: string): Session | null {
     if (bytes.length > MAX_MESSAGE_BYTES) {
       return this.fail(ws, session, 'too_large', `message of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`);
     }
@@ -114,7 +118,7 @@ export class AgentEndpoint {
     }
     const msg: AgentMessage = parsed.data;
     try {
-      return this.dispatch(ws, session, msg);
+      return this.dispatch(ws, session, msg, address);
     } catch (e) {
       // the reply names what it answers, so the agent never takes it for another request's reply
       const about: ErrorAbout = {
@@ -135,9 +139,9 @@ export class AgentEndpoint {
     }
   }
 
-  private dispatch(ws: WebSocket, session: Session | null, msg: AgentMessage): Session | null {
+  private dispatch(ws: WebSocket, session: Session | null, msg: AgentMessage, address: string): Session | null {
     const { store } = this.o;
-    if (msg.type === 'hello') return this.hello(ws, session, msg);
+    if (msg.type === 'hello') return this.hello(ws, session, msg, address);
     if (!session) return this.fail(ws, session, 'not_registered', `'${msg.type}' before 'hello': say hello with the token first`);
     switch (msg.type) {
       case 'lease_request': {
@@ -186,7 +190,7 @@ export class AgentEndpoint {
     }
   }
 
-  private hello(ws: WebSocket, session: Session | null, msg: Hello): Session | null {
+  private hello(ws: WebSocket, session: Session | null, msg: Hello, address: string): Session | null {
     // a refused hello closes the connection: a session it carried ends here and now, since the
     // close handler only sees the (null) session this returns
     const refuse = (code: ErrorCode, message: string, closeCode: number): null => {
@@ -195,7 +199,11 @@ export class AgentEndpoint {
       ws.close(closeCode, code);
       return null;
     };
-    if (!tokenMatches(this.o.token, msg.token)) return refuse('unauthorized', 'wrong token', 4001);
+    if (!tokenMatches(this.o.token, msg.token)) {
+      this.o.authLimiter?.failed(address);
+      this.o.log?.({ event: 'auth_failed', address, agentId: msg.agentId });
+      return refuse('unauthorized', 'wrong token', 4001);
+    }
     if (msg.version !== PROTOCOL_VERSION) {
       return refuse('version', `protocol version ${msg.version} is not supported; this collector speaks ${PROTOCOL_VERSION}`, 4002);
     }

@@ -18,6 +18,8 @@ import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard
 import { PredictorCache } from './predictions.ts';
 import { StoreHealth } from './store-health.ts';
 import { ConnectionLimiter, refuseUpgrade, startLiveness } from './ws-guard.ts';
+import { AuthLimiter } from './auth-limiter.ts';
+import { HostCheck } from './host-check.ts';
 
 export interface CollectorOptions {
   store: Store;
@@ -41,7 +43,31 @@ export interface CollectorOptions {
   maxConnectionsPerAddress?: number;
   /** ws ping period; a connection silent for a whole period is dropped (default 30 s, 0 = off) */
   pingMs?: number;
+  /**
+   * whether prediction (`POST /api/predict`, `/api/predict/onnx`, `/api/latency/expected`,
+   * `GET /api/devices/:id/model`) is open to anyone, like the other reads (default true); false
+   * puts it behind the token (`hwlat serve --open-predict=false`)
+   */
+  openPredict?: boolean;
+  /**
+   * host names requests may name besides IP addresses and localhost (DNS rebinding protection;
+   * e.g. the public name behind a reverse proxy); '*' allows any (see HostCheck)
+   */
+  allowedHosts?: string[];
+  /** failed authentications one address may make per window before it gets 429s (default 10 per 60 s) */
+  authFailures?: { max: number; windowMs: number };
 }
+
+/** The shortest token the collector accepts: 16 characters of a random token are ~95 bits. */
+export const MIN_TOKEN_CHARS = 16;
+
+/** The routes `openPredict: false` puts behind the token. */
+const PREDICT_ROUTES: ReadonlyArray<[string, RegExp]> = [
+  ['POST', /^\/api\/predict$/],
+  ['POST', /^\/api\/predict\/onnx$/],
+  ['POST', /^\/api\/latency\/expected$/],
+  ['GET', /^\/api\/devices\/[^/]+\/model$/],
+];
 
 export interface Collector {
   /** http://host:port */
@@ -57,6 +83,14 @@ export interface Collector {
 
 export const AGENT_WS_PATH = '/ws';
 
+function hostRefused(host: string | undefined): HttpError {
+  return new HttpError(
+    403,
+    `requests must name this collector by an IP address, localhost or an allowed host name, not '${host ?? '(no Host header)'}' ` +
+      `(DNS rebinding protection; \`hwlat serve --allowed-host NAME\` allows a name)`,
+  );
+}
+
 /**
  * Starts the collector: HTTP API and the agents' ws endpoint on one port.
  *
@@ -67,9 +101,15 @@ export const AGENT_WS_PATH = '/ws';
  */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const { store } = options;
-  if (typeof options.token !== 'string' || options.token.length < 4) {
-    throw new RangeError(`'token' must be a string of at least 4 characters`);
+  if (typeof options.token !== 'string' || options.token.length < MIN_TOKEN_CHARS) {
+    throw new RangeError(
+      `'token' must be a string of at least ${MIN_TOKEN_CHARS} characters, got ${typeof options.token === 'string' ? `${options.token.length}` : typeof options.token}; ` +
+        `generate one with \`openssl rand -hex 16\``,
+    );
   }
+  const openPredict = options.openPredict ?? true;
+  const hosts = new HostCheck(options.allowedHosts);
+  const authLimiter = new AuthLimiter(options.authFailures?.max, options.authFailures?.windowMs);
   const leaseTtlMs = options.leaseTtlMs ?? 60_000;
   const storeHealth = new StoreHealth();
   const endpoint = new AgentEndpoint({
@@ -80,6 +120,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     heartbeatMs: options.heartbeatMs ?? Math.max(50, Math.floor(leaseTtlMs / 4)),
     idleRetryMs: options.idleRetryMs ?? 1000,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    authLimiter,
     log: options.log,
   });
   const limiter = new ConnectionLimiter({ maxConnections: options.maxConnections ?? 2000, maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 256 });
@@ -88,7 +129,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const quality = new DeviceQualityCache(store);
 
   const requireToken = (req: IncomingMessage) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = authLimiter.blockedFor(address);
+    if (wait > 0) throw new HttpError(429, `too many failed authentications from ${address}; try again in ${wait} s`, undefined, { 'retry-after': String(wait) });
     if (!tokenMatches(options.token, bearerToken(req.headers.authorization))) {
+      authLimiter.failed(address);
+      options.log?.({ event: 'auth_failed', address, path: req.url?.split('?')[0] });
       throw new HttpError(401, "this endpoint needs 'Authorization: Bearer <token>' with the collector's token");
     }
   };
@@ -139,11 +185,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       try {
+        if (!hosts.hostAllowed(req.headers.host)) throw hostRefused(req.headers.host);
         const url = new URL(req.url ?? '/', 'http://collector');
-        const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
+        const method = req.method ?? 'GET';
+        const { handler, params } = router.match(method, url.pathname);
+        if (!openPredict && PREDICT_ROUTES.some(([m, re]) => m === method && re.test(url.pathname))) requireToken(req);
         await handler(req, res, params, url);
       } catch (e) {
         const status = httpStatusOf(e);
+        if (e instanceof HttpError) for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
         if (e instanceof StoreUnavailableError) {
           storeHealth.failed(e);
           res.setHeader('retry-after', String(Math.ceil(STORE_RETRY_MS / 1000)));
@@ -158,7 +208,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // the hard frame limit is well above the protocol's, so an oversized message gets an error reply
   // naming its size instead of a dropped connection
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_MESSAGE_BYTES });
-  wss.on('connection', (ws) => endpoint.handle(ws));
+  wss.on('connection', (ws, req: IncomingMessage) => endpoint.handle(ws, req.socket.remoteAddress ?? 'unknown'));
   const pingMs = options.pingMs ?? 30_000;
   const liveness = pingMs > 0 ? startLiveness(wss, pingMs, () => options.log?.({ event: 'ws_dead', afterMs: pingMs })) : null;
   server.on('upgrade', (req, socket, head) => {
@@ -168,8 +218,23 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       refuseUpgrade(socket, 404, `no ws endpoint at ${path}; agents connect to ${AGENT_WS_PATH}`);
       return;
     }
-    // every connection counts from its upgrade until its socket closes, silent ones included
     const address = req.socket.remoteAddress ?? 'unknown';
+    if (!hosts.hostAllowed(req.headers.host)) {
+      refuseUpgrade(socket, 403, hostRefused(req.headers.host).message);
+      return;
+    }
+    if (!hosts.originAllowed(req.headers.origin, req.headers.host)) {
+      options.log?.({ event: 'ws_refused', address, reason: `origin '${req.headers.origin}'` });
+      refuseUpgrade(socket, 403, `a page from '${req.headers.origin}' may not connect to this collector; only its own pages (and agents outside a browser) may`);
+      return;
+    }
+    // every ws connection authenticates (its hello): an address that failed too often waits
+    const wait = authLimiter.blockedFor(address);
+    if (wait > 0) {
+      refuseUpgrade(socket, 429, `too many failed authentications from ${address}; try again in ${wait} s`, wait);
+      return;
+    }
+    // every connection counts from its upgrade until its socket closes, silent ones included
     const refused = limiter.admit(address);
     if (refused) {
       options.log?.({ event: 'ws_refused', address, reason: refused });

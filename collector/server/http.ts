@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly field?: string,
+    /** response headers that go with it (e.g. Retry-After on a 429) */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }

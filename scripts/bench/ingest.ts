@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
 const AGENTS = Number(args.agents);
 const SECONDS = Number(args.seconds);
 const BATCH = Number(args.batch);
-const TOKEN = 'bench-token';
+const TOKEN = 'bench-token-0123456789';
 
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-ingest-'));
 const db = join(dir, 'ingest.sqlite');

@@ -50,7 +50,7 @@ async function inNode(spec: string): Promise<Column> {
 async function inChromium(provider: string): Promise<Column> {
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-bench-ortweb-'));
   const store = openStore({ path: join(dir, 'b.sqlite') });
-  const collector = await startCollector({ store, token: 'bench-token', port: 0 });
+  const collector = await startCollector({ store, token: 'bench-token-0123456789', port: 0 });
   const browser = await launchBrowser({ webgpu: provider === 'webgpu' });
   try {
     const { code } = await bundleBrowserEntry(fileURLToPath(new URL('./ort-web-page.ts', import.meta.url)));

@@ -63,7 +63,7 @@ const RATE = Number(args.rate);
 const BATCH = Number(args.batch);
 const SCENARIOS = args.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of SCENARIOS) if (!['single', 'lean', 'batch'].includes(s)) throw new RangeError(`unknown scenario '${s}'; known: single, lean, batch`);
-const TOKEN = 'bench-token';
+const TOKEN = 'bench-token-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/hwlat.js', import.meta.url));
 const POOL_SEED = 12345;
 

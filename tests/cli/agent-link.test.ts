@@ -19,7 +19,7 @@ test('agentPageLink carries the token; a collector on every address is reached t
 
 test('hwlat serve prints the browser link and its QR code', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-serve-link-'));
-  const serve = spawnHwlat(['serve', '--db', join(dir, 's.sqlite'), '--port', '0', '--token', 'link-token'], 'serve');
+  const serve = spawnHwlat(['serve', '--db', join(dir, 's.sqlite'), '--port', '0', '--token', 'link-token-0123456789'], 'serve');
   try {
     let out = '';
     await new Promise<void>((resolve, reject) => {
@@ -31,7 +31,7 @@ test('hwlat serve prints the browser link and its QR code', { timeout: 60_000 },
       });
       serve.child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/browser: +http:\/\/127\.0\.0\.1:\d+\/agent\?token=link-token/.test(out) && (out.match(/[█▀▄]/g) ?? []).length > 100) {
+        if (/browser: +http:\/\/127\.0\.0\.1:\d+\/agent\?token=link-token-0123456789/.test(out) && (out.match(/[█▀▄]/g) ?? []).length > 100) {
           clearTimeout(timer);
           resolve();
         }

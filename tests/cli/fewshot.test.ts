@@ -150,9 +150,9 @@ test('in the fleet: a few-shot campaign measures the plan, then hwlat fewshot --
     try {
       // three reference devices with 400 networks each; the new device with none yet; one with a single network
       seedFleet(store, table, [[1, '1080ti_1', 400], [2, 'gold_6240', 400], [3, 'samsung_a50', 400], [4, NEW, 0], [5, 'pixel3', 1]]);
-      const collector = await startCollector({ store, token: 'tok-secret', port: 0, host: '127.0.0.1' });
+      const collector = await startCollector({ store, token: 'tok-secret-0123456789', port: 0, host: '127.0.0.1' });
       try {
-        const created = await hwlat(['campaign', 'create', '--collector', collector.url, '--token', 'tok-secret', '--space', 'nasbench201', '--fewshot', '10', '--devices', newDev, '--json']);
+        const created = await hwlat(['campaign', 'create', '--collector', collector.url, '--token', 'tok-secret-0123456789', '--space', 'nasbench201', '--fewshot', '10', '--devices', newDev, '--json']);
         assert.equal(created.code, 0, created.stderr);
         const campaign = JSON.parse(created.stdout) as { id: string; tasks: number; request: { fewshot: number } };
         assert.equal(campaign.tasks, 10);

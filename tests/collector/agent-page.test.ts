@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'hwlat-agent-page-'));
 const store = openStore({ path: join(dir, 'p.sqlite') });
 let collector: Collector;
 before(async () => {
-  collector = await startCollector({ store, token: 'page-token', port: 0 });
+  collector = await startCollector({ store, token: 'page-token-0123456789', port: 0 });
 });
 after(async () => {
   await collector?.close();
@@ -39,7 +39,7 @@ test('a Node-only import fails the bundle and names its importer', async () => {
 });
 
 test('GET /agent serves the page, its bundle and onnxruntime-web files, cross-origin isolated', async () => {
-  const page = await fetch(`${collector.url}/agent?token=page-token`);
+  const page = await fetch(`${collector.url}/agent?token=page-token-0123456789`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');

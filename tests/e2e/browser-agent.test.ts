@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { browserUnavailable, launchBrowser } from '../helpers/browser.ts';
 import { getJson, startServe, until, type HwlatProcess } from '../helpers/procs.ts';
 
-const TOKEN = 'browser-secret';
+const TOKEN = 'browser-secret-0123456789';
 /** screenshots land here (gitignored), for people to look at after a run */
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-browser-'));

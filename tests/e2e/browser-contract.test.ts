@@ -17,7 +17,7 @@ const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-em
 test('the backend contract passes in headless Chromium: ort-web wasm and webgpu', { skip: browserUnavailable(), timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-contract-'));
   const store = openStore({ path: join(dir, 'c.sqlite') });
-  const collector = await startCollector({ store, token: 'contract-token', port: 0 });
+  const collector = await startCollector({ store, token: 'contract-token-0123456789', port: 0 });
   const browser = await launchBrowser({ webgpu: true });
   try {
     const { code } = await bundleBrowserEntry(ENTRY);

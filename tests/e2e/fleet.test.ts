@@ -7,7 +7,7 @@ import { openStore } from '../../collector/index.ts';
 import { freePort, getJson, spawnHwlat, startServe, until, type HwlatProcess } from '../helpers/procs.ts';
 
 // Real collector and agents as separate processes on 127.0.0.1, a real SQLite file.
-const TOKEN = 'fleet-secret';
+const TOKEN = 'fleet-secret-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-fleet-'));
 const procs: HwlatProcess[] = [];
 after(async () => {

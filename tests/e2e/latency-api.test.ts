@@ -22,7 +22,7 @@ async function post(body: unknown): Promise<{ status: number; body: any }> {
 before(async () => {
   predictor = await syntheticPredictor('fbnet', { epochs: 20, encoding: false });
   store = openStore({ path: join(dir, 'lat.sqlite') });
-  collector = await startCollector({ store, token: 'latency-secret', port: 0, host: '127.0.0.1', predictors: [predictor] });
+  collector = await startCollector({ store, token: 'latency-secret-0123456789', port: 0, host: '127.0.0.1', predictors: [predictor] });
 });
 after(async () => {
   await collector?.close();

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { createBackend, fingerprint } from '../../agent/index.ts';
 import { getJson, spawnHwlat, startServe, until, type HwlatProcess } from '../helpers/procs.ts';
 
-const TOKEN = 'ort-web-secret';
+const TOKEN = 'ort-web-secret-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-ortweb-'));
 const procs: HwlatProcess[] = [];
 after(async () => {

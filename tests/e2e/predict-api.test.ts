@@ -15,7 +15,7 @@ import { loadPredictor, savePredictor } from '../../predictor/index.ts';
 
 // A real collector in-process on 127.0.0.1 over a real SQLite file holding a real (short) profile
 // of NAS-Bench-201 on this machine: every layer key and 12 sampled networks.
-const TOKEN = 'predict-secret';
+const TOKEN = 'predict-secret-0123456789';
 const SPACE = getSpace('nasbench201');
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-predict-'));
 let store: SqliteStore;

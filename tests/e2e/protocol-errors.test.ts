@@ -8,7 +8,7 @@ import { createBackend, fingerprint, runAgent, type AgentEvent } from '../../age
 import { openStore, startCollector, type Collector, type SqliteStore } from '../../collector/index.ts';
 import { campaignFinished, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, type DeviceProfile } from '../../protocol/index.ts';
 
-const TOKEN = 'test-token-123';
+const TOKEN = 'test-token-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-proto-'));
 let store: SqliteStore;
 let collector: Collector;

@@ -113,8 +113,9 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
       const calRaw = url.searchParams.get('calibration_ms');
       const calibrationMs = calRaw === null ? undefined : Number(calRaw);
       if (calibrationMs !== undefined && !(calibrationMs > 0)) throw new HttpError(400, `calibration_ms: must be a number > 0, got '${calRaw}'`, 'calibration_ms');
-      const bytes = await readBytes(req, MAX_ONNX_BYTES);
+      // the device (and its predictor) first: an unknown one is refused before up to 64 MB are read
       const served = await predictors.resolve(device, space);
+      const bytes = await readBytes(req, MAX_ONNX_BYTES);
       // OnnxFormatError (a TypeError) and UnsupportedOnnxError (a RangeError) are 400s naming the problem
       const p = predictOnnx(served.predictor, bytes, { calibrationMs });
       sendJson(res, 200, {
