@@ -9,10 +9,10 @@ import {
   fbnetLoss, initTf, LatencyModel, LatencyPredictor, latencyJson, proxylessAddLinear, proxylessMulLog, savePredictor,
   type LatencyLossOptions, type PredictorKind,
 } from '../../predictor/index.ts';
-import { makeRegressor } from '../../predictor/regressors.ts';
 import { tf } from '../../predictor/tf.ts';
 import { hwlat } from '../helpers/cli.ts';
 import { syntheticPredictor } from '../helpers/latency-model.ts';
+import { withoutResidual, withResidual } from './predictors.ts';
 import { python, ROOT, torchProbe, torchReady } from './torch-python.ts';
 
 // python/hwlat_torch.py against the TypeScript model it mirrors. Real predictors are trained here
@@ -26,18 +26,6 @@ import { python, ROOT, torchProbe, torchReady } from './torch-python.ts';
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-torch-'));
 let store: SqliteStore | null = null;
 let collector: Collector | null = null;
-
-/** The predictor with a residual MLP of random (non-zero) weights: the composite's nonlinear path. */
-function withResidual(p: LatencyPredictor, seed: string): LatencyPredictor {
-  const inputs = p.space.positions.reduce((a, pos) => a + pos.choices.length, 0);
-  const spec = { inputs, hidden: [16] };
-  const model = makeRegressor(spec);
-  const rng = seedrandom.alea(seed);
-  model.setWeights(model.getWeights().map((w) => tf.tensor(Array.from({ length: w.size }, () => (rng() - 0.5) * 0.6), w.shape)));
-  return new LatencyPredictor({ ...p.data, residual: spec }, p.encodingModel, model);
-}
-
-const withoutResidual = (p: LatencyPredictor) => new LatencyPredictor({ ...p.data, residual: null }, p.encodingModel, null);
 
 /** Softmax of random logits over each layer's real candidates (padding 0). */
 function randomProbs(m: LatencyModel, rng: () => number, spread: number): number[][] {
@@ -137,7 +125,7 @@ before(async () => {
   // the collector serves the FBNet predictor with its residual MLP, and the NAS-Bench-201 one
   predictors.push(withResidual(fbnet, 'fbnet'), nb201);
   store = openStore({ path: join(dir, 'collector.sqlite') });
-  collector = await startCollector({ store, token: 'torch-secret', port: 0, host: '127.0.0.1', predictors });
+  collector = await startCollector({ store, token: 'torch-secret-0123456789', port: 0, host: '127.0.0.1', predictors });
 
   // the CLI's own export and prediction of a saved predictor (what a user runs)
   const model = join(dir, 'fbnet-model');
