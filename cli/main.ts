@@ -1,29 +1,25 @@
 import { Command, CommanderError } from 'commander';
-import { agentCommand } from './commands/agent.ts';
-import { campaignCommand } from './commands/campaign.ts';
-import { demoCommand } from './commands/demo.ts';
-import { evalCommand, predictCommand, trainCommand } from './commands/predict.ts';
-import { serveCommand } from './commands/serve.ts';
-import { lutCommand } from './commands/lut.ts';
-import { measurementsCommand } from './commands/measurements.ts';
-import { opsCommand } from './commands/ops.ts';
-import { profileCommand } from './commands/profile.ts';
-import { setupCommand } from './commands/setup.ts';
-import { fewshotCommand } from './commands/fewshot.ts';
-import { exportCommand, searchCommand } from './commands/latency.ts';
-import { onnxCommand } from './commands/onnx.ts';
-import { kernelsCommand } from './commands/kernels.ts';
+import { commandIn, COMMANDS } from './command-catalog.ts';
 
-export function buildProgram(): Command {
+/**
+ * The `hwlat` program for an argument list: the command it runs is loaded in full, every other one
+ * is a placeholder that only carries its name and summary for `hwlat --help` (see COMMANDS).
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('hwlat')
     .description('measure and predict how fast neural networks run on real hardware')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [profileCommand(), opsCommand(), measurementsCommand(), lutCommand(), trainCommand(), predictCommand(), evalCommand(), serveCommand(), agentCommand(), campaignCommand(), setupCommand(), demoCommand()]) program.addCommand(cmd);
-  program.addCommand(fewshotCommand());
-  program.addCommand(onnxCommand());
-  program.addCommand(kernelsCommand());
-  for (const cmd of [exportCommand(), searchCommand()]) program.addCommand(cmd);
+  const wanted = commandIn(argv.slice(2));
+  for (const entry of COMMANDS) {
+    const cmd =
+      entry.name === wanted
+        ? await entry.load()
+        : new Command(entry.name).allowUnknownOption().action(() => {
+            throw new Error(`internal: command '${entry.name}' was not loaded`);
+          });
+    program.addCommand(cmd.summary(entry.summary));
+  }
   // subcommands inherit exit handling so errors come back here as exceptions
   const override = (c: Command) => {
     c.exitOverride();
@@ -36,7 +32,7 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the exit code (0 ok, 1 error, 2 usage). */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(argv)).parseAsync([...argv]);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
