@@ -9,7 +9,7 @@ import { IdbOutbox } from './idb-outbox.ts';
 /**
  * The /agent page: the browser device agent. Same loop (agent/client/agent-core.ts), harness,
  * protocol and ops-library as the Node agent; the runtime is onnxruntime-web and the outbox is
- * IndexedDB. URL parameters: `token` (required), `backend` (auto | wasm | webgpu), `threads`,
+ * IndexedDB. URL parameters: `token` (required the first time; see takeToken), `backend` (auto | wasm | webgpu), `threads`,
  * `name`, `maxJobs`. The collector's HTML gives the ws path and the ort asset folder in data-*.
  *
  * `window.hwlat` mirrors the page's state for people debugging in devtools and for the e2e test.
@@ -192,11 +192,41 @@ function intParam(params: URLSearchParams, name: string, fallback: number, least
   return n;
 }
 
+/** Where the tab keeps the token once it has left the address bar. */
+const TOKEN_KEY = 'hwlat.token';
+
+/**
+ * The collector token: from the link the first time (`?token=` or `#token=`), which is then removed
+ * from the address bar, and so from the history, bookmarks, screenshots and the Referer of later
+ * requests; kept in this tab's session storage, so a reload still has it and closing the tab forgets it.
+ */
+function takeToken(): string {
+  const url = new URL(location.href);
+  const hash = new URLSearchParams(url.hash.slice(1));
+  const fromUrl = url.searchParams.get('token') ?? hash.get('token');
+  if (fromUrl) {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      // storage disabled (a private window's policy): the token still serves this page's life
+    }
+    url.searchParams.delete('token');
+    hash.delete('token');
+    const rest = hash.toString();
+    history.replaceState(history.state, '', `${url.pathname}${url.search}${rest ? `#${rest}` : ''}`);
+    return fromUrl;
+  }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
+  const token = takeToken();
   const params = new URLSearchParams(location.search);
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const token = params.get('token') ?? hash.get('token') ?? '';
-  if (!token) throw new TypeError("no 'token' in the page's URL: open the link `hwlat serve` prints (…/agent?token=…)");
+  if (!token) throw new TypeError("no 'token' in the page's URL: open the link `hwlat serve --print-link` prints (…/agent?token=…)");
   const want = params.get('backend') ?? 'auto';
   const threads = intParam(params, 'threads', 0, 0, 64);
   const maxJobs = intParam(params, 'maxJobs', 4, 1, 256);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createBackend, fingerprint, listProviders, nodeProbe, parseBackendSpec, runAgent, type AgentEvent } from '../../agent/index.ts';
 import { threadWarning } from '../../conditions/index.ts';
 import { emit, intOption, table } from '../output.ts';
+import { readTokenFile } from '../token.ts';
 
 interface AgentFlags {
   backend: string;
@@ -10,6 +11,7 @@ interface AgentFlags {
   json?: boolean;
   collector?: string;
   token?: string;
+  tokenFile?: string;
   name?: string;
   stateDir?: string;
   maxJobs: number;
@@ -28,8 +30,8 @@ function checkFlags(o: AgentFlags): { collector: string; token: string } {
   if (!url || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || !url.host) {
     throw new TypeError(`'--collector' must be a ws:// or wss:// URL, got '${collector}'`);
   }
-  const token = o.token ?? process.env.HWLAT_TOKEN ?? '';
-  if (token.length === 0) throw new TypeError("'--token' is required with '--collector' (or set HWLAT_TOKEN)");
+  const token = o.token ?? (o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : undefined) ?? process.env.HWLAT_TOKEN ?? '';
+  if (token.length === 0) throw new TypeError("'--token', '--token-file' or $HWLAT_TOKEN is required with '--collector'");
   if (o.json) throw new TypeError("'--json' prints the fingerprint; with '--collector' use '--log-json' for JSON event lines");
   return { collector, token };
 }
@@ -98,7 +100,8 @@ export function agentCommand(): Command {
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
     .option('--json', 'machine-readable output (fingerprint mode)')
     .option('--collector <ws-url>', "the collector's agent endpoint, e.g. ws://127.0.0.1:8700/agent")
-    .option('--token <token>', 'the collector token (default: $HWLAT_TOKEN)')
+    .option('--token <token>', 'the collector token (default: $HWLAT_TOKEN; a command line is visible to other users in ps, prefer $HWLAT_TOKEN or --token-file)')
+    .option('--token-file <file>', "read the collector token from this file's first line")
     .option('--name <name>', "display name for this device (its id stays the fingerprint's)")
     .option('--state-dir <dir>', 'folder for the durable outbox (default .hwlat/agent/<device id>)')
     .option('--max-jobs <n>', 'jobs per lease, measured together (1-256)', (v: string) => {

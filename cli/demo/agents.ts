@@ -48,10 +48,11 @@ export class AgentProcess {
   private readonly child: ChildProcess;
 
   constructor(o: { spec: DemoAgentSpec; wsUrl: string; token: string; stateDir: string }) {
+    // the token goes through the environment: a command line is visible to every user in `ps`
     this.child = spawn(
       process.execPath,
-      [BIN, 'agent', '--collector', o.wsUrl, '--token', o.token, '--backend', o.spec.backend, '--threads', String(o.spec.threads), '--state-dir', o.stateDir, '--log-json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      [BIN, 'agent', '--collector', o.wsUrl, '--backend', o.spec.backend, '--threads', String(o.spec.threads), '--state-dir', o.stateDir, '--log-json'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HWLAT_TOKEN: o.token } },
     );
     let buf = '';
     this.child.stdout?.on('data', (d: Buffer) => {
@@ -70,6 +71,11 @@ export class AgentProcess {
     });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** The child's process id (for diagnostics and tests). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get running(): boolean {

@@ -22,6 +22,8 @@ function ortDistDir(): string {
  * same-origin, so require-corp costs nothing.
  */
 function isolationHeaders(res: ServerResponse): void {
+  // the page's URL holds the token on the first load: it must not travel in a Referer
+  res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
@@ -37,6 +39,7 @@ function pageHtml(wsPath: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
 <title>hwlat agent</title>
 <link rel="icon" href="data:,">
 <style>
@@ -80,7 +83,8 @@ export interface AgentPageOptions {
  * Adds the browser agent's routes: `GET /agent` (the page), `/agent/app.js` (agent/browser bundled by
  * esbuild on the first request, then kept for the life of the server) and `/agent/ort/<file>`
  * (onnxruntime-web's .wasm/.mjs from node_modules). The page itself needs no token; its ws `hello`
- * carries the one in its URL.
+ * carries the one in its URL, which the page then removes from the address bar (keeping it in the
+ * tab's session storage).
  *
  * @example
  * addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH });

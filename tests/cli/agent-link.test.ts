@@ -17,9 +17,9 @@ test('agentPageLink carries the token; a collector on every address is reached t
   assert.ok(qr.split('\n').length > 10 && /[█▀▄]/.test(qr), 'a QR code in block characters');
 });
 
-test('hwlat serve prints the browser link and its QR code', { timeout: 60_000 }, async () => {
+test('hwlat serve --print-link prints the browser link and its QR code', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-serve-link-'));
-  const serve = spawnHwlat(['serve', '--db', join(dir, 's.sqlite'), '--port', '0', '--token', 'link-token-0123456789'], 'serve');
+  const serve = spawnHwlat(['serve', '--db', join(dir, 's.sqlite'), '--port', '0', '--token', 'link-token-0123456789', '--print-link'], 'serve');
   try {
     let out = '';
     await new Promise<void>((resolve, reject) => {
