@@ -100,3 +100,17 @@ test("the demo's agents get the token through the environment, not their command
     store.close();
   }
 });
+
+test('serve --open-predict=false puts prediction behind the token; --allowed-host names a host', { timeout: 60_000 }, async () => {
+  const s = await serveOutput(['--db', join(dir, 'closed.sqlite'), '--token', TEST_TOKEN, '--log-json', '--open-predict=false', '--allowed-host', 'lat.example.com'], {}, (out) => out.includes('"listening"'));
+  const listening = s.proc.events.find((e) => e.event === 'listening')!;
+  assert.equal(listening.openPredict, false);
+  const predict = (token?: string) =>
+    fetch(`${listening.url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ device: 'dev-000000000000', space: 'fbnet', arch: 'x' }) });
+  assert.equal((await predict()).status, 401);
+  assert.equal((await predict(TEST_TOKEN)).status, 404);
+  await stop(s.proc);
+  const bad = await hwlat(['serve', '--db', join(dir, 'bad.sqlite'), '--port', '0', '--token', TEST_TOKEN, '--open-predict', 'maybe']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /'--open-predict' must be true or false, got 'maybe'/);
+});
