@@ -7,12 +7,14 @@
 // configurations (families interleaved, so every family is timed); --minutes M stops starting
 // new ones after M minutes.
 //
-//   npx tsx scripts/bench/kernel-campaign.ts [--limit 300] [--minutes 30] [--db out.sqlite] [--threads 1] [--runs 20] [--warmup 3] [--seed 0] [--json]
+// --backend ort-web:wasm times onnxruntime-web's wasm build in Node instead.
+//
+//   npx tsx scripts/bench/kernel-campaign.ts [--limit 300] [--minutes 30] [--db out.sqlite] [--backend ort-node:cpu] [--threads 1] [--runs 20] [--warmup 3] [--seed 0] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { calibrationClock, createBackend, fingerprint, kernelProfilerFor, runKernelCampaign } from '../../agent/index.ts';
+import { calibrationClock, createBackend, fingerprint, kernelProfilerFor, parseBackendSpec, runKernelCampaign } from '../../agent/index.ts';
 import { openStore } from '../../collector/index.ts';
 import { kernelCampaign, SAMPLE_FAMILIES } from '../../ops-library/index.ts';
 
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     minutes: { type: 'string' },
     db: { type: 'string' },
+    backend: { type: 'string', default: 'ort-node:cpu' },
     threads: { type: 'string', default: '1' },
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
@@ -33,14 +36,15 @@ const all = kernelCampaign({ seed: Number(args.seed) });
 const samples = args.limit ? all.slice(0, Number(args.limit)) : all;
 const dir = args.db ? null : mkdtempSync(join(tmpdir(), 'hwlat-kcampaign-'));
 const store = openStore({ path: args.db ?? join(dir as string, 'campaign.sqlite') });
-const backend = await createBackend('ort-node', { threads: Number(args.threads) });
+const spec = parseBackendSpec(args.backend);
+const backend = await createBackend(spec.name, { provider: spec.provider, threads: Number(args.threads) });
 const clock = await calibrationClock(backend);
 const load0 = loadavg()[0] as number;
 try {
   const device = await fingerprint(backend.info);
   store.upsertDevice(device);
   const profiler = kernelProfilerFor(backend.info, { runs: Number(args.runs), warmup: Number(args.warmup) });
-  if (!profiler) throw new Error('no kernel profiler for ort-node');
+  if (!profiler) throw new Error(`no kernel profiler for ${args.backend}`);
   // seconds per configuration, per family: the time between progress calls is what one took
   const seconds = new Map<string, number[]>();
   const coverage: number[] = [];
@@ -74,6 +78,7 @@ try {
   coverage.sort((a, b) => a - b);
   const out = {
     device: device.name,
+    backend: args.backend,
     threads: backend.info.threads,
     runs: Number(args.runs),
     warmup: Number(args.warmup),
