@@ -7,6 +7,7 @@ export interface WValue {
   shape: readonly number[];
   readonly constant: boolean;
   readonly data?: readonly number[];
+  readonly fill?: number;
 }
 
 /** A node of the graph being rewritten; `covers` names the source nodes it stands for. */
@@ -28,6 +29,8 @@ export class WorkGraph {
   readonly values: Map<string, WValue>;
   readonly inputs: readonly string[];
   readonly outputs: Set<string>;
+  /** the model's default-domain opset: some rewrites apply to newer operator versions only */
+  readonly opset: number;
   private index: { producer: Map<string, WNode>; consumers: Map<string, WNode[]> } | null = null;
   private counter = 0;
 
@@ -35,6 +38,7 @@ export class WorkGraph {
     this.values = new Map([...ir.values].map(([k, v]) => [k, { ...v }]));
     this.inputs = ir.inputs;
     this.outputs = new Set(ir.outputs);
+    this.opset = ir.opset;
     this.nodes = ir.nodes.map((n) => ({ name: n.name, op: n.op, attrs: { ...n.attrs }, inputs: [...n.inputs], outputs: [...n.outputs], covers: [n.name] }));
   }
 

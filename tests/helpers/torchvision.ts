@@ -20,21 +20,23 @@ export type TorchvisionModel = (typeof TORCHVISION_MODELS)[number];
 
 /** Debian's interpreter, where apt's torch lives (a `python3` earlier on PATH may lack it). */
 export const TORCH_PYTHON = '/usr/bin/python3';
-export const TORCHVISION_CACHE = join(tmpdir(), 'hwlat-torchvision-opset17');
+export const TORCHVISION_CACHE = join(tmpdir(), 'hwlat-torchvision');
 
 // each model written to a temporary name and renamed, so a concurrent reader never sees half a file
 const EXPORT_SCRIPT = `
 import os, sys, torch, torchvision
 out = sys.argv[1]
-for name in sys.argv[2:]:
+opset = int(sys.argv[2])
+suffix = '' if opset == 17 else '.opset%d' % opset
+for name in sys.argv[3:]:
     kw = {'weights': None}
     if name == 'googlenet':
         kw.update(aux_logits=False, init_weights=False)
     m = getattr(torchvision.models, name)(**kw).eval()
-    tmp = os.path.join(out, '%s.onnx.%d.tmp' % (name, os.getpid()))
+    tmp = os.path.join(out, '%s%s.onnx.%d.tmp' % (name, suffix, os.getpid()))
     # not under no_grad: torch 1.13 then takes the fused attention path, which does not export
-    torch.onnx.export(m, torch.zeros(1, 3, 224, 224), tmp, opset_version=17)
-    os.replace(tmp, os.path.join(out, name + '.onnx'))
+    torch.onnx.export(m, torch.zeros(1, 3, 224, 224), tmp, opset_version=opset)
+    os.replace(tmp, os.path.join(out, name + suffix + '.onnx'))
     print(name, flush=True)
 `;
 
@@ -46,20 +48,23 @@ export function torchUnavailable(): string | null {
   return null;
 }
 
+const fileOf = (dir: string, model: string, opset: number) => join(dir, `${model}${opset === 17 ? '' : `.opset${opset}`}.onnx`);
+
 /**
  * The exported file of each model, exporting the ones not cached yet (a few seconds each;
- * vit_b_16 about 25 s). Throws when torch is unavailable or an export fails.
+ * vit_b_16 about 25 s). `opset` other than 17 exports as older tools did (model-zoo files are
+ * mostly opset 7–12). Throws when torch is unavailable or an export fails.
  */
-export function exportTorchvision(models: readonly TorchvisionModel[] = TORCHVISION_MODELS, dir = TORCHVISION_CACHE): Map<TorchvisionModel, string> {
+export function exportTorchvision(models: readonly TorchvisionModel[] = TORCHVISION_MODELS, dir = TORCHVISION_CACHE, opset = 17): Map<TorchvisionModel, string> {
   mkdirSync(dir, { recursive: true });
-  const paths = new Map(models.map((m) => [m, join(dir, `${m}.onnx`)] as const));
+  const paths = new Map(models.map((m) => [m, fileOf(dir, m, opset)] as const));
   const missing = models.filter((m) => !existsSync(paths.get(m) as string));
   if (missing.length > 0) {
     const why = torchUnavailable();
     if (why) throw new Error(why);
-    const r = spawnSync(TORCH_PYTHON, ['-c', EXPORT_SCRIPT, dir, ...missing], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`exporting ${missing.join(', ')} failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
-    for (const m of missing) if (!existsSync(paths.get(m) as string)) throw new Error(`torch did not write ${m}.onnx`);
+    const r = spawnSync(TORCH_PYTHON, ['-c', EXPORT_SCRIPT, dir, String(opset), ...missing], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`exporting ${missing.join(', ')} (opset ${opset}) failed: ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
+    for (const m of missing) if (!existsSync(paths.get(m) as string)) throw new Error(`torch did not write ${paths.get(m)}`);
   }
   return paths;
 }
@@ -68,13 +73,13 @@ export function exportTorchvision(models: readonly TorchvisionModel[] = TORCHVIS
  * For tests: the exported models, or null after `t.skip(reason)` when torch is not installed.
  * Under CI (process.env.CI set) a missing torch is a failure, not a skip.
  */
-export function torchvisionModels(t: TestContext, models: readonly TorchvisionModel[] = TORCHVISION_MODELS): Map<TorchvisionModel, string> | null {
-  const cached = models.every((m) => existsSync(join(TORCHVISION_CACHE, `${m}.onnx`)));
+export function torchvisionModels(t: TestContext, models: readonly TorchvisionModel[] = TORCHVISION_MODELS, opset = 17): Map<TorchvisionModel, string> | null {
+  const cached = models.every((m) => existsSync(fileOf(TORCHVISION_CACHE, m, opset)));
   const why = cached ? null : torchUnavailable();
   if (why) {
     if (process.env.CI) throw new Error(`torch is required under CI: ${why}`);
     t.skip(why);
     return null;
   }
-  return exportTorchvision(models);
+  return exportTorchvision(models, TORCHVISION_CACHE, opset);
 }

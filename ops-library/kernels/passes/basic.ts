@@ -74,14 +74,16 @@ export const eliminateCastExpandSlice: Pass = (g) => {
 };
 
 /**
- * ConstantSharing then CommonSubexpressionElimination: one-element constants of equal type and
- * value are one constant, so nodes of the same op, attributes and inputs are computed once
- * (the first in order stays; readers of the others read it).
+ * ConstantSharing then CommonSubexpressionElimination: nodes of the same op, attributes and
+ * inputs are computed once (the first in order stays; readers of the others read it). ORT's CSE
+ * compares constant inputs by value: constants whose elements are known (small ones, folded
+ * ConstantOfShape fills) are equal when their contents are; weights without data never are.
  */
 export const shareConstantsAndCse: Pass = (g) => {
   const inputKey = (name: string): string => {
     const v = g.values.get(name);
-    if (v?.constant && v.data && numel(v.shape) <= 1) return `=${v.dtype}[${v.shape.join(',')}]${v.data[0]}`;
+    if (v?.constant && v.data) return `=${v.dtype}[${v.shape.join(',')}]${numel(v.shape) <= 1 ? v.data[0] : v.data.join(',')}`;
+    if (v?.constant && v.fill !== undefined) return `=${v.dtype}[${v.shape.join(',')}]*${v.fill}`;
     return name;
   };
   const seen = new Map<string, WNode>();

@@ -80,9 +80,10 @@ export const fusePad: Pass = (g) => {
   for (const pad of [...g.nodes]) {
     if (!g.alive(pad) || pad.op !== 'Pad') continue;
     if ((pad.attrs.mode ?? 'constant') !== 'constant' || pad.inputs[3]) continue;
-    const pads = g.values.get(pad.inputs[1] ?? '')?.data;
-    const value = pad.inputs[2] ? g.values.get(pad.inputs[2])?.data : [0];
-    if (!pads || !value || value[0] !== 0 || (value.length > 1 && !pad.inputs[2])) continue;
+    // Pad-11+ takes pads (and the fill value) as inputs, Pad-2 as attributes
+    const pads = pad.inputs[1] ? g.values.get(pad.inputs[1])?.data : attrInts(pad, 'pads');
+    const value = pad.inputs[2] ? g.values.get(pad.inputs[2])?.data : [attrNum(pad, 'value', 0)];
+    if (!pads || !value || value[0] !== 0) continue;
     const child = loneConsumer(g, pad.outputs[0] as string);
     if (!child || (child.op !== 'Conv' && child.op !== 'AveragePool') || child.inputs[0] !== pad.outputs[0]) continue;
     const r = pads.length / 2;

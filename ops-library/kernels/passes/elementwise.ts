@@ -68,9 +68,11 @@ export const fuseGelu: Pass = (g) => {
 
 /**
  * Slices of one tensor along one axis, step 1, that together cover it end to end: one Split
- * (ORT's GatherSliceToSplitFusion), with the split sizes as a constant input.
+ * (ORT's GatherSliceToSplitFusion, for opset 13 and later), with the split sizes as a constant input.
  */
 export const fuseSliceToSplit: Pass = (g) => {
+  // the fusion matches Slice-13 (and makes Split-13, whose sizes are an input)
+  if (g.opset < 13) return false;
   let changed = false;
   const byInput = new Map<string, WNode[]>();
   for (const n of g.nodes) if (n.op === 'Slice') byInput.set(n.inputs[0] as string, [...(byInput.get(n.inputs[0] as string) ?? []), n]);

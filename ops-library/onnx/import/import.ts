@@ -145,7 +145,8 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrGr
       const r = inferred.outputs[i];
       if (!r) throw new ShapeInferenceError(name, op, `it has ${outputs.length} outputs, the operator gives ${inferred.outputs.length}`);
       const keep = constant && r.data !== undefined && numel(r.shape) <= SMALL_TENSOR_ELEMENTS;
-      values.set(o, freezeValue({ name: o, dtype: r.dtype, shape: r.shape, constant, ...(keep ? { data: r.data } : {}) }));
+      const fill = constant && !keep && r.fill !== undefined ? { fill: r.fill } : {};
+      values.set(o, freezeValue({ name: o, dtype: r.dtype, shape: r.shape, constant, ...(keep ? { data: r.data } : {}), ...fill }));
     });
     if (!constant) {
       nodes.push(Object.freeze({

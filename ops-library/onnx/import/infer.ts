@@ -18,6 +18,8 @@ export interface OutValue {
   readonly shape: readonly number[];
   /** elements, when the node was folded and the result is small */
   readonly data?: readonly number[];
+  /** the one value of every element (ConstantOfShape), kept when `data` is too large to */
+  readonly fill?: number;
 }
 
 export interface InferContext {
@@ -465,7 +467,7 @@ const constantOfShape: Infer = (c) => {
   const dtype = v?.dtype ?? 'float32';
   const fill = v?.data?.[0] ?? 0;
   const n = numel(shape as number[]);
-  return { outputs: [out(dtype, shape as number[], n <= 65536 ? new Array<number>(n).fill(fill) : undefined)] };
+  return { outputs: [{ ...out(dtype, shape as number[], n <= 65536 ? new Array<number>(n).fill(fill) : undefined), fill }] };
 };
 
 const constant: Infer = (c) => {

@@ -29,6 +29,8 @@ export interface IrValue {
    * for stripped data and for every non-constant.
    */
   readonly data?: readonly number[];
+  /** every element of a constant too large to keep `data` for is this value (a folded ConstantOfShape) */
+  readonly fill?: number;
 }
 
 /** One operator of the graph, after constant folding (so at least one input is not a constant). */
