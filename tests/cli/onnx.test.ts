@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { buildOnnx, getSpace, importOnnx, lowerNetwork } from '../../ops-library/index.ts';
 import { hwlat } from '../helpers/cli.ts';
 
-test('hwlat onnx strip: a small file that imports to the same graph; bad input is a clear error and exit 1', async () => {
+test('hwlat onnx strip and onnx kernels: a small file that imports to the same graph, its kernels per runtime; bad input is a clear error and exit 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-onnx-cli-'));
   try {
     const bytes = buildOnnx(lowerNetwork(getSpace('resnet18').expand('')), { dynamicBatch: true });
@@ -39,6 +39,21 @@ test('hwlat onnx strip: a small file that imports to the same graph; bad input i
     assert.match(missing.stderr, /cannot read ONNX file/);
     const help = await hwlat(['onnx', 'strip', '--help']);
     assert.match(help.stdout, /Examples:/);
+
+    // the kernels of the stripped model: ORT's fused convolutions with their Sum inputs and reorders
+    const k = await hwlat(['onnx', 'kernels', out, '--input-shape', '1x3x224x224', '--json']);
+    assert.equal(k.code, 0, k.stderr);
+    const res2 = JSON.parse(k.stdout);
+    assert.equal(res2.runtime, 'ort-cpu');
+    assert.ok(res2.kernels.some((x: { op: string; inputs: unknown[] }) => x.op === 'com.microsoft.nchwc:Conv' && x.inputs.length === 4));
+    assert.ok(res2.kernels.length < res2.nodes, `${res2.kernels.length} kernels for ${res2.nodes} nodes`);
+    const text = await hwlat(['onnx', 'kernels', out, '--input-shape', '1x3x224x224', '--runtime', 'ort-wasm']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /run as \d+ kernels on ort-wasm/);
+    assert.match(text.stdout, /com\.microsoft:FusedConv\s+Relu/);
+    const unknown = await hwlat(['onnx', 'kernels', out, '--input-shape', '1x3x224x224', '--runtime', 'tpu']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown runtime rule set 'tpu'; known: ort-cpu, ort-wasm/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

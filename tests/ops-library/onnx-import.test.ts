@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { buildOnnx, getSpace, lowerNetwork } from '../../ops-library/index.ts';
+import { buildOnnx, getSpace, importNetwork, kernels, lowerNetwork, sampleArchs, SPACES } from '../../ops-library/index.ts';
 import {
   importOnnx, OnnxFormatError, ShapeInferenceError, stripOnnx, SymbolicDimensionError, UnsupportedOperatorError, type IrGraph,
 } from '../../ops-library/onnx/import/index.ts';
@@ -51,6 +51,37 @@ test("the built-in spaces' networks import to ORT's shapes", async () => {
     const bytes = buildOnnx(lowerNetwork(s.expand(a)), { batch: 2 });
     const ir = importOnnx(bytes);
     assert.ok((await assertShapesMatchOrt(bytes, ir, space)) > 10);
+  }
+});
+
+/** a graph's nodes with value names replaced by their role: inputs numbered, constants by shape (and small data) */
+function structure(g: IrGraph): string[] {
+  const ids = new Map<string, string>();
+  const id = (v: string): string => {
+    if (!v) return '';
+    if (!ids.has(v)) {
+      const x = g.values.get(v) as NonNullable<ReturnType<typeof g.values.get>>;
+      ids.set(v, x.constant ? `C${JSON.stringify(x.shape)}${x.data && x.data.length <= 8 ? JSON.stringify(x.data) : ''}` : `v${ids.size}${JSON.stringify(x.shape)}`);
+    }
+    return ids.get(v) as string;
+  };
+  g.inputs.forEach(id);
+  return g.nodes.map((n) => `${n.op} ${JSON.stringify(n.attrs, Object.keys(n.attrs).sort())} ${n.inputs.map(id).join(',')} -> ${n.outputs.map(id).join(',')}`);
+}
+
+test("a space's network imported directly (importNetwork) is the IR of its built ONNX model, node for node, and gives the same kernels", () => {
+  for (const name of Object.keys(SPACES)) {
+    const space = getSpace(name);
+    for (const arch of space.positions.length > 0 ? sampleArchs(space, { count: 4, seed: 13 }) : ['']) {
+      const net = space.expand(arch);
+      const direct = importNetwork(net, { batch: 2 });
+      const viaOnnx = importOnnx(buildOnnx(lowerNetwork(net), { batch: 2 }));
+      assert.deepEqual(structure(direct), structure(viaOnnx), `${name} ${arch}`);
+      const strip = (ks: ReturnType<typeof kernels>) => ks.map(({ nodes: _, ...k }) => k);
+      assert.deepEqual(strip(kernels(direct)), strip(kernels(viaOnnx)), `${name} ${arch}: kernels`);
+      // every node is named after its layer
+      assert.ok(direct.nodes.every((n) => net.layers.some((l) => n.name.startsWith(`${l.name}/`))), `${name}: layer names`);
+    }
   }
 });
 
