@@ -133,7 +133,7 @@ const NOISE_GRID = Object.freeze([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]);
  * @example
  * const { logPred, looMse } = embeddingModel(emb, [3, 17, 42], Float64Array.from([1.2, 2.3, 1.9]));
  */
-export function embeddingModel(emb: DeviceEmbedding, idx: readonly number[], y: Float64Array, noiseGrid: readonly number[] = NOISE_GRID): { logPred: Float64Array; looMse: number; noise: number } {
+export function embeddingModel(emb: DeviceEmbedding, idx: readonly number[], y: Float64Array, noiseGrid: readonly number[] = NOISE_GRID): { logPred: Float64Array; looMse: number; looRes: Float64Array; noise: number } {
   const k = idx.length;
   const q = emb.features.length;
   const fs = new Float64Array(k * q);
@@ -158,7 +158,7 @@ export function embeddingModel(emb: DeviceEmbedding, idx: readonly number[], y: 
     base[a * k + b] = s;
   }
   const resid = Float64Array.from(y, (v, r) => v - ym - (m0[r] as number));
-  let best: { alpha: Float64Array; looMse: number; noise: number; nll: number } | null = null;
+  let best: { alpha: Float64Array; looMse: number; looRes: Float64Array; noise: number; nll: number } | null = null;
   for (const noise of noiseGrid) {
     const g = Float64Array.from(base);
     for (let a = 0; a < k; a++) g[a * k + a] = (g[a * k + a] as number) + noise;
@@ -174,18 +174,20 @@ export function embeddingModel(emb: DeviceEmbedding, idx: readonly number[], y: 
     for (let r = 0; r < k; r++) for (let c = 0; c < k; c++) alpha[r] = (alpha[r] as number) + (inv[r * k + c] as number) * (resid[c] as number);
     let quad = 0;
     let loo = 0;
+    const looRes = new Float64Array(k);
     for (let r = 0; r < k; r++) {
       quad += (resid[r] as number) * (alpha[r] as number);
-      loo += ((alpha[r] as number) / (inv[r * k + r] as number)) ** 2;
+      looRes[r] = (alpha[r] as number) / (inv[r * k + r] as number);
+      loo += (looRes[r] as number) ** 2;
     }
     // log-determinant for the marginal likelihood (k ≤ a few dozen: Jacobi is cheap enough)
     const { values } = symmetricEigen(g, k);
     let logdet = 0;
     for (const v of values) logdet += Math.log(Math.max(v, 1e-300));
     const nll = 0.5 * quad + 0.5 * logdet;
-    if (!best || nll < best.nll) best = { alpha, looMse: loo / k, noise, nll };
+    if (!best || nll < best.nll) best = { alpha, looMse: loo / k, looRes, noise, nll };
   }
-  const b = best as { alpha: Float64Array; looMse: number; noise: number };
+  const b = best as { alpha: Float64Array; looMse: number; looRes: Float64Array; noise: number };
   // posterior coordinates: mean + cov·Fᵀ·alpha; intercept: ym + INTERCEPT_VAR·Σalpha
   const coord = Float64Array.from(emb.mean);
   let icpt = ym;
@@ -200,5 +202,5 @@ export function embeddingModel(emb: DeviceEmbedding, idx: readonly number[], y: 
     const c = coord[x] as number;
     for (let i = 0; i < n; i++) logPred[i] = (logPred[i] as number) + c * (f[i] as number);
   }
-  return { logPred, looMse: b.looMse, noise: b.noise };
+  return { logPred, looMse: b.looMse, looRes: b.looRes, noise: b.noise };
 }

@@ -1,6 +1,7 @@
 export * from './types.ts';
 export { fewShotPredict, fewShotPredictPrepared, FEWSHOT_HYPERPARAMETERS } from './transfer.ts';
 export { referenceMatrix, fitAdditiveLog, type ReferenceMatrix } from './reference.ts';
+export { choiceTableBasis } from './basis.ts';
 export { planFewShot } from './plan.ts';
 export { spearman, spearmanTieBound, withinShare } from './rank.ts';
 export { denoiseReference, DENOISE_MIN_DEVICES } from './denoise.ts';

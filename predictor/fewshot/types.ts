@@ -36,12 +36,22 @@ export interface ReferenceWeight {
 export interface FewShotResult {
   /** ms, one per input architecture */
   ms: Float64Array;
+  /** lower end of each prediction's `interval` (e.g. 90%) prediction interval, ms */
+  lo: Float64Array;
+  /** upper end of each prediction's interval, ms */
+  hi: Float64Array;
+  /** the intervals' nominal coverage (0.9) */
+  interval: number;
+  /** the log-space spread behind the intervals: RMS of the prediction's leave-one-out residuals on the K samples */
+  logSigma: number;
   /** reference devices that were usable (positive latencies on at least 2 architectures) */
   devicesUsed: string[];
   /** reference weights, largest |weight| first */
   weights: ReferenceWeight[];
   /** share of the log-space weight on the physical (FLOPs, memory, kernels) models rather than reference devices */
   physicalWeight: number;
+  /** share of the log-space weight on the device basis: reference per-choice ms tables (with the physical ones) mixed in linear space */
+  basisWeight: number;
   /** share of the log-space prediction from the device-embedding model (population prior) */
   embeddingWeight: number;
   /** leave-one-out RMS error (log space) of the best candidate model on the K samples */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
 import { ArchParseError, getSpace, sampleArchs } from '../../ops-library/index.ts';
 import {
-  denoiseReference, deviceEmbedding, embeddingModel, encodeArchs, fewShotPredict, fitAdditiveLog, parseArchsCsv, physicalFeatures, parseReferenceCsv, parseTargetCsv, planFewShot, referenceMatrix, ridgeBaseline,
+  choiceTableBasis, denoiseReference, deviceEmbedding, embeddingModel, encodeArchs, fewShotPredict, fitAdditiveLog, parseArchsCsv, physicalFeatures, parseReferenceCsv, parseTargetCsv, planFewShot, referenceMatrix, ridgeBaseline,
   spearman, spearmanTieBound, withinShare,
 } from '../../predictor/index.ts';
 import { readHelpTable } from '../helpers/help-table.ts';
@@ -67,7 +67,8 @@ test('a device unlike every reference but linear in FLOPs, memory and kernels (a
   const reference = { devices: ['a', 'b', 'c'], ms: [syntheticDevice(archs, FB, 1), syntheticDevice(archs, FB, 2), syntheticDevice(archs, FB, 3)] };
   const target = Array.from({ length: 10 }, (_, r) => ({ index: r * 97, ms: truth[r * 97] as number }));
   const out = fewShotPredict({ space: FB, archs, reference, target });
-  assert.ok(out.physicalWeight > 0.9, `physical weight ${out.physicalWeight}`);
+  // the linear-space models carry it: physical features alone, or beside the reference tables (device basis)
+  assert.ok(out.physicalWeight + out.basisWeight > 0.9, `physical weight ${out.physicalWeight}, basis weight ${out.basisWeight}`);
   assert.ok(spearman(out.ms, truth) > 0.98, `spearman ${spearman(out.ms, truth)}`);
   assert.ok(withinShare(out.ms, truth) > 0.98);
 });
@@ -191,4 +192,58 @@ test('device embedding: a new draw from a low-rank population is found from 10 s
   const pred = logPred.map(Math.exp);
   assert.ok(withinShare(pred, truth, 0.02) > 0.95, `within 2%: ${withinShare(pred, truth, 0.02)}`);
   assert.equal(deviceEmbedding(referenceMatrix(codes, { devices: ['a', 'b'], ms: [draw(), draw()] })), null);
+});
+
+/** A synthetic device additive in milliseconds: fixed cost plus a per-choice cost for every position. */
+function linearDevice(archs: string[], space = FB, seed = 1): Float64Array {
+  const rng = seedrandom.alea(`lin-${seed}`);
+  const cost = space.positions.map((p) => p.choices.map(() => 0.2 + 2 * rng() ** 3));
+  return Float64Array.from(archs, (a) => 5 + space.parse(a).reduce((s, c, j) => s + (cost[j] as number[])[space.positions[j]!.choices.findIndex((x) => x.name === c)]!, 0));
+}
+
+test('choiceTableBasis: an additive-in-ms reference device is its own table, scaled to mean 1', () => {
+  const archs = sampleArchs(FB, { count: 1500, seed: 41 });
+  const codes = encodeArchs(FB, archs);
+  const a = linearDevice(archs, FB, 1);
+  const [col] = choiceTableBasis(codes, referenceMatrix(codes, { devices: ['a'], ms: [a] }));
+  const mean = a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(col && withinShare(col, a.map((v) => v / mean), 0.01) > 0.99, `within 1%: ${col && withinShare(col, a.map((v) => v / mean), 0.01)}`);
+});
+
+test('device basis: a new device whose layers mix three references in milliseconds is found from 10 samples', () => {
+  const archs = sampleArchs(FB, { count: 2000, seed: 42 });
+  const refs = [1, 2, 3, 4].map((s) => linearDevice(archs, FB, s));
+  // layer by layer a mix of three of them: no single device or log-space pair is it
+  const truth = Float64Array.from(archs, (_, i) => 0.2 * (refs[0]![i] as number) + 0.5 * (refs[1]![i] as number) + 0.3 * (refs[2]![i] as number));
+  const target = Array.from({ length: 10 }, (_, r) => ({ index: r * 173, ms: truth[r * 173] as number }));
+  const out = fewShotPredict({ space: FB, archs, reference: { devices: ['a', 'b', 'c', 'd'], ms: refs }, target });
+  assert.ok(out.basisWeight > 0.5, `basis weight ${out.basisWeight}`);
+  // the basis candidates' ridge shrinks the mix a little: within 2% on nearly all, not exact
+  assert.ok(withinShare(out.ms, truth, 0.02) > 0.95, `within 2%: ${withinShare(out.ms, truth, 0.02)}`);
+  assert.ok(spearman(out.ms, truth) > 0.99, `Spearman ${spearman(out.ms, truth)}`);
+});
+
+test('prediction intervals: around every prediction, narrow for an exact device, ~90% coverage under noise', () => {
+  const archs = sampleArchs(NB, { count: 3000, seed: 43 });
+  const refs = [1, 2, 3].map((s) => syntheticDevice(archs, NB, s));
+  const reference = { devices: ['a', 'b', 'c'], ms: refs };
+  const exact = refs[0]!.map((v) => 2 * v);
+  const idx = Array.from({ length: 10 }, (_, r) => r * 290);
+  const clean = fewShotPredict({ space: NB, archs, reference, target: idx.map((index) => ({ index, ms: exact[index] as number })) });
+  assert.equal(clean.interval, 0.9);
+  for (let i = 0; i < archs.length; i++) assert.ok((clean.lo[i] as number) <= (clean.ms[i] as number) && (clean.ms[i] as number) <= (clean.hi[i] as number));
+  assert.ok(clean.logSigma < 0.01, `log sigma of an exact device ${clean.logSigma}`);
+  // the same device with 8% multiplicative measurement noise: the intervals widen to cover it
+  const rng = seedrandom.alea('interval-noise');
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const noisy = exact.map((v) => v * Math.exp(0.08 * gauss()));
+  let covered = 0;
+  let runs = 0;
+  for (let s = 0; s < 8; s++) {
+    const pick = Array.from({ length: 10 }, (_, r) => (r * 290 + s * 31) % archs.length);
+    const out = fewShotPredict({ space: NB, archs, reference, target: pick.map((index) => ({ index, ms: noisy[index] as number })) });
+    for (let i = 0; i < archs.length; i++) if ((noisy[i] as number) >= (out.lo[i] as number) && (noisy[i] as number) <= (out.hi[i] as number)) covered++;
+    runs += archs.length;
+  }
+  assert.ok(covered / runs > 0.8 && covered / runs < 0.98, `coverage ${covered / runs}`);
 });
