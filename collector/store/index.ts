@@ -33,7 +33,7 @@ export {
   StoreValidationError,
   type JobStateErrorCode,
 } from './errors.ts';
-export { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES } from './types.ts';
+export { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES, PERSISTENT_DISTURBED_SHARE, PERSISTENT_WINDOW } from './types.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
 export { checkMigrations, type AppliedMigration } from './migrate.ts';
 export { openStore, SqliteStore } from './sqlite.ts';

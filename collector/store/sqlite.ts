@@ -60,7 +60,7 @@ import type {
   StoredTimedKernel,
   TimedKernelFilter,
 } from './types.ts';
-import { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES } from './types.ts';
+import { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES, PERSISTENT_DISTURBED_SHARE, PERSISTENT_WINDOW } from './types.ts';
 
 const MEMORY = ':memory:';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -534,6 +534,7 @@ export class SqliteStore implements Store {
     campaignsWithQueued: Statement<[{ deviceId: string; now: number }], { id: string; request: string }>;
     queuedJobs: Statement<[{ deviceId: string; campaignId: string; limit: number; now: number }], { id: string; payload: string }>;
     markDisturbed: Statement<[{ id: string; notBefore: number }]>;
+    recentDisturbed: Statement<[{ deviceId: string; limit: number }], { disturbed: number }>;
     leaseJob: Statement<[{ id: string; leaseId: string; agentId: string; expiresAt: number }]>;
     extendAll: Statement<[{ agentId: string; expiresAt: number; now: number }]>;
     extendSome: Statement<[{ agentId: string; expiresAt: number; now: number; leaseIds: string }]>;
@@ -671,6 +672,7 @@ export class SqliteStore implements Store {
            AND j.failures < ${MAX_JOB_FAILURES} AND (j.not_before IS NULL OR j.not_before <= @now)
          ORDER BY j.task_idx LIMIT @limit`,
       ),
+      recentDisturbed: db.prepare(`SELECT disturbed FROM measurements WHERE device_id = @deviceId ORDER BY rowid DESC LIMIT @limit`),
       markDisturbed: db.prepare(
         `UPDATE jobs SET status = 'queued', lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL,
                 disturbed = disturbed + 1, not_before = @notBefore
@@ -1047,6 +1049,12 @@ export class SqliteStore implements Store {
     return this.#stmts.expireLeases.run(validate(EpochMsSchema, now, 'now')).changes;
   }
 
+  /** the device's last PERSISTENT_WINDOW results (this one included) are mostly disturbed */
+  #persistentlyDisturbed(deviceId: string): boolean {
+    const recent = this.#stmts.recentDisturbed.all({ deviceId, limit: PERSISTENT_WINDOW });
+    return recent.length >= PERSISTENT_WINDOW && recent.filter((r) => r.disturbed === 1).length >= PERSISTENT_DISTURBED_SHARE * PERSISTENT_WINDOW;
+  }
+
   completeJob(input: CompleteJobInput): CompleteOutcome {
     const db = this.#live('completeJob');
     const o = validate(CompleteJobInputSchema, input, 'input');
@@ -1093,8 +1101,9 @@ export class SqliteStore implements Store {
       this.#stmts.insertMeasurement.run(row);
       // the network's kernels go with its measurement, in the same transaction (marked if it is disturbed)
       if (kernels !== undefined) this.#kernels.writeForMeasurement({ ...m, jobId: o.jobId }, kernels);
-      // a disturbed result is kept (marked) and its job measured again later, a few times at most
-      if (row.disturbed === 1 && job.disturbed < MAX_DISTURBED_REQUEUES) {
+      // a disturbed result is kept (marked) and its job measured again later, a few times at most,
+      // unless the device is disturbed for good
+      if (row.disturbed === 1 && job.disturbed < MAX_DISTURBED_REQUEUES && !this.#persistentlyDisturbed(o.deviceId)) {
         this.#stmts.markDisturbed.run({ id: o.jobId, notBefore: now + DISTURBED_RETRY_MS * 2 ** job.disturbed });
         return 'requeued';
       }

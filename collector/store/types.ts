@@ -75,6 +75,14 @@ export const MAX_DISTURBED_REQUEUES = 1;
 export const DISTURBED_RETRY_MS = 10_000;
 
 /**
+ * A device whose last PERSISTENT_WINDOW results were at least this share disturbed is disturbed
+ * for good (2 spinning threads on 2 cores: every group of the demo's t2 device): its disturbed
+ * results complete their jobs at once instead of being measured again 10 s later, as disturbed.
+ */
+export const PERSISTENT_DISTURBED_SHARE = 0.8;
+export const PERSISTENT_WINDOW = 10;
+
+/**
  * Where a job is, as stored: queued (leasable, unless it failed MAX_JOB_FAILURES times), leased
  * (to an agent, until its lease expires), done. A job the collector gave up on stays 'queued'.
  */

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { campaignFinished, type CampaignRequest, type DeviceProfile, type Job, type JobTask, type Measurement, type Pass } from '../../protocol/index.ts';
 import {
   DISTURBED_RETRY_MS,
+  PERSISTENT_WINDOW,
   MAX_DISTURBED_REQUEUES,
   MAX_JOB_FAILURES,
   MIGRATIONS,
@@ -806,5 +807,27 @@ test('a clean result after a disturbed one completes the job; the disturbed meas
     assert.deepEqual([done.status, done.resultId], ['done', 'result-clean-001']);
     assert.deepEqual(store.listMeasurements({ deviceId: DEV }).map((m) => [m.id, m.quality?.verdict]).sort(), [['result-clean-001', 'remeasured'], ['result-dist-0001', 'disturbed']]);
     assert.deepEqual(store.listMeasurements({ deviceId: DEV }).find((m) => m.id === 'result-clean-001')?.cold, clean.cold);
+  });
+});
+
+test('a device disturbed for good (most of its last results disturbed) completes its jobs at once, marked, instead of measuring them again', () => {
+  withStore((store) => {
+    register(store, DEV);
+    const n = PERSISTENT_WINDOW + 2;
+    store.createCampaign(campaign('camp-1', Array.from({ length: n }, (_, i) => opTask(i + 1))));
+    const jobs = lease(store, n).jobs;
+    const outcomes = jobs.map((job, i) =>
+      store.completeJob({
+        jobId: job.id, deviceId: DEV, now: T0,
+        measurement: { ...resultFor(job, DEV, `result-pers-${String(i).padStart(4, '0')}`, 7.5), quality: { verdict: 'disturbed', rounds: 1, discardedRounds: 12, evidence: ['calibration 3.10× its baseline in 12 of 13 rounds'] } },
+      }),
+    );
+    // the first results are queued again (the device may get quiet); once the window is full of
+    // disturbed ones, the rest complete their jobs
+    const firstStored = outcomes.indexOf('stored');
+    assert.ok(outcomes.slice(0, PERSISTENT_WINDOW - 1).every((o) => o === 'requeued'), outcomes.join(','));
+    assert.equal(firstStored, PERSISTENT_WINDOW - 1, outcomes.join(','));
+    assert.ok(outcomes.slice(firstStored).every((o) => o === 'stored'));
+    assert.ok(store.listMeasurements({ deviceId: DEV }).every((m) => m.quality?.verdict === 'disturbed'), 'stored marked: no LUT or predictor uses them');
   });
 });
