@@ -4,13 +4,18 @@ import { normaliseAttrs } from './attrs.ts';
 import { WorkGraph } from './graph.ts';
 import { inlineFunctions } from './passes/basic.ts';
 import { PASSES } from './passes/registry.ts';
-import { ORT_CPU } from './rules/ort-cpu.ts';
+import { ORT_CPU, ortCpuRules } from './rules/ort-cpu.ts';
 import { ORT_WASM } from './rules/ort-wasm.ts';
 import type { RuleSet } from './rules/types.ts';
 import type { RuntimeKernel } from './types.ts';
 
-/** The built-in rule sets by runtime name. */
-export const RULE_SETS: Readonly<Record<string, RuleSet>> = Object.freeze({ 'ort-cpu': ORT_CPU, 'ort-wasm': ORT_WASM });
+/**
+ * The built-in rule sets by runtime name. 'ort-cpu' is checked against ORT on this AVX-512
+ * machine (NCHWc block 16); 'ort-cpu-nchwc8' is the same optimiser with AVX2's block of 8, not yet
+ * checked against an AVX2 machine's optimised graphs.
+ */
+const ORT_CPU_NCHWC8 = ortCpuRules({ nchwcBlock: 8 });
+export const RULE_SETS: Readonly<Record<string, RuleSet>> = Object.freeze({ 'ort-cpu': ORT_CPU, [ORT_CPU_NCHWC8.runtime]: ORT_CPU_NCHWC8, 'ort-wasm': ORT_WASM });
 
 /** how often one optimisation level may repeat its passes before it must have settled */
 const MAX_ROUNDS = 10;

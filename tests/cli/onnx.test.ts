@@ -53,7 +53,7 @@ test('hwlat onnx strip and onnx kernels: a small file that imports to the same g
     assert.match(text.stdout, /com\.microsoft:FusedConv\s+Relu/);
     const unknown = await hwlat(['onnx', 'kernels', out, '--input-shape', '1x3x224x224', '--runtime', 'tpu']);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /unknown runtime rule set 'tpu'; known: ort-cpu, ort-wasm/);
+    assert.match(unknown.stderr, /unknown runtime rule set 'tpu'; known: ort-cpu, ort-cpu-nchwc8, ort-wasm/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,6 +35,14 @@ export function kernelDiff(
   return { missing, extra };
 }
 
+/** every node of the source graph is covered by exactly one kernel (what a per-kernel breakdown relies on) */
+export function coverageErrors(sourceNodes: readonly string[], detected: readonly RuntimeKernel[]): string[] {
+  const covered = detected.flatMap((k) => k.nodes);
+  const twice = covered.filter((n, i) => covered.indexOf(n) !== i);
+  const all = new Set(covered);
+  return [...twice.map((n) => `covered twice: ${n}`), ...sourceNodes.filter((n) => !all.has(n)).map((n) => `not covered: ${n}`)];
+}
+
 /** a readable failure message: what the runtime ran that detection missed, and what it made up */
 export function describeDiff(label: string, d: { missing: string[]; extra: string[] }): string {
   return [`${label}: ${d.missing.length} kernels ORT ran were not detected, ${d.extra.length} detected were not run`, ...d.missing.slice(0, 8).map((s) => `  ORT ran:   ${s}`), ...d.extra.slice(0, 8).map((s) => `  detected:  ${s}`)].join('\n');

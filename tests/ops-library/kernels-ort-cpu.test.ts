@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { profileKernels } from '../../agent/backends/ort-kernels.ts';
 import { buildOnnx, getSpace, importNetwork, importOnnx, kernels, lowerNetwork, sampleArchs, SPACES } from '../../ops-library/index.ts';
 import { torchvisionModels } from '../helpers/torchvision.ts';
-import { describeDiff, kernelDiff } from './kernel-truth.ts';
+import { coverageErrors, describeDiff, kernelDiff } from './kernel-truth.ts';
 import { attr, floatTensor, tinyModel } from './onnx-test-models.ts';
 
 // The CPU rule set's test: what kernel detection says ORT runs (ort-cpu: ORT 1.30, level 'all',
@@ -18,7 +18,9 @@ test('ort-cpu: every torchvision model decomposes into exactly the kernels ORT r
   if (!models) return;
   for (const [name, path] of models) {
     const bytes = readFileSync(path);
-    const detected = kernels(importOnnx(bytes), 'ort-cpu');
+    const ir = importOnnx(bytes);
+    const detected = kernels(ir, 'ort-cpu');
+    assert.deepEqual(coverageErrors(ir.nodes.map((n) => n.name), detected), [], name);
     const d = kernelDiff(detected, await truthOf(bytes));
     assert.ok(d.missing.length === 0 && d.extra.length === 0, describeDiff(name, d));
     t.diagnostic(`${name}: ${detected.length} kernels, all equal ORT's`);
@@ -96,9 +98,21 @@ test('ort-cpu rules, one by one, against ORT: activations fused, run blocked or 
 
 test('kernel detection: unknown runtime names are refused, listing the known ones; every source node is covered once', () => {
   const ir = importNetwork(getSpace('resnet18').expand(''));
-  assert.throws(() => kernels(ir, 'ort-gpu'), /unknown runtime rule set 'ort-gpu'; known: ort-cpu, ort-wasm/);
+  assert.throws(() => kernels(ir, 'ort-gpu'), /unknown runtime rule set 'ort-gpu'; known: ort-cpu, ort-cpu-nchwc8, ort-wasm/);
   const ks = kernels(ir, 'ort-cpu');
   const covered = ks.flatMap((k) => k.nodes);
   assert.equal(new Set(covered).size, covered.length, 'a source node covered twice');
   assert.deepEqual(new Set(covered), new Set(ir.nodes.map((n) => n.name)));
+});
+
+test("the NCHWc block is a parameter of the CPU rules: AVX2's 8 pads 24 channels to 24, AVX-512's 16 to 32", () => {
+  const ir = importOnnx(tinyModel({
+    inputs: [['x', [1, 24, 8, 8]]],
+    outputs: ['y'],
+    initializers: [floatTensor('w', [24, 24, 3, 3]), floatTensor('w2', [8, 24, 1, 1])],
+    nodes: [['Conv', ['x', 'w'], ['c'], [attr.ints('pads', [1, 1, 1, 1])]], ['Relu', ['c'], ['r']], ['Conv', ['r', 'w2'], ['y']]],
+  }));
+  const convOutputs = (runtime: string) => kernels(ir, runtime).filter((k) => k.op === 'com.microsoft.nchwc:Conv').map((k) => k.outputs[0]?.[1]);
+  assert.deepEqual(convOutputs('ort-cpu'), [32, 16]);
+  assert.deepEqual(convOutputs('ort-cpu-nchwc8'), [24, 8]);
 });

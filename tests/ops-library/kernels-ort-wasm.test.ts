@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { profileKernelsWasm } from '../../agent/backends/ort-web-kernels.ts';
 import { buildOnnx, getSpace, importNetwork, importOnnx, kernels, lowerNetwork, sampleArchs, SPACES } from '../../ops-library/index.ts';
 import { torchvisionModels } from '../helpers/torchvision.ts';
-import { describeDiff, kernelDiff } from './kernel-truth.ts';
+import { coverageErrors, describeDiff, kernelDiff } from './kernel-truth.ts';
 
 // The wasm rule set's test: onnxruntime-web's wasm backend in Node, profiled (ort-web-kernels.ts).
 // wasm cannot write its optimised graph (optimizedModelFilePath crashes its file system glue), so
@@ -19,7 +19,9 @@ test('ort-wasm: torchvision models decompose into the kernels onnxruntime-web ru
   if (!models) return;
   for (const [name, path] of models) {
     const bytes = readFileSync(path);
-    const detected = kernels(importOnnx(bytes), 'ort-wasm');
+    const ir = importOnnx(bytes);
+    const detected = kernels(ir, 'ort-wasm');
+    assert.deepEqual(coverageErrors(ir.nodes.map((n) => n.name), detected), [], name);
     assert.ok(!detected.some((k) => k.op.startsWith('com.microsoft.nchwc')), `${name}: wasm has no NCHWc kernels`);
     const d = kernelDiff(detected, await truthOf(bytes), { attrs: WASM_ATTRS });
     assert.ok(d.missing.length === 0 && d.extra.length === 0, describeDiff(name, d));

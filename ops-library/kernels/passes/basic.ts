@@ -9,7 +9,7 @@ export const inlineFunctions: Pass = (g, rules) => {
     const x = n.inputs[0] as string;
     const hs = g.addTensor(`${n.name}_hardsigmoid`, g.shape(x), g.value(x).dtype);
     const sig: WNode = { name: `${n.name}_HardSigmoid`, op: 'HardSigmoid', attrs: { alpha: Math.fround(1 / 6), beta: 0.5 }, inputs: [x], outputs: [hs], covers: [n.name] };
-    const mul: WNode = { name: `${n.name}_Mul`, op: 'Mul', attrs: {}, inputs: [x, hs], outputs: [...n.outputs], covers: [n.name] };
+    const mul: WNode = { name: `${n.name}_Mul`, op: 'Mul', attrs: {}, inputs: [x, hs], outputs: [...n.outputs], covers: [] };
     g.insertBefore(n, sig);
     g.insertBefore(n, mul);
     g.remove(n);

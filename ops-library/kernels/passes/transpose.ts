@@ -134,15 +134,22 @@ class TransposeOptimizer {
     const composed = perm2.map((p) => perm[p] as number);
     const x = t.inputs[0] as string;
     const out = n.outputs[0] as string;
+    const tOut = t.outputs[0] as string;
     if (composed.every((p, i) => p === i) && !this.g.outputs.has(out)) {
+      // the two cancel: their source nodes go with whatever made x
       this.g.remove(n);
       this.g.replaceUses(out, x);
-      t.covers.push(...n.covers);
+      const home = this.g.uses(tOut) === 0 ? this.g.producer(x) : t;
+      if (this.g.uses(tOut) === 0) this.g.remove(t);
+      home?.covers.push(...(home === t ? [] : t.covers), ...n.covers);
     } else {
       this.g.setInputs(n, [x]);
       n.attrs.perm = composed;
+      if (this.g.uses(tOut) === 0) {
+        n.covers.unshift(...t.covers);
+        this.g.remove(t);
+      }
     }
-    if (this.g.uses(t.outputs[0] as string) === 0) this.g.remove(t);
     this.changed = true;
     return true;
   }
@@ -183,7 +190,11 @@ class TransposeOptimizer {
       const composed = perm.map((q) => perm2[q] as number);
       if (composed.every((q, k) => q === k)) {
         set(p.inputs[0] as string);
-        if (g.uses(v) === 0) g.remove(p);
+        if (g.uses(v) === 0) {
+          // the cancelled Transpose's source node now runs as part of this one
+          n.covers.push(...p.covers);
+          g.remove(p);
+        }
         return;
       }
     }
