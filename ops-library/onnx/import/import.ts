@@ -109,7 +109,14 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): IrGr
   }
 
   // every operator that cannot be inferred, all at once
-  const names = graph.node?.map((n, i) => n.name || `${n.opType}_${i}`) as string[];
+  // node names identify source nodes in kernels' `nodes`: unnamed ones get `<op>_<index>`, repeated ones a suffix
+  const seen = new Set<string>();
+  const names = (graph.node ?? []).map((n, i) => {
+    let name = n.name || `${n.opType}_${i}`;
+    if (seen.has(name)) name = `${name}_${i}`;
+    seen.add(name);
+    return name;
+  });
   const unsupported = new Map<string, string[]>();
   graph.node?.forEach((n, i) => {
     const op = DEFAULT_DOMAINS.has(n.domain ?? '') ? (n.opType as string) : `${n.domain}:${n.opType}`;
