@@ -321,10 +321,10 @@ test('GET /api/dashboard/devices/:id/accuracy: held-out predicted vs measured wi
   assert.equal(a.networks, archs.length);
   const s = a.splits[0];
   assert.ok(s && s.split === 'same-pass' && s.testNetworks >= 2 && s.trainNetworks + s.testNetworks === archs.length, JSON.stringify(s?.split));
-  assert.ok(s.metrics.composite && s.metrics['lut-sum'], 'both served kinds are evaluated');
+  assert.ok(s.metrics.composite && s.metrics['lut-sum'] && s.metrics['encoding-mlp'], 'every kind is evaluated');
   assert.ok(s.metrics.composite.mape >= 0 && Number.isFinite(s.metrics.composite.mape));
   const points = (s.scatter.layer as any[])[2].data.values as Array<{ measured: number; predicted: number; arch: string }>;
-  assert.equal(points.length, 2 * s.testNetworks, 'one point per held-out network per kind');
+  assert.equal(points.length, 3 * s.testNetworks, 'one point per held-out network per kind');
   for (const p of points) assert.ok(archs.includes(p.arch) && p.measured > 0 && p.predicted > 0, JSON.stringify(p));
   assert.equal((s.scatter.layer as any[])[0].mark.type, 'area', 'the ±10% band');
   assert.equal((s.histogram.data as any).values.length, points.length);

@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
 // The dashboard page (served at `/`, bundled by esbuild at first request). Vega and Vega-Lite are
 // loaded before it as their browser builds from node_modules; everything else is plain DOM.
+// types.ts rather than the predictor's index: the page's bundle must not pull in tfjs
+import { PREDICTOR_KINDS } from '../../../predictor/types.ts';
 import type {
   AccuracyView, CampaignView, DashboardSnapshot, DeviceQualityView, DeviceSummaryView, DeviceView, LutTableView, SpaceView,
 } from '../../server/dashboard/types.ts';
@@ -42,21 +44,73 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
 // ---- charts ------------------------------------------------------------------------------------
 
-const views = new Map<HTMLElement, { finalize(): void }>();
+/** Below this box width a chart's legend goes under the plot instead of beside it. */
+const NARROW_PX = 480;
 
-/** Draws a Vega-Lite spec as SVG into `el` (replacing what was there). */
+interface Drawn {
+  view: { finalize(): void };
+  spec: Record<string, unknown>;
+  /** the box width the chart was laid out for */
+  width: number;
+  resize: ResizeObserver;
+}
+
+const views = new Map<HTMLElement, Drawn>();
+
+/**
+ * The spec sized to its box: as wide as the container (Vega-Lite's `width: 'container'`, fitted
+ * with axes and legend inside), its title and x-axis title cut to that width, and the legend
+ * under the plot in a narrow box (a phone), where beside it would leave the plot no room.
+ */
+function fitted(spec: Record<string, unknown>, width: number): Record<string, unknown> {
+  const config = (spec.config ?? {}) as Record<string, unknown>;
+  const title = typeof spec.title === 'string' ? { text: spec.title } : (spec.title as Record<string, unknown> | undefined);
+  return {
+    ...spec,
+    width: 'container',
+    autosize: { type: 'fit-x', contains: 'padding', resize: true },
+    ...(title ? { title: { ...title, limit: { expr: 'width' } } } : {}),
+    config: {
+      ...config,
+      axisX: { titleLimit: { expr: 'width' }, ...(config.axisX as object | undefined) },
+      ...(width < NARROW_PX ? { legend: { orient: 'bottom', direction: 'horizontal', ...(config.legend as object | undefined) } } : {}),
+    },
+  };
+}
+
+function release(el: HTMLElement): void {
+  const drawn = views.get(el);
+  drawn?.resize.disconnect();
+  drawn?.view.finalize();
+  views.delete(el);
+}
+
+/**
+ * Draws a Vega-Lite spec as SVG into `el` (replacing what was there), as wide as `el`; when `el`
+ * changes width (a rotated phone, a wrapped row of charts) the chart is laid out again.
+ */
 async function chart(el: HTMLElement, spec: Record<string, unknown>): Promise<void> {
-  views.get(el)?.finalize();
+  release(el);
   el.replaceChildren();
-  const compiled = vegaLite.compile(spec as never).spec;
+  const width = el.clientWidth;
+  const compiled = vegaLite.compile(fitted(spec, width) as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'svg', container: el, hover: true });
-  views.set(el, view);
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const resize = new ResizeObserver(() => {
+    clearTimeout(pending);
+    // one redraw after a burst of resizes; none when the width did not change
+    pending = setTimeout(() => {
+      const drawn = views.get(el);
+      if (drawn?.view === view && Math.abs(el.clientWidth - drawn.width) >= 1) void chart(el, drawn.spec);
+    }, 100);
+  });
+  views.set(el, { view, spec, width, resize });
+  resize.observe(el);
   await view.runAsync();
 }
 
 function message(el: HTMLElement, text: string, cls = 'muted'): void {
-  views.get(el)?.finalize();
-  views.delete(el);
+  release(el);
   el.replaceChildren(h('p', { class: cls }, text));
 }
 
@@ -164,6 +218,7 @@ function listen(): void {
 // ---- one device -------------------------------------------------------------------------------
 
 function selectDevice(id: string): void {
+  if (id !== state.device) clearPrediction();
   state.device = id;
   $<HTMLSelectElement>('device-select').value = id;
   $<HTMLSelectElement>('predict-device').value = id;
@@ -247,12 +302,17 @@ async function drawAccuracy(device: string, space: string): Promise<void> {
   const table = h('div');
   const drawSplit = async (i: number) => {
     const split = a.splits[i] as AccuracyView['splits'][number];
-    const rows = Object.entries(split.metrics).map(([k, m]) =>
-      h('tr', {}, h('td', {}, k), h('td', { class: 'num' }, pct(m?.within10)), h('td', { class: 'num' }, pct(m?.mape)), h('td', { class: 'num' }, m ? m.spearman.toFixed(3) : '—')));
+    // every kind of the predictor registry, in its order; a kind the evaluation has no figure for shows '—'
+    const rows = PREDICTOR_KINDS.map((k) => {
+      const m = split.metrics[k];
+      return h('tr', { 'data-kind': k }, h('td', {}, k), h('td', { class: 'num' }, pct(m?.within10)), h('td', { class: 'num' }, pct(m?.mape)),
+        h('td', { class: 'num' }, m ? m.spearman.toFixed(3) : '—'));
+    });
     table.replaceChildren(
       h('p', { class: 'muted' }, `trained on ${split.trainNetworks} networks of one pass, tested on ${split.testNetworks} it never saw` +
         `${split.split === 'cross-pass' ? ' measured in other passes' : ''} (${a.networks} measured in all)`),
-      h('table', { class: 'small', id: 'acc-table' }, h('tr', {}, h('th', {}, 'predictor'), h('th', {}, 'within ±10%'), h('th', {}, 'MAPE'), h('th', {}, 'Spearman')), ...rows),
+      h('div', { class: 'table-scroll' },
+        h('table', { class: 'small', id: 'acc-table' }, h('tr', {}, h('th', {}, 'predictor'), h('th', {}, 'within ±10%'), h('th', {}, 'MAPE'), h('th', {}, 'Spearman')), ...rows)),
       ...(quality ? [qualityLine({ ...quality, text: `measured data ${quality.text}` }, 'p', 'acc-quality')] : []),
     );
     await chart($('acc-scatter'), split.scatter);
@@ -300,6 +360,7 @@ function syncPredictSpace(space: string): void {
   const sel = $<HTMLSelectElement>('predict-space');
   if (sel.value !== space) {
     sel.value = space;
+    clearPrediction();
     fillExample();
   }
 }
@@ -312,9 +373,51 @@ function fillExample(): void {
   input.value = space.examples[i] as string;
 }
 
+/** What `POST /api/predict` answers for one architecture (the fields the page shows). */
+interface PredictResponse {
+  latency_ms: number;
+  low_ms: number;
+  high_ms: number | null;
+  kind: string;
+  lut_sum_ms: number;
+  breakdown: Array<{ source: 'lut' | 'regressor' }>;
+  predictor: { source: 'store' | 'preloaded'; networks: number };
+}
+
+/**
+ * Numbers the prediction requests: the answer to an earlier one (for the device, space or kind the
+ * form showed before) is dropped instead of drawn under the form's new state.
+ */
+let predictionSeq = 0;
+
+/** Removes the shown prediction (and any still in flight): it belonged to the form's previous state. */
+function clearPrediction(): void {
+  predictionSeq++;
+  $('predict-result').replaceChildren();
+}
+
+/** Where the layers of a prediction came from, and where its predictor came from, in words. */
+function predictionText(p: PredictResponse): string {
+  const n = p.breakdown.length;
+  const fromLut = p.breakdown.filter((r) => r.source === 'lut').length;
+  const fromRegressor = n - fromLut;
+  const layers =
+    fromRegressor === 0
+      ? `all ${n} layers from the LUT`
+      : fromLut === 0
+        ? `all ${n} layers from the per-kernel regressor (none is in the LUT)`
+        : `${fromLut} of ${n} layers from the LUT, ${fromRegressor} from the per-kernel regressor (not in the LUT)`;
+  const predictor =
+    p.predictor.source === 'store'
+      ? `predictor trained by the collector on ${p.predictor.networks} of the device's network measurements`
+      : `predictor preloaded when the server started (\`hwlat serve --model\` or the demo), trained on ${p.predictor.networks} networks`;
+  return `LUT sum ${fmtMs(p.lut_sum_ms)} ms: ${layers}; ${predictor}`;
+}
+
 async function predict(ev: Event): Promise<void> {
   ev.preventDefault();
   const out = $('predict-result');
+  const seq = ++predictionSeq;
   const kind = $<HTMLSelectElement>('predict-kind').value;
   const body = {
     device: $<HTMLSelectElement>('predict-device').value,
@@ -324,18 +427,15 @@ async function predict(ev: Event): Promise<void> {
   };
   out.replaceChildren(h('p', { class: 'muted' }, 'predicting (the first request of a device trains its predictor)…'));
   try {
-    const p = await getJson<{ latency_ms: number; low_ms: number; high_ms: number | null; kind: string; lut_sum_ms: number; breakdown: Array<{ source: string }>; predictor: { source: string; networks: number } }>(
-      '/api/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-    );
-    const fromLut = p.breakdown.filter((r) => r.source === 'lut').length;
+    const p = await getJson<PredictResponse>('/api/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (seq !== predictionSeq) return;
     out.replaceChildren(
-      h('div', {}, h('output', { id: 'predict-ms', class: 'result-ms', 'data-ms': String(p.latency_ms) }, `${fmtMs(p.latency_ms)} ms`),
+      h('div', {}, h('output', { id: 'predict-ms', class: 'result-ms', 'data-ms': String(p.latency_ms), 'data-device': body.device }, `${fmtMs(p.latency_ms)} ms`),
         h('span', { class: 'muted' }, `  band ${fmtMs(p.low_ms)}–${p.high_ms === null ? '∞' : fmtMs(p.high_ms)} ms · ${p.kind}`)),
-      h('p', { class: 'muted' },
-        `LUT sum ${fmtMs(p.lut_sum_ms)} ms; ${fromLut}/${p.breakdown.length} layers from the LUT, the rest from the per-kernel regressor; ` +
-          `predictor ${p.predictor.source === 'store' ? `trained from ${p.predictor.networks} network measurements` : 'loaded with --model'}`),
+      h('p', { class: 'muted', id: 'predict-text' }, predictionText(p)),
     );
   } catch (e) {
+    if (seq !== predictionSeq) return;
     out.replaceChildren(h('p', { class: 'error', id: 'predict-error' }, (e as Error).message));
   }
 }
@@ -343,25 +443,29 @@ async function predict(ev: Event): Promise<void> {
 /** An uploaded ONNX model, decomposed into kernels on the server (`POST /api/predict/onnx`). */
 async function predictOnnxFile(): Promise<void> {
   const out = $('predict-result');
+  const seq = ++predictionSeq;
   const file = $<HTMLInputElement>('predict-onnx').files?.[0];
   if (!file) {
     out.replaceChildren(h('p', { class: 'error', id: 'predict-error' }, 'choose an .onnx file first'));
     return;
   }
-  const q = new URLSearchParams({ device: $<HTMLSelectElement>('predict-device').value, space: $<HTMLSelectElement>('predict-space').value });
+  const device = $<HTMLSelectElement>('predict-device').value;
+  const q = new URLSearchParams({ device, space: $<HTMLSelectElement>('predict-space').value });
   out.replaceChildren(h('p', { class: 'muted' }, `predicting ${file.name}…`));
   try {
     const p = await getJson<{ latency_ms: number; lut_hits: number; regressor_kernels: number; free_nodes: number; kernels: unknown[] }>(
       `/api/predict/onnx?${q}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: await file.arrayBuffer() },
     );
+    if (seq !== predictionSeq) return;
     out.replaceChildren(
-      h('div', {}, h('output', { id: 'predict-ms', class: 'result-ms', 'data-ms': String(p.latency_ms), 'data-source': 'onnx' }, `${fmtMs(p.latency_ms)} ms`),
+      h('div', {}, h('output', { id: 'predict-ms', class: 'result-ms', 'data-ms': String(p.latency_ms), 'data-source': 'onnx', 'data-device': device }, `${fmtMs(p.latency_ms)} ms`),
         h('span', { class: 'muted' }, `  ${file.name} · sum of ${p.kernels.length} kernels`)),
       h('p', { class: 'muted' },
         `${p.lut_hits} kernels from the LUT, ${p.regressor_kernels} from the per-kernel regressor, ${p.free_nodes} layout nodes free; ` +
           'no network-level correction (it is learned per search space), so fusion savings are not subtracted'),
     );
   } catch (e) {
+    if (seq !== predictionSeq) return;
     out.replaceChildren(h('p', { class: 'error', id: 'predict-error' }, (e as Error).message));
   }
 }
@@ -379,6 +483,13 @@ async function start(): Promise<void> {
   const { spaces } = await getJson<{ spaces: SpaceView[] }>('/api/dashboard/spaces');
   state.spaces = spaces;
   $<HTMLSelectElement>('predict-space').replaceChildren(...spaces.filter((s) => s.positions > 0).map((s) => h('option', { value: s.name }, s.name)));
+  // the predictor registry's kinds, so a kind added there is offered here
+  $<HTMLSelectElement>('predict-kind').replaceChildren(
+    h('option', { value: '' }, 'default (best on validation)'),
+    ...PREDICTOR_KINDS.map((k) => h('option', { value: k }, k)),
+  );
+  // a prediction shown belongs to the form's device, space and kind: changing one clears it
+  for (const id of ['predict-device', 'predict-space', 'predict-kind']) $(id).addEventListener('change', () => clearPrediction());
   $('device-select').addEventListener('change', (e) => selectDevice((e.target as HTMLSelectElement).value));
   $('space-select').addEventListener('change', (e) => {
     state.space = (e.target as HTMLSelectElement).value;

@@ -9,6 +9,15 @@ import type { AccuracySplitView, AccuracyView } from './types.ts';
 /** Fewer network measurements than this train no correction (collector/predictors.ts predictorFor): nothing to evaluate. */
 export const MIN_EVAL_NETWORKS = 10;
 
+/**
+ * The histogram with its count axis named for what it counts: an aggregate without a title is
+ * "Count of Records" in Vega-Lite.
+ */
+function countTitled(spec: Record<string, unknown>, title: string): Record<string, unknown> {
+  const encoding = (spec.encoding ?? {}) as Record<string, Record<string, unknown>>;
+  return { ...spec, encoding: { ...encoding, y: { ...encoding.y, title } } };
+}
+
 /** The report's splits as the dashboard shows them, with report.ts's own Vega-Lite specs. */
 export function accuracyView(report: EvalReport, measurements: number, networks: number): AccuracyView {
   const splits: AccuracySplitView[] = report.splits.map((s) => {
@@ -19,10 +28,13 @@ export function accuracyView(report: EvalReport, measurements: number, networks:
       testNetworks: s.testNetworks,
       metrics: s.metrics,
       scatter: accuracyScatterSpec(pts, `predicted vs measured (${s.split}, ${s.testNetworks} held-out networks)`) as unknown as Record<string, unknown>,
-      histogram: errorHistogramSpec(
-        pts.map((p) => ({ kind: p.kind, err: (100 * (p.predicted - p.measured)) / p.measured })),
-        `error histogram (${s.split})`,
-      ) as unknown as Record<string, unknown>,
+      histogram: countTitled(
+        errorHistogramSpec(
+          pts.map((p) => ({ kind: p.kind, err: (100 * (p.predicted - p.measured)) / p.measured })),
+          `error histogram (${s.split})`,
+        ) as unknown as Record<string, unknown>,
+        'held-out networks',
+      ),
     };
   });
   return { device: report.deviceId, space: report.space, measurements, networks, splits };
@@ -31,8 +43,10 @@ export function accuracyView(report: EvalReport, measurements: number, networks:
 /**
  * Held-out accuracy per device and space (predictor/evaluate.ts: trained on one pass's networks,
  * tested on architectures it never saw), cached until the device's measurement count changes.
- * The encoding baseline is skipped, as the served predictors skip it. One evaluation in flight
- * per key; a failed one is not kept.
+ * Every predictor kind is evaluated (PREDICTOR_KINDS, the encoding baseline included): a
+ * predictor trained elsewhere (`hwlat train`, the demo) may default to any of them, and the
+ * table shows the figure of the kind it uses. One evaluation in flight per key; a failed one is
+ * not kept.
  */
 export class AccuracyCache {
   private readonly entries = new Map<string, { count: number; promise: Promise<AccuracyView> }>();
@@ -67,7 +81,7 @@ export class AccuracyCache {
       throw new HttpError(404, `device '${deviceId}' has no op-level measurements of space '${spaceName}': measure them with \`hwlat profile --space ${spaceName} --ops\``);
     }
     const report = await evaluatePredictors({
-      deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, networks: data.networks, anchorElasticity: data.anchorElasticity, encodingBaseline: false,
+      deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, networks: data.networks, anchorElasticity: data.anchorElasticity, encodingBaseline: true,
     });
     try {
       return accuracyView(report, count, data.networks.length);
