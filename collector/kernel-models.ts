@@ -27,9 +27,33 @@ export function deviceKernelModel(store: Store, deviceId: string, options: Kerne
   const profiles = kernelTrainingProfiles(store, deviceId);
   const kernels = profiles.reduce((a, p) => a + p.kernels.length, 0);
   if (kernels < 2) {
+    const left = store.countKernelProfiles({ deviceId }) - profiles.length;
     throw new RangeError(
-      `device '${deviceId}' has ${kernels} kernels timed in context; profile some first (\`hwlat profile --kernels --space fbnet --networks 20 --db …\` on that device)`,
+      `device '${deviceId}' has ${kernels} usable kernels timed in context${left > 0 ? ` (${left} profiles left out: their networks' measurements were disturbed)` : ''}; ` +
+        `profile some first (\`hwlat profile --kernels --space fbnet --networks 20 --db …\` on that device, on a quiet machine)`,
     );
   }
   return trainKernelModel(profiles, options);
+}
+
+/**
+ * The kernel models a collector serves: one per device and regressor kind, trained on first use
+ * and again once the device has new kernel profiles (a random forest per kernel type takes seconds).
+ */
+export class KernelModelCache {
+  private readonly models = new Map<string, { profiles: number; model: KernelModel }>();
+
+  constructor(private readonly store: Store) {}
+
+  /** the device's model, or null when it has no kernels timed in context */
+  get(deviceId: string, options: KernelModelOptions = {}): KernelModel | null {
+    const profiles = this.store.countKernelProfiles({ deviceId });
+    if (profiles === 0) return null;
+    const key = `${deviceId}\u0000${options.kind ?? ''}`;
+    const hit = this.models.get(key);
+    if (hit && hit.profiles === profiles) return hit.model;
+    const model = deviceKernelModel(this.store, deviceId, options);
+    this.models.set(key, { profiles, model });
+    return model;
+  }
 }

@@ -14,6 +14,8 @@ import { fleetFewShotPlan } from '../fewshot.ts';
 import { addPredictRoutes } from './predict-routes.ts';
 import { addLatencyRoutes } from './latency-routes.ts';
 import { addAgentPageRoutes } from './agent-page.ts';
+import { addOnnxRoutes } from './onnx-routes.ts';
+import { KernelModelCache } from '../kernel-models.ts';
 import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard/index.ts';
 import { PredictorCache } from './predictions.ts';
 import { StoreHealth } from './store-health.ts';
@@ -181,6 +183,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   addLatencyRoutes(router, { predictors });
   addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
   addDashboardRoutes(router, { store, predictors, quality, agents: () => endpoint.connectedAgents() });
+  addOnnxRoutes(router, { store, predictors, kernelModels: new KernelModelCache(store) });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {

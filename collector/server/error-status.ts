@@ -1,6 +1,7 @@
 import { LutEntryError, LutParseError, MissingLutKeysError, UnsupportedSpaceError } from '../../lut/index.ts';
 import { ArchParseError, UnknownKeyError } from '../../ops-library/index.ts';
-import { OnnxFormatError, UnsupportedOnnxError } from '../../predictor/onnx/index.ts';
+import { OnnxFormatError, UnmappedKernelsError, UnsupportedOnnxError } from '../../predictor/onnx/index.ts';
+import { OnnxImportError } from '../../ops-library/onnx/import/index.ts';
 import {
   StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError,
 } from '../store/index.ts';
@@ -19,6 +20,8 @@ const CLIENT_ERRORS: ReadonlyArray<[new (...args: never[]) => Error, number]> = 
   [StoreReferenceError, 400],
   [OnnxFormatError, 400],
   [UnsupportedOnnxError, 400],
+  // not ONNX, truncated, an operator it cannot infer, a symbolic dimension without input_shape
+  [OnnxImportError, 400],
   [UnsupportedSpaceError, 400],
   [LutParseError, 400],
   [LutEntryError, 400],
@@ -26,6 +29,8 @@ const CLIENT_ERRORS: ReadonlyArray<[new (...args: never[]) => Error, number]> = 
   [StoreConflictError, 409],
   [StoreJobStateError, 409],
   [MissingLutKeysError, 409],
+  // a valid model with kernels of types the device never timed, and strict=true
+  [UnmappedKernelsError, 422],
   // not the client's fault, but not a bug either: the same request may succeed later (Retry-After)
   [StoreUnavailableError, 503],
 ];

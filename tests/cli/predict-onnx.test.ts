@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openStore, startCollector } from '../../collector/index.ts';
 import { buildOnnx, getSpace, lowerNetwork, sampleArchs } from '../../ops-library/index.ts';
 import { hwlat } from '../helpers/cli.ts';
 import { attr, floatTensor, tinyModel } from '../ops-library/onnx-test-models.ts';
@@ -66,7 +67,6 @@ test('hwlat predict --onnx: bad input is a clear error and a non-zero exit', asy
   const cases: Array<[string[], RegExp]> = [
     [['--onnx', notOnnx, '--device', device, '--db', db], /not an ONNX model|ONNX/i],
     [['--onnx', join(dir, 'missing.onnx'), '--device', device, '--db', db], /cannot read '.*missing\.onnx': ENOENT/],
-    [['--onnx', notOnnx, '--db', db], /'--onnx' needs '--device <id>' and '--db <file>'/],
     [['--onnx', notOnnx, '--device', 'dev-000000000000', '--db', db], /'--device dev-000000000000' is not in/],
     [['--onnx', notOnnx, '--device', device, '--db', db, '--input-shape', '1xax3'], /'--input-shape' must look like 1x3x224x224/],
   ];
@@ -79,4 +79,42 @@ test('hwlat predict --onnx: bad input is a clear error and a non-zero exit', asy
   }
   const ok = await hwlat(['predict', '--onnx', symbolic, '--device', device, '--db', db, '--input-shape', '1x3x8x8', '--json']);
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('POST /api/predict/onnx: the same prediction over HTTP; strict, symbolic shapes and bad bodies are 4xx naming the problem', async () => {
+  const store = openStore({ path: db });
+  const collector = await startCollector({ store, token: 'onnx-route-token-0123456789', port: 0, host: '127.0.0.1' });
+  try {
+    const space = getSpace('fbnet');
+    const bytes = buildOnnx(lowerNetwork(space.expand(sampleArchs(space, { count: 1, seed: 77 })[0]!)));
+    const post = async (query: string, body: Uint8Array | string) => {
+      const res = await fetch(`${collector.url}/api/predict/onnx?${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: body as RequestInit['body'] });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const r = await post(`device=${device}`, bytes);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.kind, 'kernel-model');
+    const cli = JSON.parse((await hwlat(['predict', '--onnx', write('same.onnx', bytes), '--device', device, '--db', db, '--json'])).stdout);
+    assert.ok(Math.abs(r.body.latency_ms - cli.latency_ms) < 1e-9, `${r.body.latency_ms} over HTTP vs ${cli.latency_ms} from the CLI`);
+    assert.equal(r.body.kernels.length, cli.kernels.length);
+    const lrn = tinyModel({
+      inputs: [['x', [1, 3, 32, 32]]], outputs: ['y'], initializers: [floatTensor('w', [8, 3, 3, 3])],
+      nodes: [['Conv', ['x', 'w'], ['c'], [attr.ints('pads', [1, 1, 1, 1])]], ['LRN', ['c'], ['y'], [attr.int('size', 3)]]],
+    });
+    const strict = await post(`device=${device}&strict=true`, lrn);
+    assert.equal(strict.status, 422);
+    assert.match(strict.body.error, /LRN/);
+    const symbolic = tinyModel({ inputs: [['x', ['batch', 3, 8, 8]]], outputs: ['y'], nodes: [['Relu', ['x'], ['y']]] });
+    const sym = await post(`device=${device}`, symbolic);
+    assert.equal(sym.status, 400);
+    assert.match(sym.body.error, /symbolic dimensions/);
+    assert.equal((await post(`device=${device}&input_shape=1x3x8x8`, symbolic)).status, 200);
+    assert.equal((await post(`device=${device}&input_shape=1xq`, symbolic)).status, 400);
+    const junk = await post(`device=${device}`, 'not a model');
+    assert.equal(junk.status, 400, JSON.stringify(junk.body));
+    assert.equal((await post('device=dev-000000000000', bytes)).status, 404);
+  } finally {
+    await collector.close();
+    store.close();
+  }
 });

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getSpace, UnknownKeyError } from '../../../ops-library/index.ts';
-import { predictOnnx } from '../../../predictor/onnx/index.ts';
 import type { Store } from '../../store/index.ts';
 import { HttpError, sendJson, type Router } from '../http.ts';
 import { unknownDevice, type PredictorCache } from '../predictions.ts';
@@ -33,23 +32,6 @@ function spaceParam(url: URL): string {
   }
 }
 
-/** The most bytes an uploaded ONNX model may have (weights included). */
-export const MAX_ONNX_BYTES = 64 * 1024 * 1024;
-
-async function readBytes(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > maxBytes) throw new HttpError(413, `request body exceeds ${maxBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HttpError(413, `request body exceeds ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) throw new HttpError(400, 'request body is empty; send the ONNX model\'s bytes (content-type application/octet-stream)');
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
 async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
   const body = await asset.load();
   res.writeHead(200, { 'content-type': asset.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
@@ -67,8 +49,6 @@ async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
  * - `GET /api/dashboard/devices/:id/lut-table?space=S` the LUT per position × candidate, with a heatmap spec
  * - `GET /api/dashboard/devices/:id/accuracy?space=S` held-out predicted vs measured, with report.ts's specs
  * - `GET /api/devices/:id/model?space=S` the served predictor as a JSON bundle (writePredictorBundle unpacks it)
- * - `POST /api/predict/onnx?device=D&space=S` an ONNX model's bytes → the sum of its kernels (predictor/onnx:
- *   LUT hits, else the per-kernel regressors of the device's predictor for S; no network-level correction)
  *
  * Returns a handle whose close() ends the event streams.
  */
@@ -105,26 +85,6 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
       const space = spaceParam(url);
       deviceOr404(p.id as string);
       sendJson(res, 200, await accuracy.get(p.id as string, space));
-    })
-    .on('POST', '/api/predict/onnx', async (req, res, _p, url) => {
-      const device = url.searchParams.get('device');
-      if (!device) throw new HttpError(400, "device: '?device=ID' is required", 'device');
-      const space = spaceParam(url);
-      const calRaw = url.searchParams.get('calibration_ms');
-      const calibrationMs = calRaw === null ? undefined : Number(calRaw);
-      if (calibrationMs !== undefined && !(calibrationMs > 0)) throw new HttpError(400, `calibration_ms: must be a number > 0, got '${calRaw}'`, 'calibration_ms');
-      // the device (and its predictor) first: an unknown one is refused before up to 64 MB are read
-      const served = await predictors.resolve(device, space);
-      const bytes = await readBytes(req, MAX_ONNX_BYTES);
-      // OnnxFormatError (a TypeError) and UnsupportedOnnxError (a RangeError) are 400s naming the problem
-      const p = predictOnnx(served.predictor, bytes, { calibrationMs });
-      sendJson(res, 200, {
-        device, space, latency_ms: p.ms, kind: 'kernel-sum',
-        calibration_ms: calibrationMs ?? served.predictor.data.calibrationMs,
-        lut_hits: p.lutHits, regressor_kernels: p.regressorKernels, free_nodes: p.free,
-        predictor: { source: served.source, networks: served.predictor.data.training.networks },
-        kernels: p.kernels.map((k) => ({ nodes: k.nodes, op_types: k.opTypes, key: k.key, ms: k.ms, source: k.source, ...(k.note ? { note: k.note } : {}) })),
-      });
     })
     .on('GET', '/api/devices/:id/model', async (_q, res, p, url) => {
       const space = spaceParam(url);
