@@ -191,6 +191,9 @@ test('at 390 px the dashboard fits the screen: no element leaves its card, chart
       return svg !== null && svg.getBoundingClientRect().width > 500 && svg.getBoundingClientRect().width <= chart.clientWidth + 0.5;
     }, undefined, { timeout: 10_000 });
     const wide = (await page.evaluate(LAYOUT_PROBE)) as { scrollWidth: number; problems: string[] };
+    const wideShot = join(tmpdir(), `hwlat-dashboard-1024px-${process.pid}.png`);
+    await page.screenshot({ path: wideShot, fullPage: true });
+    t.diagnostic(`screenshot (1024 px): ${wideShot}`);
     assert.deepEqual(wide.problems, [], 'nothing overflows at 1024 px either');
     assert.deepEqual(errors, [], 'no errors in the page');
   } finally {
