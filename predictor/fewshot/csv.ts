@@ -110,9 +110,15 @@ export function parseTargetCsv(text: string, file: string, ids: ReadonlyMap<stri
   return out;
 }
 
-/** `arch_id,latency_ms` rows, 5 decimals. */
-export function formatPredictionsCsv(ids: readonly string[], ms: ArrayLike<number>): string {
-  const out = ['arch_id,latency_ms'];
-  for (let i = 0; i < ids.length; i++) out.push(`${ids[i]},${(ms[i] as number).toFixed(5)}`);
+/**
+ * `arch_id,latency_ms` rows, 5 decimals; with `interval` (the prediction's lo and hi ends, ms) also
+ * `lo_ms,hi_ms`, the ends of each prediction's interval.
+ *
+ * @example
+ * formatPredictionsCsv(['a'], [2], { lo: [1.5], hi: [2.6] }) // 'arch_id,latency_ms,lo_ms,hi_ms\na,2.00000,1.50000,2.60000\n'
+ */
+export function formatPredictionsCsv(ids: readonly string[], ms: ArrayLike<number>, interval?: { lo: ArrayLike<number>; hi: ArrayLike<number> }): string {
+  const out = [interval ? 'arch_id,latency_ms,lo_ms,hi_ms' : 'arch_id,latency_ms'];
+  for (let i = 0; i < ids.length; i++) out.push(`${ids[i]},${(ms[i] as number).toFixed(5)}${interval ? `,${(interval.lo[i] as number).toFixed(5)},${(interval.hi[i] as number).toFixed(5)}` : ''}`);
   return `${out.join('\n')}\n`;
 }
