@@ -372,7 +372,8 @@ test('POST /api/predict/onnx: an ONNX model\'s kernels summed with the device\'s
 
   const cases: Array<[string, Uint8Array | string, number, RegExp, string?]> = [
     [`space=nasbench201`, bytes, 400, /device: '\?device=ID' is required/, 'device'],
-    [`device=${deviceId}`, bytes, 400, /space: '\?space=NAME' is required/, 'space'],
+    // no kernels timed in context on this device, and no space to fall back on
+    [`device=${deviceId}`, bytes, 404, /has no kernels timed in context/, 'device'],
     [`device=${deviceId}&space=nasbench201&calibration_ms=-1`, bytes, 400, /calibration_ms/, 'calibration_ms'],
     [`device=${deviceId}&space=nasbench201`, '', 400, /request body is empty/],
     [`device=${deviceId}&space=nasbench201`, 'definitely not protobuf', 400, /not an ONNX model/],
