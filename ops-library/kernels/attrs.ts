@@ -13,6 +13,7 @@ const DEFAULTS: Readonly<Record<string, Attrs>> = {
   Flatten: { axis: 1 },
   Softmax: { axis: -1 },
   LayerNormalization: { axis: -1, epsilon: 1e-5, stash_type: 1 },
+  SimplifiedLayerNormalization: { axis: -1, epsilon: 1e-5, stash_type: 1 },
   Reshape: { allowzero: 0 },
   Split: { axis: 0 },
   ReorderInput: { channels_last: 0 },

@@ -52,7 +52,7 @@ function around(node: Parameters<typeof tinyModel>[0]['nodes'][number], extra: P
   });
 }
 
-test('ort-cpu rules, one by one, against ORT: activations fused, run blocked or reordered; HardSwish, SiLU, per-channel Mul, channel alignment', async () => {
+test('ort-cpu rules, one by one, against ORT: activations fused, run blocked or reordered; HardSwish, SiLU, per-channel Mul, channel alignment, decomposed LayerNorms', async () => {
   const scalar = (name: string, v: number) => floatTensor(name, [], () => v);
   const cases: Array<[string, Uint8Array]> = [
     ['Relu on a two-reader Conv (runs blocked)', around(['Relu', ['c'], ['h']])],
@@ -90,6 +90,22 @@ test('ort-cpu rules, one by one, against ORT: activations fused, run blocked or 
       ],
     })]);
   }
+  // LayerNorm as exporters wrote it before opset 17, and its RMS (simplified) half
+  const lnInits = [floatTensor('two', [], () => 2), floatTensor('eps', [], () => 1e-5), floatTensor('gamma', [64]), floatTensor('beta', [64])];
+  const variance = (x: string): Parameters<typeof tinyModel>[0]['nodes'] => [
+    ['Pow', [x, 'two'], ['sq']], ['ReduceMean', ['sq'], ['var'], [attr.ints('axes', [-1])]], ['Add', ['var', 'eps'], ['ve']], ['Sqrt', ['ve'], ['sd']],
+    ['Div', [x, 'sd'], ['n']], ['Mul', ['n', 'gamma'], ['s']],
+  ];
+  cases.push(
+    ['decomposed LayerNorm (LayerNormalization)', tinyModel({
+      inputs: [['x', [1, 50, 64]]], outputs: ['y'], initializers: lnInits, opset: 13,
+      nodes: [['Relu', ['x'], ['r']], ['ReduceMean', ['r'], ['m'], [attr.ints('axes', [-1])]], ['Sub', ['r', 'm'], ['d']], ...variance('d'), ['Add', ['s', 'beta'], ['y']]],
+    })],
+    ['RMS norm (SimplifiedLayerNormalization)', tinyModel({
+      inputs: [['x', [1, 50, 64]]], outputs: ['y'], initializers: lnInits, opset: 13,
+      nodes: [['Relu', ['x'], ['r']], ...variance('r'), ['Tanh', ['s'], ['y']]],
+    })],
+  );
   for (const [label, bytes] of cases) {
     const d = kernelDiff(kernels(importOnnx(bytes), 'ort-cpu'), await truthOf(bytes));
     assert.ok(d.missing.length === 0 && d.extra.length === 0, describeDiff(label, d));

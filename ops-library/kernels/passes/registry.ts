@@ -2,6 +2,7 @@ import { eliminateCastExpandSlice, eliminateDropout, eliminateIdentity, eliminat
 import { fuseConvActivation, fuseConvAdd, fuseConvAddActivation, fuseConvBn, fuseConvMul, fusePad } from './conv.ts';
 import { fuseGelu, fuseQuickGelu, fuseSliceToSplit } from './elementwise.ts';
 import { fuseGemmActivation, fuseMatMulAdd } from './gemm.ts';
+import { fuseLayerNorm, fuseSimplifiedLayerNorm } from './layernorm.ts';
 import { fuseMatMulScale, fuseMatMulTranspose, fuseSkipLayerNorm } from './matmul.ts';
 import { nchwc } from './nchwc.ts';
 import { optimiseTransposes } from './transpose.ts';
@@ -11,5 +12,5 @@ import type { Pass } from './util.ts';
 export const PASSES: Readonly<Record<string, Pass>> = Object.freeze({
   inlineFunctions, eliminateIdentity, eliminateDropout, eliminateNoop, eliminateCastExpandSlice, shareConstantsAndCse, fuseReshape,
   fuseConvBn, fuseConvAdd, fuseConvMul, fusePad, fuseConvActivation, fuseConvAddActivation,
-  fuseMatMulAdd, fuseGemmActivation, fuseGelu, fuseQuickGelu, fuseSliceToSplit, nchwc, optimiseTransposes, fuseMatMulTranspose, fuseMatMulScale, fuseSkipLayerNorm,
+  fuseMatMulAdd, fuseGemmActivation, fuseGelu, fuseQuickGelu, fuseSliceToSplit, nchwc, optimiseTransposes, fuseMatMulTranspose, fuseMatMulScale, fuseSkipLayerNorm, fuseLayerNorm, fuseSimplifiedLayerNorm,
 });

@@ -16,7 +16,7 @@ interface Handler {
   inputs: (g: WorkGraph, n: WNode) => number[];
   /** whether the node's outputs are transposed after the push (Shape-like ops are not) */
   transposesOutputs: boolean;
-  kind: 'simple' | 'broadcast' | 'transpose' | 'axis';
+  kind: 'simple' | 'broadcast' | 'transpose' | 'axis' | 'reduce';
 }
 
 const all = (_: WorkGraph, n: WNode) => n.inputs.map((_, i) => i);
@@ -41,6 +41,12 @@ const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   Softmax: { inputs: first, transposesOutputs: true, kind: 'axis' },
   LogSoftmax: { inputs: first, transposesOutputs: true, kind: 'axis' },
   Hardmax: { inputs: first, transposesOutputs: true, kind: 'axis' },
+  ...Object.fromEntries(
+    ['ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare', 'ReduceL1', 'ReduceL2'].map((op) => [
+      op,
+      { inputs: first, transposesOutputs: true, kind: 'reduce' } as Handler,
+    ]),
+  ),
 });
 
 const invert = (perm: readonly number[]) => {
@@ -120,9 +126,37 @@ class TransposeOptimizer {
       if (axis < 0) axis += rank;
       n.attrs.axis = perm[axis] as number;
     }
+    if (h.kind === 'reduce') return this.reduce(n, perm, inv);
     if (h.kind === 'broadcast') this.normaliseRanks(n, idx, perm.length);
     for (const i of idx) this.transposeInput(n, i, inv);
     this.transposeOutputs(n, perm, inv);
+    this.changed = true;
+    return true;
+  }
+
+  /** Reduce*(Transpose(x)): the reduction over the permuted axes of x, its output transposed (with keepdims) or squeezed */
+  private reduce(n: WNode, perm: readonly number[], inv: readonly number[]): boolean {
+    const g = this.g;
+    const rank = perm.length;
+    const axesInput = n.op === 'ReduceSum' ? g.opset >= 13 : g.opset >= 18;
+    const raw = axesInput ? (n.inputs[1] ? g.values.get(n.inputs[1])?.data : []) : (attrInts(n, 'axes') ?? []);
+    if (raw === undefined) return false;
+    const keep = attrNum(n, 'keepdims', 1) !== 0;
+    const axes = raw.map((a) => (a < 0 ? a + rank : a));
+    if (axes.some((a) => a < 0 || a >= rank)) return false;
+    const all = axes.length === 0;
+    if (!all && !keep) return false;
+    if (!all) {
+      const moved = axes.map((a) => perm[a] as number).sort((a, b) => a - b);
+      if (axesInput) g.setInputs(n, [n.inputs[0] as string, g.addConstant('axes', [moved.length], { dtype: 'int64', data: moved })]);
+      else n.attrs.axes = moved;
+    }
+    this.transposeInput(n, 0, inv);
+    if (keep) this.transposeOutputs(n, perm, inv);
+    else {
+      // all axes reduced away: a scalar, nothing to transpose back
+      g.touch();
+    }
     this.changed = true;
     return true;
   }

@@ -22,7 +22,7 @@ export function ortCpuRules(o: { nchwcBlock?: number } = {}): RuleSet {
       },
       {
         name: 'extended',
-        passes: ['fuseGemmActivation', 'fuseConvActivation', 'fuseGelu', 'fuseSliceToSplit', 'fuseMatMulTranspose', 'fuseSkipLayerNorm', 'fuseQuickGelu', 'fuseMatMulScale'],
+        passes: ['fuseGemmActivation', 'fuseConvActivation', 'fuseGelu', 'fuseLayerNorm', 'fuseSimplifiedLayerNorm', 'fuseSliceToSplit', 'fuseMatMulTranspose', 'fuseSkipLayerNorm', 'fuseQuickGelu', 'fuseMatMulScale'],
       },
       { name: 'layout', passes: ['nchwc', 'fuseConvAddActivation'] },
     ],
