@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createBackend, fingerprint, listProviders, nodeProbe, parseBackendSpec, runAgent, type AgentEvent } from '../../agent/index.ts';
 import { threadWarning } from '../../conditions/index.ts';
 import { emit, intOption, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
 import { readTokenFile } from '../token.ts';
 
 interface AgentFlags {
@@ -110,6 +111,15 @@ export function agentCommand(): Command {
       return n;
     }, 4)
     .option('--log-json', 'print agent events as JSON lines (collector mode)')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat agent                                    # this device\'s fingerprint and the providers that load',
+        'hwlat agent --backend ort-node:cuda --json',
+        'HWLAT_TOKEN=$(cat hwlat.sqlite.token) hwlat agent --collector ws://127.0.0.1:8700/ws --threads 2',
+        'hwlat agent --collector ws://192.168.1.20:8700/ws --token-file ~/.hwlat-token --backend ort-web:wasm --name laptop-wasm --log-json',
+      ),
+    )
     .action(async (o: AgentFlags) => {
       if (o.name !== undefined && o.name.trim().length === 0) throw new TypeError(`'--name' must not be empty`);
       const connect = o.collector !== undefined ? checkFlags(o) : null;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { CampaignProgress } from '../../protocol/index.ts';
 import { emit, intOption, numberOption, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
 
 function httpUrl(flag: string, value: string): string {
   let u: URL;
@@ -37,7 +38,9 @@ function progressTable(progress: CampaignProgress[]): string {
 }
 
 export function campaignCommand(): Command {
-  const cmd = new Command('campaign').description('ask the fleet to profile a space (create) and follow its progress (status)');
+  const cmd = new Command('campaign')
+    .description('ask the fleet to profile a space (create) and follow its progress (status)')
+    .addHelpText('after', examples('hwlat campaign create --collector http://127.0.0.1:8700 --space fbnet --ops --networks 300', 'hwlat campaign status --collector http://127.0.0.1:8700'));
   cmd
     .command('create')
     .description("create a campaign: every matching device profiles the space's layer keys and/or N sampled networks")
@@ -55,6 +58,13 @@ export function campaignCommand(): Command {
     .option('--repeats <n>', 'minimum timed runs', intOption('--repeats', 1), 10)
     .option('--min-time <ms>', 'minimum timed ms per model', numberOption('--min-time', 0), 200)
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        'HWLAT_TOKEN=… hwlat campaign create --collector http://127.0.0.1:8700 --space fbnet --ops --networks 300',
+        'hwlat campaign create --collector http://192.168.1.20:8700 --space nasbench201 --networks 100 --fewshot 10 --devices dev-0123456789ab,dev-1a2b3c4d5e6f --json',
+      ),
+    )
     .action(async (o: { collector: string; token?: string; space: string; ops?: boolean; maxOps?: number; networks: number; seed: number; devices: string; batch: number; warmup: number; repeats: number; minTime: number; fewshot?: number; json?: boolean }) => {
       const base = httpUrl('--collector', o.collector);
       const token = o.token ?? process.env.HWLAT_TOKEN;
@@ -72,6 +82,7 @@ export function campaignCommand(): Command {
     .requiredOption('--collector <url>', 'collector HTTP URL')
     .option('--id <campaign>', 'campaign id')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', examples('hwlat campaign status --collector http://127.0.0.1:8700', 'hwlat campaign status --collector http://127.0.0.1:8700 --id <campaign id> --json'))
     .action(async (o: { collector: string; id?: string; json?: boolean }) => {
       const base = httpUrl('--collector', o.collector);
       if (o.id) {

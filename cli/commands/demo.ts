@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { agentLabel, DEFAULT_DEMO_AGENTS, fitAgentsToCores, parseDemoAgents } from '../demo/agents.ts';
 import { demoNote, runDemo, type DemoResult } from '../demo/run-demo.ts';
 import { intOption, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
+import { dbOption } from '../store-options.ts';
 
 interface DemoFlags {
   db: string;
@@ -48,7 +50,7 @@ export function demoCommand(): Command {
         'measuring a campaign one after another, then per device a LUT, a trained predictor, held-out accuracy, prediction speed and an HTML report; ' +
         'the collector and its dashboard keep running until Ctrl-C (or --exit)',
     )
-    .option('--db <file>', 'SQLite file (reused: a second run measures only what is missing)', 'hwlat.sqlite')
+    .addOption(dbOption({ creates: true, about: 'SQLite file (reused: a second run measures only what is missing)' }))
     .option('--space <name>', 'search space', 'fbnet')
     .option('--networks <n>', 'network measurements per device, besides the op LUT', intOption('--networks', 10), 200)
     .option('--seed <n>', 'seed of the sampled networks', intOption('--seed', 0), 0)
@@ -60,6 +62,13 @@ export function demoCommand(): Command {
     .option('--token <secret>', 'collector token (default: a random one)')
     .option('--exit', 'stop the collector at the end instead of serving the dashboard')
     .option('--json', 'print the summary as JSON (implies no progress bars)')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat demo                                   # npm start: hwlat.sqlite, hwlat-demo/, dashboard on http://127.0.0.1:8700',
+        'hwlat demo --space nasbench201 --networks 50 --agents ort-node@1,ort-web:wasm@1 --exit --json',
+      ),
+    )
     .action(async (o: DemoFlags) => {
       // the default fleet leaves out agents the machine's cores cannot measure cleanly; a fleet
       // asked for by name runs as asked (the agent itself warns about threads above free cores)

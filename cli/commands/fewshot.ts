@@ -6,6 +6,8 @@ import {
   fewShotPredict, formatPredictionsCsv, parseArchsCsv, parseReferenceCsv, parseTargetCsv, planFewShot, type CsvArch, type FewShotResult,
 } from '../../predictor/index.ts';
 import { emit, intOption, table } from '../output.ts';
+import { exampleArch, examples } from '../help-examples.ts';
+import { chooseDevice, dbOption, DEFAULT_DB, existingDb } from '../store-options.ts';
 
 function readText(path: string, flag: string): string {
   try {
@@ -54,21 +56,23 @@ function summary(result: FewShotResult, k: number): string {
   ].join('\n');
 }
 
-type FileOpts = { space?: string; archs?: string; reference?: string; target?: string; out?: string; db?: string; device?: string; seed: number; json?: boolean };
+type FileOpts = { space?: string; archs?: string; reference?: string; target?: string; out?: string; db: string; device?: string; seed: number; json?: boolean };
 
-async function predictAction(o: FileOpts): Promise<void> {
-  if (o.db !== undefined || o.device !== undefined) {
-    if (o.db === undefined || o.device === undefined) throw new TypeError("in-fleet few-shot needs both '--db' and '--device'");
-    const store = openStore({ path: o.db });
+async function predictAction(o: FileOpts, self: Command): Promise<void> {
+  // in-fleet when a device or a database is named; --db alone defaults (hwlat.sqlite)
+  if (self.getOptionValueSource('db') !== 'default' || o.device !== undefined) {
+    const store = openStore({ path: existingDb(o.db) });
     let data;
     let extra: CsvArch[] = [];
+    let device: string;
     try {
+      device = chooseDevice(store, o);
       if (o.archs !== undefined) {
         if (o.space === undefined) throw new TypeError("'--archs' with '--db' needs '--space'");
         extra = parseArchsCsv(readText(o.archs, '--archs'), o.archs);
         checkArchs(getSpace(o.space), extra, o.archs);
       }
-      data = fleetFewShotData(store, o.device, { space: o.space, extraArchs: extra.map((r) => r.arch) });
+      data = fleetFewShotData(store, device, { space: o.space, extraArchs: extra.map((r) => r.arch) });
     } finally {
       store.close();
     }
@@ -81,13 +85,13 @@ async function predictAction(o: FileOpts): Promise<void> {
       : data.archs.map((_, i) => ({ id: String(i), i }));
     const csv = `arch_id,latency_ms,measured_ms,arch\n${out.map(({ id, i }) => `${id},${(result.ms[i] as number).toFixed(5)},${measured.get(i)?.toFixed(5) ?? ''},${data.archs[i]}`).join('\n')}\n`;
     if (o.out) writeText(o.out, csv);
-    emit(Boolean(o.json), { device: o.device, space: data.space.name, measured: data.target.length, predicted: out.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, out: o.out ?? null }, () =>
-      [`${data.space.name} on ${o.device}: predicted ${out.length} networks`, summary(result, data.target.length), o.out ? `wrote ${o.out}` : csv.trimEnd()].join('\n'),
+    emit(Boolean(o.json), { device, space: data.space.name, measured: data.target.length, predicted: out.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, out: o.out ?? null }, () =>
+      [`${data.space.name} on ${device}: predicted ${out.length} networks`, summary(result, data.target.length), o.out ? `wrote ${o.out}` : csv.trimEnd()].join('\n'),
     );
     return;
   }
   for (const [flag, v] of [['--space', o.space], ['--archs', o.archs], ['--reference', o.reference], ['--target', o.target], ['--out', o.out]] as const) {
-    if (v === undefined) throw new TypeError(`'${flag}' is required (or use '--db' and '--device' for a device of the fleet)`);
+    if (v === undefined) throw new TypeError(`'${flag}' is required (or use '--device', with '--db', for a device of the fleet)`);
   }
   const { space, rows, reference, target } = readFiles(o as Required<FileOpts>);
   const result = fewShotPredict({ space, archs: rows.map((r) => r.arch), reference, target });
@@ -103,18 +107,28 @@ function planCommand(): Command {
     .option('--space <name>', 'search space: nasbench201, fbnet, …')
     .option('--archs <csv>', "candidate architectures, 'arch_id,arch'")
     .option('--reference <csv>', "reference devices' latencies, 'arch_id,<device>,…' (ms)")
-    .option('--db <file>', 'plan from the fleet in this SQLite store instead of files (needs --space)')
+    // no default of its own: it would hide a --db given to the parent command (optsWithGlobals)
+    .option('--db <file>', `plan from the fleet in this SQLite store (default without '--archs'/'--reference': ${DEFAULT_DB}; needs --space)`)
     .requiredOption('--k <n>', 'how many architectures to measure', intOption('--k', 1))
     .option('--seed <n>', 'seed of the candidate pool', intOption('--seed', 0), 0)
     .option('--out <csv>', "where to write the plan as 'arch_id,arch' (an archs file the device can measure)")
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat fewshot plan --space fbnet --k 10 --out plan.csv          # from the fleet in hwlat.sqlite',
+        'hwlat fewshot plan --space nasbench201 --archs archs.csv --reference reference.csv --k 10 --json',
+      ),
+    )
     .action((_opts: unknown, self: Command) => {
       // the parent command shares --space/--archs/--reference/--db/--seed/--out/--json and parses them first
-      const o = self.optsWithGlobals() as { space?: string; archs?: string; reference?: string; db?: string; k: number; seed: number; out?: string; json?: boolean };
+      const o = self.optsWithGlobals() as { space?: string; archs?: string; reference?: string; db: string; k: number; seed: number; out?: string; json?: boolean };
       if (o.space === undefined) throw new TypeError("'--space' is required");
       let picked: Array<{ id: string; arch: string }>;
-      if (o.db !== undefined) {
-        const store = openStore({ path: o.db });
+      // from files when they are given and no database is named; else from the fleet
+      const dbNamed = self.getOptionValueSource('db') !== undefined || self.parent?.getOptionValueSource('db') !== 'default';
+      if (dbNamed || (o.archs === undefined && o.reference === undefined)) {
+        const store = openStore({ path: existingDb(o.db) });
         try {
           picked = fleetFewShotPlan(store, o.space, o.k, o.seed).map((arch, i) => ({ id: String(i), arch }));
         } finally {
@@ -139,10 +153,17 @@ export function fewshotCommand(): Command {
     .option('--reference <csv>', "reference devices' measured latencies, 'arch_id,<device>,…' (ms; empty = not measured)")
     .option('--target <csv>', "the new device's few measurements, 'arch_id,latency_ms' (at least 2)")
     .option('--out <csv>', "predictions, 'arch_id,latency_ms' (in-fleet: plus measured_ms and arch)")
-    .option('--db <file>', 'in-fleet: SQLite store; the other devices are the reference')
+    .addOption(dbOption({ creates: false, about: 'in-fleet: SQLite store; the other devices are the reference' }))
     .option('--device <id>', 'in-fleet: the device to predict (it needs 2+ measured networks)')
     .option('--seed <n>', 'accepted for a stable interface: the transfer itself is deterministic', intOption('--seed', 0), 0)
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat fewshot --device dev-0123456789ab --space fbnet --out predicted.csv        # in-fleet, hwlat.sqlite',
+        'hwlat fewshot --space nasbench201 --archs archs.csv --reference reference.csv --target target.csv --out predicted.csv --json',
+      ) + `\narchs.csv is 'arch_id,arch', e.g.\n  0,${exampleArch('nasbench201')}\n`,
+    )
     .action(predictAction);
   cmd.addCommand(planCommand());
   return cmd;

@@ -3,6 +3,8 @@ import { calibrationClock, createBackend, fingerprint, kernelProfilerFor, parseB
 import { openStore } from '../../collector/index.ts';
 import { kernelCampaign, SAMPLE_FAMILIES, type SampleFamily } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
+import { dbOption, existingDb } from '../store-options.ts';
 
 interface CampaignFlags {
   db: string;
@@ -38,7 +40,7 @@ function families(v: string | undefined): SampleFamily[] | null {
 function campaignCommand(): Command {
   return new Command('campaign')
     .description('run the kernel-sampling campaign on this machine: every kernel type over the configurations real models use, each profiled in context, into SQLite')
-    .requiredOption('--db <file>', 'SQLite database file (created if missing)')
+    .addOption(dbOption({ creates: true }))
     .option('--backend <name[:provider]>', 'runtime backend and execution provider (ort-node:*, ort-web:wasm)', 'ort-node:cpu')
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
     .option('--seed <n>', 'seed of the configuration draw (every device of a fleet should use the same)', intOption('--seed', 0), 0)
@@ -49,7 +51,7 @@ function campaignCommand(): Command {
     .option('--warmup <n>', 'warm-up runs per configuration', intOption('--warmup', 0), 3)
     .option('--no-resume', 'profile configurations this device already has in the database again')
     .option('--json', 'machine-readable summary')
-    .addHelpText('after', '\nExamples:\n  $ hwlat kernels campaign --db lat.sqlite\n  $ hwlat kernels campaign --db lat.sqlite --minutes 10 --families conv,dwconv,pointwise --json\n')
+    .addHelpText('after', examples('hwlat kernels campaign                 # into hwlat.sqlite', 'hwlat kernels campaign --db lat.sqlite --minutes 10 --families conv,dwconv,pointwise --json'))
     .action(async (o: CampaignFlags) => {
       if (o.minutes !== undefined && !(o.minutes > 0)) throw new RangeError(`'--minutes' must be > 0, got ${o.minutes}`);
       const only = families(o.families);
@@ -115,16 +117,16 @@ function campaignCommand(): Command {
 function listCommand(): Command {
   return new Command('list')
     .description('timed kernels stored in a database: per op, how many and their times')
-    .requiredOption('--db <file>', 'SQLite database file')
+    .addOption(dbOption({ creates: false }))
     .option('--device <id>', 'only this device')
     .option('--op <op>', "only this op, domain-qualified (e.g. 'com.microsoft.nchwc:Conv')")
     .option('--source <source>', "only kernels of 'network' profiles or campaign 'sample's")
     .option('--limit <n>', 'rows to print per op in --json', intOption('--limit', 1), 5)
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nExamples:\n  $ hwlat kernels list --db lat.sqlite\n  $ hwlat kernels list --db lat.sqlite --op com.microsoft.nchwc:Conv --source sample --json\n')
+    .addHelpText('after', examples('hwlat kernels list                     # hwlat.sqlite', 'hwlat kernels list --db lat.sqlite --op com.microsoft.nchwc:Conv --source sample --json'))
     .action((o: ListFlags) => {
       if (o.source !== undefined && o.source !== 'network' && o.source !== 'sample') throw new RangeError(`'--source' must be 'network' or 'sample', got '${o.source}'`);
-      const store = openStore({ path: o.db });
+      const store = openStore({ path: existingDb(o.db) });
       try {
         const rows = store.listTimedKernels({ ...(o.device ? { deviceId: o.device } : {}), ...(o.op ? { op: o.op } : {}), ...(o.source ? { source: o.source as 'network' | 'sample' } : {}) });
         const byOp = new Map<string, typeof rows>();
@@ -149,6 +151,7 @@ function listCommand(): Command {
 export function kernelsCommand(): Command {
   return new Command('kernels')
     .description('kernels timed in context: run the kernel-sampling campaign, list what is stored')
+    .addHelpText('after', examples('hwlat kernels campaign --minutes 10', 'hwlat kernels list --json'))
     .addCommand(campaignCommand())
     .addCommand(listCommand());
 }

@@ -5,6 +5,7 @@ import { initTf, loadPredictor, PREDICTOR_KINDS, type LatencyPredictor, type Pre
 import { LATENCY_LOSSES, LatencyModel, latencyJson, latencyOnnx, type LatencyLossName } from '../../predictor/differentiable/index.ts';
 import { loadMnist, measureArchs, runSearch, SAMPLERS, type Sampler } from '../../predictor/search/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
 
 const EXPORT_FORMATS = Object.freeze(['onnx', 'json'] as const);
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -42,6 +43,13 @@ export function exportCommand(): Command {
     .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choice('--kind', PREDICTOR_KINDS))
     .option('--calibration <ms>', "the device's current calibration latency: export for its speed now", numberOption('--calibration', 0))
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat export --model models/fbnet --space fbnet --format onnx --out fbnet_latency.onnx',
+        'hwlat export --model models/proxyless --space proxyless-mobile --format json --kind lut-sum --out proxyless_latency.json --json',
+      ),
+    )
     .action(async (o: { model: string; space: string; format: ExportFormat; out: string; kind?: PredictorKind; calibration?: number; json?: boolean }) => {
       await initTf();
       const predictor = await predictorOf(o.model, o.space);
@@ -101,6 +109,13 @@ export function searchCommand(): Command {
     .option('--seed <n>', 'seed', intOption('--seed', 0), 0)
     .option('--no-measure', 'skip measuring the found architecture on this machine')
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat search --model models/fbnet --space fbnet',
+        'hwlat search --model models/fbnet --space fbnet --target-ms 2.5 --loss fbnet --sampler gumbel --steps 400 --json',
+      ),
+    )
     .action(async (o: SearchFlags) => {
       await initTf();
       const space = getSpace(o.space);

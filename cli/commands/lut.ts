@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { deviceLut, openStore } from '../../collector/index.ts';
 import { isUsable } from '../../conditions/index.ts';
 import {
   getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, unstoredEntries, writeLutFile,
 } from '../../lut/index.ts';
-import { getSpace, UnknownKeyError, type SearchSpace } from '../../ops-library/index.ts';
+import { getSpace, type SearchSpace } from '../../ops-library/index.ts';
 import type { DeviceProfile } from '../../protocol/index.ts';
 import { emit } from '../output.ts';
+import { examples } from '../help-examples.ts';
+import { chooseDevice, dbOption, existingDb } from '../store-options.ts';
 
 /** The calibration key of an imported pass: a foreign table has no calibration workload of ours. */
 const IMPORTED_CALIBRATION_KEY = 'imported';
@@ -35,30 +36,38 @@ function spaceOption(name: string | undefined): SearchSpace | undefined {
   return name === undefined ? undefined : getSpace(name);
 }
 
-/** Refuses a database path that does not exist: a read-only command must not create an empty one. */
-function existingDb(path: string): string {
-  if (!existsSync(path)) throw new Error(`database '${path}' does not exist (create it with \`hwlat profile --db ${path}\` or \`hwlat lut import\`)`);
-  return path;
-}
-
 const FORMAT_HELP = `LUT format: ${listLutFormats().join(' | ')}`;
 
-interface BuildFlags { db: string; device: string; space?: string; format: string; out: string; json?: boolean }
+interface BuildFlags { db: string; device?: string; space?: string; format: string; out: string; json?: boolean }
 interface ImportFlags { db: string; device: string; space?: string; format: string; file: string; json?: boolean }
 
 export function lutCommand(): Command {
-  const cmd = new Command('lut').description('lookup tables: build one from stored op-level measurements, or import one (ProxylessNAS yaml, FBNet json, CSV)');
+  const cmd = new Command('lut')
+    .description('lookup tables: build one from stored op-level measurements, or import one (ProxylessNAS yaml, FBNet json, CSV)')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat lut build --space proxyless-mobile --format proxyless --out mobile_lut.yaml',
+        'hwlat lut import --device pixel4-published --format proxyless --file mobile_lut.yaml --space proxyless-mobile',
+      ),
+    );
 
   cmd
     .command('build')
     .description("build a device's LUT from its op-level measurements (normalised to one calibration) and write it")
-    .requiredOption('--db <file>', 'SQLite database')
-    .requiredOption('--device <id>', 'device id (see `hwlat measurements`)')
+    .addOption(dbOption({ creates: false }))
+    .option('--device <id>', "device id (see `hwlat measurements`; default: the database's only device)")
     .option('--space <name>', "only this space's measurements (required by --format fbnet)")
     .requiredOption('--format <name>', FORMAT_HELP)
     .requiredOption('--out <file>', 'file to write')
     .option('--json', 'machine-readable summary')
-    .addHelpText('after', '\nExamples:\n  $ hwlat lut build --db lat.sqlite --device dev-0123456789ab --space proxyless-mobile --format proxyless --out mobile_lut.yaml\n  $ hwlat lut build --db lat.sqlite --device dev-0123456789ab --space fbnet --format fbnet --out fbnet_lut.json --json\n')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat lut build --space proxyless-mobile --format proxyless --out mobile_lut.yaml    # hwlat.sqlite, its only device',
+        'hwlat lut build --db lat.sqlite --device dev-0123456789ab --space fbnet --format fbnet --out fbnet_lut.json --json',
+      ),
+    )
     .action((o: BuildFlags) => {
       // every flag is checked before the database is opened
       const format = getLutFormat(o.format);
@@ -66,8 +75,8 @@ export function lutCommand(): Command {
       if (format.name === 'fbnet' && !space) throw new TypeError("'--space' is required by '--format fbnet': its table has one row per searchable position of the space");
       const store = openStore({ path: existingDb(o.db) });
       try {
-        const device = store.getDevice(o.device);
-        if (!device) throw new UnknownKeyError('device', o.device, store.listDevices().map((d) => d.id));
+        const device = store.getDevice(chooseDevice(store, o));
+        if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);
         const measurements = store.listMeasurements({ deviceId: device.id, level: 'op', ...(space ? { space: space.name } : {}) });
         const disturbed = measurements.filter((m) => !isUsable(m)).length;
         if (measurements.length === 0) {
@@ -109,13 +118,20 @@ export function lutCommand(): Command {
   cmd
     .command('import')
     .description('store a LUT file as op-level measurements of a device named NAME (its id derives from the name); entries the device already holds are not stored again')
-    .requiredOption('--db <file>', 'SQLite database (created if missing)')
+    .addOption(dbOption({ creates: true }))
     .requiredOption('--device <name>', 'name of the imported device, e.g. pixel4-cpu')
     .requiredOption('--format <name>', FORMAT_HELP)
     .requiredOption('--file <file>', 'LUT file to read')
     .option('--space <name>', 'the space the keys belong to (recorded, and their op specs stored)')
     .option('--json', 'machine-readable summary')
-    .addHelpText('after', '\nExamples:\n  $ hwlat lut import --db lat.sqlite --device pixel4-published --format proxyless --file mobile_lut.yaml --space proxyless-mobile\n  $ hwlat lut import --db lat.sqlite --device note10-ofa --format proxyless --file 160_lookup_table.yaml --json   # OFA: std instead of var\n')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat lut import --device pixel4-published --format proxyless --file mobile_lut.yaml --space proxyless-mobile',
+        'hwlat lut import --db lat.sqlite --device note10-ofa --format proxyless --file 160_lookup_table.yaml --json   # OFA: std instead of var',
+        'hwlat lut import --db lat.sqlite --device fbnet-published --format fbnet --file fbnet_lut.json --space fbnet',
+      ),
+    )
     .action((o: ImportFlags) => {
       const format = getLutFormat(o.format);
       const space = spaceOption(o.space);

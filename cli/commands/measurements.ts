@@ -3,21 +3,24 @@ import { openStore } from '../../collector/index.ts';
 import { summariseQuality } from '../../conditions/index.ts';
 import type { MeasurementLevel } from '../../protocol/index.ts';
 import { emit, intOption, table } from '../output.ts';
+import { examples } from '../help-examples.ts';
+import { dbOption, existingDb } from '../store-options.ts';
 
 export function measurementsCommand(): Command {
   return new Command('measurements')
     .description('list stored measurements (and the devices they belong to)')
-    .requiredOption('--db <file>', 'SQLite database')
+    .addOption(dbOption({ creates: false }))
     .option('--device <id>', 'only this device')
     .option('--level <level>', "'op' or 'network'")
     .option('--space <name>', 'only this space')
     .option('--limit <n>', 'at most this many rows', intOption('--limit', 1))
     .option('--json', 'machine-readable output')
+    .addHelpText('after', examples('hwlat measurements                     # hwlat.sqlite', 'hwlat measurements --db lat.sqlite --device dev-0123456789ab --level network --space fbnet --limit 20 --json'))
     .action((o: { db: string; device?: string; level?: string; space?: string; limit?: number; json?: boolean }) => {
       if (o.level !== undefined && o.level !== 'op' && o.level !== 'network') {
         throw new RangeError(`'--level' must be 'op' or 'network', got '${o.level}'`);
       }
-      const store = openStore({ path: o.db });
+      const store = openStore({ path: existingDb(o.db) });
       try {
         const filter = { deviceId: o.device, level: o.level as MeasurementLevel | undefined, space: o.space, limit: o.limit };
         const rows = store.listMeasurements(filter);

@@ -22,7 +22,9 @@ function readModel(path: string): Uint8Array {
 }
 
 export function onnxCommand(): Command {
-  const onnx = new Command('onnx').description('ONNX models: strip weights for small uploads, list the kernels a runtime runs for them');
+  const onnx = new Command('onnx')
+    .description('ONNX models: strip weights for small uploads, list the kernels a runtime runs for them')
+    .addHelpText('after', '\nExamples:\n  $ hwlat onnx strip resnet50.onnx resnet50.stripped.onnx\n  $ hwlat onnx kernels resnet50.onnx --json\n');
   onnx
     .command('strip')
     .description(

@@ -4,14 +4,18 @@ import {
   buildOnnx, getSpace, graphCost, lowerNetwork, lowerSpec, OPS, SPACES, spaceUnits, specKey, validateSpec, type PrimGraph,
 } from '../../ops-library/index.ts';
 import { emit, intOption, table } from '../output.ts';
+import { archStrings, exampleArch, examples } from '../help-examples.ts';
 
 export function opsCommand(): Command {
-  const ops = new Command('ops').description('operators, blocks and search spaces: list them, build ONNX models, list LUT keys');
+  const ops = new Command('ops')
+    .description('operators, blocks and search spaces: list them, build ONNX models, list LUT keys')
+    .addHelpText('after', examples('hwlat ops list', `hwlat ops build --space fbnet --arch '${exampleArch('fbnet')}' --out fbnet.onnx`, 'hwlat ops keys --space proxyless-mobile'));
 
   ops
     .command('list')
     .description('list registered operators/blocks and search spaces')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', examples('hwlat ops list', 'hwlat ops list --json'))
     .action((o: { json?: boolean }) => {
       const opRows = Object.values(OPS).map((d) => ({ op: d.op, level: d.level, summary: d.summary }));
       const spaceRows = Object.values(SPACES).map((s) => ({
@@ -43,6 +47,14 @@ export function opsCommand(): Command {
     .option('--dynamic-batch', 'leave the batch dimension symbolic')
     .option('--seed <n>', 'weight seed', intOption('--seed', 0), 0)
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      examples(
+        `hwlat ops build --space nasbench201 --arch '${exampleArch('nasbench201')}' --out cell.onnx`,
+        'hwlat ops build --space resnet18 --out resnet18.onnx --dynamic-batch',
+        `hwlat ops build --spec '{"op":"conv2d","input":[16,32,32],"out":32,"kernel":3}' --out conv.onnx --json`,
+      ) + archStrings(),
+    )
     .action((o: { space?: string; arch: string; spec?: string; out: string; batch: number; dynamicBatch?: boolean; seed: number; json?: boolean }) => {
       let graph: PrimGraph;
       let what: string;
@@ -83,6 +95,7 @@ export function opsCommand(): Command {
     .requiredOption('--space <name>', 'search space')
     .option('--arch <string>', 'only the units of this architecture')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', examples('hwlat ops keys --space fbnet', `hwlat ops keys --space proxyless-mobile --arch '${exampleArch('proxyless-mobile')}' --json`) + archStrings())
     .action((o: { space: string; arch?: string; json?: boolean }) => {
       const space = getSpace(o.space);
       const keys = o.arch !== undefined ? space.units(o.arch).map(specKey) : [...spaceUnits(space).keys()];

@@ -1,11 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { deviceKernelModel, openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
 import { predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts';
-import { getSpace, sampleArchs } from '../../ops-library/index.ts';
+import { getSpace } from '../../ops-library/index.ts';
 import { insufficientCleanData } from '../../conditions/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { archStrings, exampleArch, examples } from '../help-examples.ts';
+import { chooseDevice, dbOption, existingDb } from '../store-options.ts';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 
@@ -41,10 +43,11 @@ function readArchCsv(path: string): Array<{ id: string; arch: string }> {
 }
 
 /** A device's calibration-normalised LUT and networks of a space, read from the database. */
-function readTrainingData(db: string, device: string, space: string): TrainingData {
-  const store = openStore({ path: db });
+function readTrainingData(o: { db: string; device?: string; space: string }): TrainingData {
+  getSpace(o.space); // an unknown space fails before the database is opened
+  const store = openStore({ path: existingDb(o.db) });
   try {
-    return trainingData(store, device, space);
+    return trainingData(store, chooseDevice(store, o), o.space);
   } finally {
     store.close();
   }
@@ -53,14 +56,21 @@ function readTrainingData(db: string, device: string, space: string): TrainingDa
 export function trainCommand(): Command {
   return new Command('train')
     .description("train a device's latency predictor for a space from its LUT and network measurements")
-    .requiredOption('--db <file>', 'SQLite database')
-    .requiredOption('--device <id>', 'device id (see `hwlat measurements`)')
+    .addOption(dbOption({ creates: false }))
+    .option('--device <id>', "device id (see `hwlat measurements`; default: the database's only device)")
     .requiredOption('--space <name>', 'search space')
     .requiredOption('--out <dir>', 'predictor directory to write')
     .option('--epochs <n>', 'training epochs of the MLPs (default: a fixed budget of gradient steps)', intOption('--epochs', 1))
     .option('--json', 'machine-readable output')
-    .action(async (o: { db: string; device: string; space: string; out: string; epochs?: number; json?: boolean }) => {
-      const data = readTrainingData(o.db, o.device, o.space);
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat train --space fbnet --out models/fbnet                  # hwlat.sqlite, its only device',
+        'hwlat train --db lat.sqlite --device dev-0123456789ab --space proxyless-mobile --out models/proxyless --json',
+      ),
+    )
+    .action(async (o: { db: string; device?: string; space: string; out: string; epochs?: number; json?: boolean }) => {
+      const data = readTrainingData(o);
       const bar = progressBar(`train ${o.space}`, 3);
       const predictor = await predictorFor(data, { epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       await savePredictor(predictor, o.out);
@@ -92,7 +102,7 @@ interface PredictFlags {
   json?: boolean;
   onnx?: string;
   device?: string;
-  db?: string;
+  db: string;
   inputShape?: string;
   strict?: boolean;
   kernelRegressor: string;
@@ -106,7 +116,6 @@ function parseShape(text: string): number[] {
 }
 
 async function predictOnnxFile(o: PredictFlags): Promise<void> {
-  if (o.device === undefined || o.db === undefined) throw new TypeError("'--onnx' needs '--device <id>' and '--db <file>' (the device's kernels timed in context)");
   if (o.arch !== undefined || o.archs !== undefined) throw new TypeError("'--onnx' predicts one model file: leave out '--arch'/'--archs'");
   let bytes: Uint8Array;
   try {
@@ -114,11 +123,10 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
   } catch (e) {
     throw new Error(`cannot read '${o.onnx}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (!existsSync(o.db)) throw new Error(`'--db ${o.db}' does not exist (profile the device with 'hwlat profile --kernels --db ${o.db}' first)`);
-  const store = openStore({ path: o.db });
+  const store = openStore({ path: existingDb(o.db) });
   try {
-    const device = store.getDevice(o.device);
-    if (!device) throw new RangeError(`'--device ${o.device}' is not in ${o.db}; devices there: ${store.listDevices().map((d) => d.id).join(', ') || 'none'}`);
+    const device = store.getDevice(chooseDevice(store, o));
+    if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);
     const runtime = runtimeRuleSet(device.runtime);
     const model = deviceKernelModel(store, device.id, { kind: o.kernelRegressor });
     const p = predictOnnxModel(bytes, model, { runtime, strict: o.strict, ...(o.inputShape ? { inputShape: parseShape(o.inputShape) } : {}) });
@@ -148,8 +156,8 @@ export function predictCommand(): Command {
     .description('predict the latency of an architecture (--arch) or a CSV of them (--archs) with a trained predictor, or of any ONNX model (--onnx) on a device')
     .option('--model <dir>', 'predictor directory (from `hwlat train`), for --arch/--archs')
     .option('--onnx <file>', "any ONNX model (a torchvision export, a pruned net; weights may be stripped with 'hwlat onnx strip'): predicted kernel by kernel for --device from --db")
-    .option('--device <id>', 'device id (with --onnx)')
-    .option('--db <file>', 'SQLite database holding the device\'s kernels timed in context (with --onnx)')
+    .option('--device <id>', "device id (with --onnx; default: the database's only device)")
+    .addOption(dbOption({ creates: false, about: "SQLite database holding the device's kernels timed in context (with --onnx)" }))
     .option('--input-shape <NxCxHxW>', "concrete input shape for a model with symbolic dimensions, e.g. '1x3x224x224' (with --onnx)")
     .option('--strict', 'fail when a kernel is of a type the device never timed, instead of listing it (with --onnx)')
     .option('--kernel-regressor <kind>', 'per-kernel-type regressor: random-forest or log-linear (with --onnx)', 'random-forest')
@@ -162,17 +170,16 @@ export function predictCommand(): Command {
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
-      `
-Examples:
-  $ hwlat predict --model models/fbnet --arch '${sampleArchs(getSpace('fbnet'), { count: 1, seed: 0 })[0]}'
-  $ hwlat predict --model models/fbnet --archs archs.csv --out latency.csv
-  $ hwlat predict --onnx resnet18.onnx --device dev-1a2b3c4d5e6f --db hwlat.sqlite
-  $ hwlat predict --onnx model.onnx --input-shape 1x3x224x224 --device dev-1a2b3c4d5e6f --db hwlat.sqlite --strict --json
-`,
+      examples(
+        `hwlat predict --model models/fbnet --arch '${exampleArch('fbnet')}'`,
+        'hwlat predict --model models/fbnet --archs archs.csv --out latency.csv',
+        'hwlat predict --onnx resnet18.onnx                              # hwlat.sqlite, its only device',
+        'hwlat predict --onnx model.onnx --input-shape 1x3x224x224 --device dev-1a2b3c4d5e6f --db lat.sqlite --strict --json',
+      ) + archStrings(),
     )
     .action(async (o: PredictFlags) => {
       if (o.onnx !== undefined) return predictOnnxFile(o);
-      if (o.model === undefined) throw new TypeError("'--model <dir>' is required with --arch/--archs (or pass --onnx FILE --device ID --db FILE)");
+      if (o.model === undefined) throw new TypeError("'--model <dir>' is required with --arch/--archs (or pass --onnx FILE, with --device ID and --db FILE unless hwlat.sqlite holds one device)");
       const predictor = await loadPredictor(o.model);
       if (o.space !== undefined && o.space !== predictor.data.space) {
         throw new RangeError(`'--space ${o.space}' does not match the predictor's space '${predictor.data.space}'`);
@@ -207,15 +214,22 @@ Examples:
 export function evalCommand(): Command {
   return new Command('eval')
     .description('accuracy of every predictor kind on held-out networks: same pass and other passes')
-    .requiredOption('--db <file>', 'SQLite database')
-    .requiredOption('--device <id>', 'device id')
+    .addOption(dbOption({ creates: false }))
+    .option('--device <id>', "device id (see `hwlat measurements`; default: the database's only device)")
     .requiredOption('--space <name>', 'search space')
     .option('--max-train <n>', 'at most this many training networks', intOption('--max-train', 2), 500)
     .option('--epochs <n>', 'training epochs of the MLPs (default: a fixed budget of gradient steps)', intOption('--epochs', 1))
     .option('--report <html>', 'write an HTML report with plots')
     .option('--json', 'machine-readable output')
-    .action(async (o: { db: string; device: string; space: string; maxTrain: number; epochs?: number; report?: string; json?: boolean }) => {
-      const data = readTrainingData(o.db, o.device, o.space);
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat eval --space fbnet                                        # hwlat.sqlite, its only device',
+        'hwlat eval --db lat.sqlite --device dev-0123456789ab --space nasbench201 --max-train 200 --report eval.html --json',
+      ),
+    )
+    .action(async (o: { db: string; device?: string; space: string; maxTrain: number; epochs?: number; report?: string; json?: boolean }) => {
+      const data = readTrainingData(o);
       const quality = { ...data.quality, dropped: data.dropped };
       const dropped = data.dropped.ops + data.dropped.networks > 0 ? `; left out as disturbed: ${data.dropped.networks} networks, ${data.dropped.ops} ops` : '';
       // a score from too little clean data would look like a verdict on the predictor: say so instead
@@ -225,7 +239,7 @@ export function evalCommand(): Command {
           `${data.space.name} on ${data.deviceId}: no score — ${insufficient}\ndata: ${data.quality.text}${dropped}`);
         return;
       }
-      if (data.networks.length < 4) throw new RangeError(`eval needs network measurements of '${o.space}' on '${o.device}', found ${data.networks.length}`);
+      if (data.networks.length < 4) throw new RangeError(`eval needs network measurements of '${o.space}' on '${data.deviceId}', found ${data.networks.length}`);
       const bar = progressBar(`eval ${o.space}`, 3);
       const report = await evaluatePredictors({ ...data, maxTrain: o.maxTrain, epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       if (o.report) writeFileSync(o.report, await evalReportHtml(report));

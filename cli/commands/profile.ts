@@ -7,6 +7,8 @@ import { openStore } from '../../collector/index.ts';
 import { summariseQuality, threadWarning } from '../../conditions/index.ts';
 import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { exampleArch, examples } from '../help-examples.ts';
+import { dbOption } from '../store-options.ts';
 import { profileNetworkKernels, type KernelsSummary } from './profile-kernels.ts';
 
 interface ProfileFlags {
@@ -34,7 +36,7 @@ export function profileCommand(): Command {
     .option('--networks <n>', 'number of sampled networks to measure', intOption('--networks', 0), 0)
     .option('--arch <string>', 'measure this architecture of the space (repeatable; e.g. one a search found)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ops', "measure every distinct layer key of the space (the LUT's entries)")
-    .requiredOption('--db <file>', 'SQLite database file (created if missing)')
+    .addOption(dbOption({ creates: true }))
     .option('--backend <name[:provider]>', 'runtime backend and execution provider', 'ort-node:cpu')
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
     .option('--seed <n>', 'seed of the architecture sampler', intOption('--seed', 0), 0)
@@ -45,7 +47,14 @@ export function profileCommand(): Command {
     .option('--max-ops <n>', 'measure at most this many layer keys (a quick sample)', intOption('--max-ops', 1))
     .option('--kernels', "also run each network with the runtime's profiler on and store its kernels timed in context (ort-node, ort-web:wasm)")
     .option('--json', 'machine-readable summary')
-    .addHelpText('after', '\nExamples:\n  $ hwlat profile --space fbnet --ops --networks 30 --db lat.sqlite\n  $ hwlat profile --space nasbench201 --networks 20 --kernels --db lat.sqlite --json\n')
+    .addHelpText(
+      'after',
+      examples(
+        'hwlat profile --space fbnet --ops --networks 30                 # into hwlat.sqlite',
+        'hwlat profile --space nasbench201 --networks 20 --kernels --db lat.sqlite --json',
+        `hwlat profile --space proxyless-mobile --arch '${exampleArch('proxyless-mobile')}' --threads 2`,
+      ),
+    )
     .action(async (o: ProfileFlags) => {
       const space = getSpace(o.space);
       if (!o.ops && o.networks === 0 && o.arch.length === 0) throw new TypeError("nothing to profile: pass '--ops', '--networks N' (N >= 1) and/or '--arch ARCH'");

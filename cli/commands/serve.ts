@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { MIN_TOKEN_CHARS, openStore, startCollector } from '../../collector/index.ts';
 import { loadPredictor, type LatencyPredictor } from '../../predictor/index.ts';
 import { intOption } from '../output.ts';
+import { dbOption } from '../store-options.ts';
 import { agentPageLink, terminalQr } from '../agent-link.ts';
 import { collectorToken, maskedLink, readableByOthers } from '../token.ts';
 
@@ -34,7 +35,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export function serveCommand(): Command {
   return new Command('serve')
     .description('start the collector: HTTP API and the agents\' ws endpoint on one port, results in SQLite')
-    .requiredOption('--db <file>', 'SQLite database file (created if missing)')
+    .addOption(dbOption({ creates: true }))
     .option('--port <n>', 'port (0 = any free port)', intOption('--port', 0), 8700)
     .option('--host <addr>', "address to listen on ('0.0.0.0' to accept agents from other machines)", '127.0.0.1')
     .option('--token <secret>', `token agents and write requests must present, ${MIN_TOKEN_CHARS}+ characters (visible to other users in ps: prefer $HWLAT_TOKEN or --token-file)`)
@@ -59,6 +60,7 @@ The token comes from --token, --token-file, $HWLAT_TOKEN, or else the file <db>.
 written there, readable by you only, on the first run). It is never printed unless --print-link asks.
 
 Examples:
+  $ hwlat serve                                                  # hwlat.sqlite, token saved in hwlat.sqlite.token
   $ hwlat serve --db lat.sqlite                                  # token saved in lat.sqlite.token
   $ HWLAT_TOKEN=$(cat lat.sqlite.token) hwlat agent --collector ws://127.0.0.1:8700/ws
   $ hwlat serve --db lat.sqlite --host 0.0.0.0 --print-link      # a phone scans the QR code

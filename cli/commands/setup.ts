@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
+import { examples } from '../help-examples.ts';
 
 /**
  * Installs the CUDA/TensorRT execution providers after an offline install: package.json's
@@ -12,6 +13,7 @@ export function setupCommand(): Command {
   return new Command('setup')
     .description("fetch optional runtime parts; '--cuda' downloads onnxruntime-node's CUDA 12 + TensorRT providers (needs internet)")
     .option('--cuda', "run onnxruntime-node's installer for the linux/x64 CUDA 12 providers")
+    .addHelpText('after', examples('hwlat setup --cuda', 'hwlat agent --backend ort-node:cuda        # then check that the provider loads'))
     .action((o: { cuda?: boolean }) => {
       if (!o.cuda) throw new TypeError("nothing to set up: pass '--cuda'");
       const require = createRequire(import.meta.url);

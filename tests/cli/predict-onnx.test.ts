@@ -67,7 +67,7 @@ test('hwlat predict --onnx: bad input is a clear error and a non-zero exit', asy
   const cases: Array<[string[], RegExp]> = [
     [['--onnx', notOnnx, '--device', device, '--db', db], /not an ONNX model|ONNX/i],
     [['--onnx', join(dir, 'missing.onnx'), '--device', device, '--db', db], /cannot read '.*missing\.onnx': ENOENT/],
-    [['--onnx', notOnnx, '--device', 'dev-000000000000', '--db', db], /'--device dev-000000000000' is not in/],
+    [['--onnx', notOnnx, '--device', 'dev-000000000000', '--db', db], /unknown device 'dev-000000000000'; known: /],
     [['--onnx', notOnnx, '--device', device, '--db', db, '--input-shape', '1xax3'], /'--input-shape' must look like 1x3x224x224/],
   ];
   const symbolic = write('symbolic.onnx', tinyModel({ inputs: [['x', ['batch', 3, 8, 8]]], outputs: ['y'], nodes: [['Relu', ['x'], ['y']]] }));
