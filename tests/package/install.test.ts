@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cleanNpmEnv, NpmCacheMissError, packAndInstall } from '../../scripts/package-consumer.ts';
 import { ROOT } from '../helpers/cli.ts';
-import { writeConsumer } from './consumer.ts';
 
 /*
  * hwlat the way another project meets it: `npm pack` (which runs `prepare`, the build), the tarball
@@ -16,15 +15,8 @@ import { writeConsumer } from './consumer.ts';
  * scripts/bench/cli-startup.ts, not here.
  */
 
-/** the parent `npm test` leaves its own npm settings in the environment; the inner npm gets none but the cache */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) || k === 'npm_config_cache') env[k] = v;
-  return env;
-}
-
 function run(cmd: string, args: string[], o: SpawnSyncOptions & { cwd: string }): { stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: cleanEnv(), timeout: 240_000, ...o });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: cleanNpmEnv(), timeout: 240_000, ...o });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} (in ${o.cwd}) exited ${r.status ?? r.signal}\n${String(r.stdout).slice(-2000)}\n${String(r.stderr).slice(-4000)}`);
   return { stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -37,35 +29,14 @@ describe('the packed package, installed offline into another project', { timeout
 
   before(() => {
     tmp = mkdtempSync(join(tmpdir(), 'hwlat-pack-'));
-    run('npm', ['pack', '--pack-destination', tmp], { cwd: ROOT });
-    const tarballs = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
-    assert.equal(tarballs.length, 1, `npm pack wrote ${tarballs.join(', ') || 'nothing'}`);
-    const tarball = join(tmp, tarballs[0] as string);
-
-    app = join(tmp, 'app');
-    mkdirSync(app);
-    writeConsumer({ root: ROOT, dir: app, tarball, integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}` });
-    // better-sqlite3's install script runs prebuild-install, which downloads a prebuilt addon (offline:
-    // it compiles for ~75 s). prebuild-install's documented local-prebuilds folder gets the addon this
-    // checkout already built, packed as the download would be: same version, same Node ABI.
-    const sqliteDir = join(ROOT, 'node_modules', 'better-sqlite3');
-    const addon = join(sqliteDir, 'build', 'Release', 'better_sqlite3.node');
-    if (existsSync(addon)) {
-      const prebuilds = join(tmp, 'prebuilds');
-      mkdirSync(prebuilds);
-      const version = (JSON.parse(readFileSync(join(sqliteDir, 'package.json'), 'utf8')) as { version: string }).version;
-      const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-      run('tar', ['-czf', join(prebuilds, name), '-C', sqliteDir, 'build/Release/better_sqlite3.node'], { cwd: tmp });
-      writeFileSync(join(app, '.prebuild-installrc'), `local-prebuilds=${prebuilds}\n`);
+    try {
+      const installed = packAndInstall({ root: ROOT, dir: tmp });
+      assert.doesNotMatch(installed.installLog, /npm warn/i, installed.installLog);
+      ({ app, pkgDir } = installed);
+    } catch (e) {
+      if (!(e instanceof NpmCacheMissError)) throw e;
+      skipped = e.message;
     }
-    const r = spawnSync('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, encoding: 'utf8', env: cleanEnv(), timeout: 400_000 });
-    if (r.status !== 0 && /ENOTCACHED/.test(r.stderr)) {
-      skipped = `npm's cache lacks a dependency of hwlat (run 'npm ci' in the checkout first): ${r.stderr.split('\n').find((l) => /ENOTCACHED|request to/.test(l)) ?? ''}`;
-      return;
-    }
-    assert.equal(r.status, 0, `npm ci --offline in the consumer exited ${r.status ?? r.signal}\n${r.stderr.slice(-4000)}`);
-    assert.doesNotMatch(r.stderr, /npm warn/i, r.stderr);
-    pkgDir = join(app, 'node_modules', 'hwlat');
   });
 
   after(() => {
@@ -163,7 +134,7 @@ export { p, archs, LatencyModel, createBackend, main };
     const token = 'package-test-token-0123';
     const child: ChildProcess = spawn(process.execPath, [join(app, 'node_modules', '.bin', 'hwlat'), 'serve', '--db', join(tmp, 'serve.sqlite'), '--port', '0', '--log-json', '--token', token], {
       cwd: app,
-      env: cleanEnv(),
+      env: cleanNpmEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
