@@ -1,7 +1,7 @@
 // Startup time of the `hwlat` executable, the way a user meets it: the checkout packed with
 // `npm pack` (which builds dist/ in `prepare`), installed offline into a fresh project, then
 //  - `node_modules/.bin/hwlat --help` (the installed executable: bin/hwlat.js → dist/), target < 0.5 s;
-//  - `npx hwlat --help` (the same behind npm's own start-up);
+//  - `npx hwlat --help` (the same behind npm's own start-up), and `npx node -e 0`, that start-up alone;
 //  - `node_modules/.bin/hwlat predict --help` (one command's module loaded: predictor, collector, tfjs);
 //  - `node bin/hwlat.js --help` in the checkout (the TypeScript sources through tsx), for comparison;
 //  - `node -e 0`, Node's own start-up on this machine.
@@ -54,6 +54,7 @@ try {
   const rows = [
     bench('installed: hwlat --help', bin, ['--help'], app),
     bench('installed: npx hwlat --help', 'npx', ['--offline', 'hwlat', '--help'], app),
+    bench("npx's own start-up: npx node -e 0", 'npx', ['--offline', 'node', '-e', '0'], app),
     bench('installed: hwlat predict --help', bin, ['predict', '--help'], app),
     bench('checkout (tsx sources): hwlat --help', process.execPath, [join(ROOT, 'bin', 'hwlat.js'), '--help'], ROOT),
     bench('node -e 0', process.execPath, ['-e', '0'], app),
