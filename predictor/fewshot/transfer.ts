@@ -140,6 +140,25 @@ function linearCandidates(feats: readonly Float64Array[], ridges: readonly numbe
   });
 }
 
+/**
+ * One-parameter candidates: the new device as one table times a factor, ms = s · table (a
+ * reference device's per-choice ms table, or FLOPs / memory / kernels alone). Where K noisy samples
+ * cannot pin the slopes of a mix (a phone far from the fleet), a single fitted factor is what they
+ * can pin; the factor is the geometric mean of the samples' ratios, its LOO error closed-form.
+ */
+function scaledCandidates(tables: readonly Float64Array[], idx: readonly number[], y: Float64Array, basis: boolean): Candidate[] {
+  const k = idx.length;
+  if (k < 3) return [];
+  const floor = 1e-3 * Math.exp(Math.min(...y));
+  return tables.flatMap((table) => {
+    if (idx.some((i) => !((table[i] as number) > 0))) return [];
+    const r = Float64Array.from(idx, (i, j) => (y[j] as number) - Math.log(table[i] as number));
+    const c = r.reduce((a, v) => a + v, 0) / k;
+    const looRes = r.map((v) => ((v - c) * k) / (k - 1));
+    return [{ looMse: meanSquare(looRes), looRes, intercept: 0, terms: [], linear: { coef: Float64Array.from([0, Math.exp(c)]), feats: [table], scale: 1, floor, basis } }];
+  });
+}
+
 interface ReferenceModel {
   intercept: number;
   beta: Float64Array;
@@ -153,9 +172,10 @@ interface ReferenceModel {
 
 /**
  * The reference part: every single reference device (and, from PAIRS_FROM_K samples on, every
- * pair) as a log-linear model of the new device fitted on the K samples, the physical candidates
- * and the device-basis candidates (reference per-choice ms tables + physical tables, linear
- * space), averaged in log space with weights exp(−(LOO error − best) / (T × best)).
+ * pair) as a log-linear model of the new device fitted on the K samples, the physical candidates,
+ * the device-basis candidates (reference per-choice ms tables + physical tables, linear space) and
+ * every one of those tables alone times a factor, averaged in log space with weights
+ * exp(−(LOO error − best) / (T × best)).
  */
 function referenceModel(ref: ReferenceMatrix, phys: readonly Float64Array[], basis: readonly Float64Array[], idx: readonly number[], y: Float64Array): ReferenceModel {
   const d = ref.cols.length;
@@ -173,6 +193,7 @@ function referenceModel(ref: ReferenceMatrix, phys: readonly Float64Array[], bas
   }
   cands.push(...linearCandidates(phys, FEWSHOT_HYPERPARAMETERS.PHYSICAL_RIDGES, idx, y, false));
   if (basis.length > 0) cands.push(...linearCandidates([...basis, ...phys], FEWSHOT_HYPERPARAMETERS.BASIS_RIDGES, idx, y, true));
+  cands.push(...scaledCandidates(phys, idx, y, false), ...scaledCandidates(basis, idx, y, true));
   if (cands.length === 0) {
     let mean = 0;
     for (const v of y) mean += v;
