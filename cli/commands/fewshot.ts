@@ -50,10 +50,19 @@ function readFiles(o: { space: string; archs: string; reference: string; target?
 
 function summary(result: FewShotResult, k: number): string {
   const top = result.weights.slice(0, 5).map((w) => [w.device, w.weight.toFixed(3)]);
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  // one factor for every architecture: the interval is log prediction ± t·σ
+  const factor = (result.hi[0] as number) / (result.ms[0] as number);
   return [
-    `from ${k} measurements and ${result.devicesUsed.length} reference devices (${(100 * (1 - result.physicalWeight - result.embeddingWeight)).toFixed(0)}% of the weight; FLOPs/memory/kernel models ${(100 * result.physicalWeight).toFixed(0)}%; device embedding ${(100 * result.embeddingWeight).toFixed(0)}%)${result.imputed ? ` (${result.imputed} unmeasured reference values filled in by per-device cost tables)` : ''}; leave-one-out RMS log error ${Number.isNaN(result.looRmse) ? '-' : result.looRmse.toFixed(3)}`,
+    `from ${k} measurements and ${result.devicesUsed.length} reference devices (${pct(1 - result.physicalWeight - result.basisWeight - result.embeddingWeight)} of the weight; device basis (their per-choice tables mixed in ms) ${pct(result.basisWeight)}; FLOPs/memory/kernel models ${pct(result.physicalWeight)}; device embedding ${pct(result.embeddingWeight)})${result.imputed ? ` (${result.imputed} unmeasured reference values filled in by per-device cost tables)` : ''}; leave-one-out RMS log error ${Number.isNaN(result.looRmse) ? '-' : result.looRmse.toFixed(3)}`,
+    `${pct(result.interval)} intervals: each prediction ×/÷ ${factor.toFixed(3)} (lo_ms, hi_ms; log σ ${result.logSigma.toFixed(3)} from the leave-one-out residuals)`,
     top.length ? table(['reference device', 'weight (log space)'], top) : '(no reference device: per-choice costs only)',
   ].join('\n');
+}
+
+/** The fields of a prediction that --json reports (same names as FewShotResult's). */
+function resultFields(result: FewShotResult) {
+  return { references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, basisWeight: result.basisWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, interval: result.interval, logSigma: result.logSigma };
 }
 
 type FileOpts = { space?: string; archs?: string; reference?: string; target?: string; out?: string; db: string; device?: string; seed: number; json?: boolean };
@@ -83,9 +92,9 @@ async function predictAction(o: FileOpts, self: Command): Promise<void> {
     const out = extra.length
       ? extra.map((r) => ({ id: r.id, i: index.get(data.space.format(data.space.parse(r.arch))) as number }))
       : data.archs.map((_, i) => ({ id: String(i), i }));
-    const csv = `arch_id,latency_ms,measured_ms,arch\n${out.map(({ id, i }) => `${id},${(result.ms[i] as number).toFixed(5)},${measured.get(i)?.toFixed(5) ?? ''},${data.archs[i]}`).join('\n')}\n`;
+    const csv = `arch_id,latency_ms,lo_ms,hi_ms,measured_ms,arch\n${out.map(({ id, i }) => `${id},${[result.ms, result.lo, result.hi].map((v) => (v[i] as number).toFixed(5)).join(',')},${measured.get(i)?.toFixed(5) ?? ''},${data.archs[i]}`).join('\n')}\n`;
     if (o.out) writeText(o.out, csv);
-    emit(Boolean(o.json), { device, space: data.space.name, measured: data.target.length, predicted: out.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, out: o.out ?? null }, () =>
+    emit(Boolean(o.json), { device, space: data.space.name, measured: data.target.length, predicted: out.length, ...resultFields(result), out: o.out ?? null }, () =>
       [`${data.space.name} on ${device}: predicted ${out.length} networks`, summary(result, data.target.length), o.out ? `wrote ${o.out}` : csv.trimEnd()].join('\n'),
     );
     return;
@@ -95,8 +104,8 @@ async function predictAction(o: FileOpts, self: Command): Promise<void> {
   }
   const { space, rows, reference, target } = readFiles(o as Required<FileOpts>);
   const result = fewShotPredict({ space, archs: rows.map((r) => r.arch), reference, target });
-  writeText(o.out as string, formatPredictionsCsv(rows.map((r) => r.id), result.ms));
-  emit(Boolean(o.json), { space: space.name, archs: rows.length, measured: target.length, references: result.devicesUsed, weights: result.weights, physicalWeight: result.physicalWeight, embeddingWeight: result.embeddingWeight, looRmse: result.looRmse, imputed: result.imputed, out: o.out }, () =>
+  writeText(o.out as string, formatPredictionsCsv(rows.map((r) => r.id), result.ms, result));
+  emit(Boolean(o.json), { space: space.name, archs: rows.length, measured: target.length, ...resultFields(result), imputed: result.imputed, out: o.out }, () =>
     [`${space.name}: predicted ${rows.length} architectures, wrote ${o.out}`, summary(result, target.length)].join('\n'),
   );
 }
@@ -147,12 +156,12 @@ function planCommand(): Command {
 
 export function fewshotCommand(): Command {
   const cmd = new Command('fewshot')
-    .description('predict a new device\'s latency on every architecture from a few of its measurements and reference devices (files, or the fleet with --db)')
+    .description('predict a new device\'s latency on every architecture, each with a 90% interval, from a few of its measurements and reference devices (files, or the fleet with --db)')
     .option('--space <name>', 'search space: nasbench201, fbnet, … (in-fleet: inferred from the device)')
     .option('--archs <csv>', "architectures to predict, 'arch_id,arch'")
     .option('--reference <csv>', "reference devices' measured latencies, 'arch_id,<device>,…' (ms; empty = not measured)")
     .option('--target <csv>', "the new device's few measurements, 'arch_id,latency_ms' (at least 2)")
-    .option('--out <csv>', "predictions, 'arch_id,latency_ms' (in-fleet: plus measured_ms and arch)")
+    .option('--out <csv>', "predictions, 'arch_id,latency_ms,lo_ms,hi_ms' (lo/hi: each prediction's 90% interval; in-fleet: plus measured_ms and arch)")
     .addOption(dbOption({ creates: false, about: 'in-fleet: SQLite store; the other devices are the reference' }))
     .option('--device <id>', 'in-fleet: the device to predict (it needs 2+ measured networks)')
     .option('--seed <n>', 'accepted for a stable interface: the transfer itself is deterministic', intOption('--seed', 0), 0)

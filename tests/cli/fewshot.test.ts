@@ -36,10 +36,18 @@ function writeContract(dir: string, t: HelpTable, k = 10): { truth: Map<string, 
   return { truth: new Map(t.ids.slice(0, N).map((id, i) => [id, col(NEW)[i] as number])) };
 }
 
-function readPreds(file: string): Map<string, number> {
+/** Predictions by arch_id, each checked to lie inside its own 90% interval (lo_ms ≤ latency_ms ≤ hi_ms). */
+function readPreds(file: string, intervals?: Map<string, [number, number]>): Map<string, number> {
   const lines = readFileSync(file, 'utf8').trim().split('\n');
-  assert.equal(lines[0], 'arch_id,latency_ms');
-  return new Map(lines.slice(1).map((l) => [l.split(',')[0] as string, Number(l.split(',')[1])]));
+  assert.equal(lines[0], 'arch_id,latency_ms,lo_ms,hi_ms');
+  return new Map(
+    lines.slice(1).map((l) => {
+      const [id, ms, lo, hi] = l.split(',') as [string, string, string, string];
+      assert.ok(Number(lo) <= Number(ms) && Number(ms) <= Number(hi), `interval of ${id}: ${lo} ≤ ${ms} ≤ ${hi}`);
+      intervals?.set(id, [Number(lo), Number(hi)]);
+      return [id, Number(ms)];
+    }),
+  );
 }
 
 test('hwlat fewshot: predictions for every arch of archs.csv from 10 measurements of a held-out device', async (t) => {
@@ -54,11 +62,17 @@ test('hwlat fewshot: predictions for every arch of archs.csv from 10 measurement
     assert.equal(out.measured, 10);
     assert.deepEqual([...out.references].sort(), [...REFS].sort());
     assert.equal(out.imputed, Math.ceil(N / 7));
-    const preds = readPreds(f('preds.csv'));
+    assert.equal(out.interval, 0.9);
+    assert.ok(out.logSigma > 0 && out.basisWeight >= 0 && out.basisWeight <= 1, JSON.stringify(out));
+    const intervals = new Map<string, [number, number]>();
+    const preds = readPreds(f('preds.csv'), intervals);
     assert.deepEqual([...preds.keys()], [...truth.keys()]);
     const ids = [...truth.keys()];
     const rho = spearman(ids.map((id) => preds.get(id) as number), ids.map((id) => truth.get(id) as number));
     assert.ok(rho > 0.9, `Spearman ${rho}`);
+    // the 90% intervals hold most of the held-out device's real latencies (one seed: loosely)
+    const covered = ids.filter((id) => { const [lo, hi] = intervals.get(id) as [number, number]; const v = truth.get(id) as number; return v >= lo && v <= hi; }).length / ids.length;
+    assert.ok(covered > 0.6, `interval coverage ${covered}`);
   });
 });
 
@@ -182,14 +196,16 @@ test('in the fleet: a few-shot campaign measures the plan, then hwlat fewshot --
     assert.equal(summary.measured, 10);
     assert.deepEqual([...summary.references].sort(), [dev(1).id, dev(2).id, dev(3).id]);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'arch_id,latency_ms,measured_ms,arch');
+    assert.equal(lines[0], 'arch_id,latency_ms,lo_ms,hi_ms,measured_ms,arch');
+    assert.equal(summary.interval, 0.9);
     const rows = lines.slice(1).map((l) => l.split(','));
     assert.ok(rows.length >= 400);
+    for (const c of rows) assert.ok(Number(c[2]) <= Number(c[1]) && Number(c[1]) <= Number(c[3]), c.join(','));
     const col = table.ms[table.devices.indexOf(NEW)] as Float64Array;
-    const truth = rows.map((c) => col[table.archs.indexOf(c[3] as string)] as number);
+    const truth = rows.map((c) => col[table.archs.indexOf(c[5] as string)] as number);
     const rho = spearman(rows.map((c) => Number(c[1])), truth);
     assert.ok(rho > 0.9, `Spearman ${rho}`);
-    assert.equal(rows.filter((c) => c[2] !== '').length, 10);
+    assert.equal(rows.filter((c) => c[4] !== '').length, 10);
   });
 });
 
