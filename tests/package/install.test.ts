@@ -62,7 +62,7 @@ describe('the packed package, installed offline into another project', { timeout
     assert.equal(run(process.execPath, [join(pkgDir, 'dist', 'bin', 'hwlat.js'), '--version'], { cwd: app }).stdout.trim(), '0.1.0');
   });
 
-  test('a script imports the API and predicts: LUT predictor, saved and loaded, and the differentiable model agree with the LUT sum', (t) => {
+  test('a script imports the API and predicts: LUT predictor, saved and loaded, and the differentiable model agree with the LUT sum; E[latency] has a gradient', (t) => {
     if (skipped) return t.skip(skipped);
     writeFileSync(
       join(app, 'predict.mjs'),
@@ -71,6 +71,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLutPredictor, loadLatencyModel, loadPredictor, savePredictor } from 'hwlat';
 import { getSpace, sampleArchs, spaceUnits, specKey } from 'hwlat/ops-library';
+import { tf } from 'hwlat/tf';
 
 const space = getSpace('fbnet');
 const lutMs = new Map([...spaceUnits(space).keys()].map((k, i) => [k, 0.05 + (i % 11) * 0.01]));
@@ -89,10 +90,15 @@ console.log(JSON.stringify({
   predicted: [...predictor.predictBatch(archs)],
   reloaded: [...(await loadPredictor(dir)).predictBatch(archs)],
   expected: archs.map((a) => model.expected(oneHot(a)).dataSync()[0]),
+  // a search loop's step: the gradient of E[latency] under softmax(alpha)
+  grad: (() => {
+    const g = tf.grad((a) => model.expected(tf.softmax(a)))(tf.zeros([model.layers, model.candidates]));
+    return { shape: g.shape, finite: [...g.dataSync()].every(Number.isFinite), nonzero: [...g.dataSync()].some((x) => x !== 0) };
+  })(),
 }));
 `,
     );
-    const out = JSON.parse(run(process.execPath, ['predict.mjs'], { cwd: app }).stdout) as Record<string, number[]> & { dir: string };
+    const out = JSON.parse(run(process.execPath, ['predict.mjs'], { cwd: app }).stdout) as Record<string, number[]> & { dir: string; grad: { shape: number[]; finite: boolean; nonzero: boolean } };
     rmSync(out.dir, { recursive: true, force: true });
     assert.equal(out.lutSum?.length, 4);
     out.lutSum?.forEach((sum, i) => {
@@ -102,6 +108,8 @@ console.log(JSON.stringify({
       // float32 in tfjs
       assert.ok(Math.abs((out.expected?.[i] ?? NaN) - sum) < 1e-5 * sum, `E[latency] ${out.expected?.[i]} vs LUT sum ${sum}`);
     });
+    // fbnet: 22 positions × 9 candidates
+    assert.deepEqual(out.grad, { shape: [22, 9], finite: true, nonzero: true });
   });
 
   test("a TypeScript project type-checks against the package's declarations", (t) => {
