@@ -77,7 +77,8 @@ const space = getSpace('fbnet');
 const lutMs = new Map([...spaceUnits(space).keys()].map((k, i) => [k, 0.05 + (i % 11) * 0.01]));
 const predictor = await buildLutPredictor({ deviceId: 'dev-0123456789ab', space, calibrationMs: null, lutMs });
 const archs = sampleArchs(space, { count: 4, seed: 7 });
-const dir = join(mkdtempSync(join(tmpdir(), 'hwlat-consumer-')), 'model');
+const base = mkdtempSync(join(tmpdir(), 'hwlat-consumer-'));
+const dir = join(base, 'model');
 await savePredictor(predictor, dir);
 const model = await loadLatencyModel(dir);
 const oneHot = (arch) => {
@@ -85,7 +86,7 @@ const oneHot = (arch) => {
   return space.positions.map((p, i) => p.choices.map((c) => (c.name === chosen[i] ? 1 : 0)));
 };
 console.log(JSON.stringify({
-  dir,
+  base,
   lutSum: archs.map((a) => space.units(a).reduce((s, u) => s + lutMs.get(specKey(u)), 0)),
   predicted: [...predictor.predictBatch(archs)],
   reloaded: [...(await loadPredictor(dir)).predictBatch(archs)],
@@ -98,8 +99,8 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const out = JSON.parse(run(process.execPath, ['predict.mjs'], { cwd: app }).stdout) as Record<string, number[]> & { dir: string; grad: { shape: number[]; finite: boolean; nonzero: boolean } };
-    rmSync(out.dir, { recursive: true, force: true });
+    const out = JSON.parse(run(process.execPath, ['predict.mjs'], { cwd: app }).stdout) as Record<string, number[]> & { base: string; grad: { shape: number[]; finite: boolean; nonzero: boolean } };
+    rmSync(out.base, { recursive: true, force: true });
     assert.equal(out.lutSum?.length, 4);
     out.lutSum?.forEach((sum, i) => {
       assert.ok(sum > 0.5, `LUT sum ${sum}`);
