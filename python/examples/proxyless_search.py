@@ -3,7 +3,9 @@
 
 The supernet is FBNet's CIFAR space (22 searchable layers × 9 candidates: torchvision-style
 inverted-residual MBConv blocks kK_eE[_g2] and skip) at reduced width, on 32×32 images generated
-here (no downloads). The search alternates ProxylessNAS's two steps:
+here (no downloads); a layer's candidates share weights as in Once-for-All (--separate-weights:
+one module per candidate, ProxylessNAS's own supernet, which did not train in this budget). After
+a warm-up of the weights on uniformly sampled paths the search alternates ProxylessNAS's two steps:
 
 - weight step: one path per layer sampled from softmax(α), on the training split;
 - architecture step: two paths per layer sampled from softmax(α), binarised gates (only one path
@@ -96,6 +98,10 @@ class MBConv(nn.Module):
         ]
         self.block = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
+        if self.residual:
+            # the block starts as the identity (torchvision's zero_init_residual): 22 layers deep,
+            # a fixed architecture otherwise sits at chance for its first ~150 steps here
+            nn.init.zeros_(layers[-1][1].weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)
@@ -110,34 +116,102 @@ def candidate(name: str, cin: int, cout: int, stride: int) -> nn.Module:
     return MBConv(cin, cout, stride, **g)
 
 
-class Supernet(nn.Module):
-    """Every candidate of every layer with its own weights (ProxylessNAS); a forward pass runs, per
-    layer, the paths given with their gates."""
+class SharedLayer(nn.Module):
+    """One searchable layer whose candidates share weights as in Once-for-All (and `hwlat search`):
+    one expand/depthwise/project weight at the largest candidate's size, each candidate using its
+    leading channels, the kernel's centre and (g2) the block-diagonal part as a group conv; batch
+    normalisation on the same channel slices. The supernet's features then mean the same thing
+    whichever candidate ran before: with a separate network per candidate (ProxylessNAS's own
+    supernet) the cross-entropy stayed at chance through 400 steps of sampled paths here, because
+    the layers after a shape change saw a differently trained candidate every step."""
 
-    def __init__(self, width_divisor: float, classes: int, layers: Optional[Sequence[str]] = None):
+    KMAX = 5
+
+    def __init__(self, cin: int, cout: int, stride: int, names: Sequence[str]):
+        super().__init__()
+        self.cin, self.cout, self.stride, self.names = cin, cout, stride, list(names)
+        self.geoms = [geometry(n) for n in names]
+        self.mids = [divisible(cin * g["expand"], 2 * g["groups"]) if g else 0 for g in self.geoms]
+        m = max(self.mids)
+        self.w_expand = nn.Parameter(torch.empty(m, cin, 1, 1))
+        self.w_dw = nn.Parameter(torch.empty(m, 1, self.KMAX, self.KMAX))
+        self.w_project = nn.Parameter(torch.empty(cout, m, 1, 1))
+        for w in (self.w_expand, self.w_dw, self.w_project):
+            nn.init.kaiming_normal_(w, mode="fan_out")
+        self.bn_expand, self.bn_dw, self.bn_project = nn.BatchNorm2d(m), nn.BatchNorm2d(m), nn.BatchNorm2d(cout)
+        self.residual = stride == 1 and cin == cout
+        if self.residual:
+            nn.init.zeros_(self.bn_project.weight)  # every block starts as the identity
+        self.skip = nn.Identity() if self.residual else Conv2dNormActivation(cin, cout, 1, stride=stride, activation_layer=nn.ReLU)
+
+    @staticmethod
+    def _grouped(w: torch.Tensor, rows: int, cols: int, groups: int) -> torch.Tensor:
+        """The block-diagonal part of the dense [rows, cols] weight, as a group conv's weight."""
+        if groups == 1:
+            return w[:rows, :cols]
+        r, c = rows // groups, cols // groups
+        return torch.cat([w[j * r:(j + 1) * r, j * c:(j + 1) * c] for j in range(groups)], 0)
+
+    def _bn(self, bn: nn.BatchNorm2d, x: torch.Tensor, n: int) -> torch.Tensor:
+        # slices of the running statistics are views: batch_norm updates the shared buffers in place
+        return F.batch_norm(x, bn.running_mean[:n], bn.running_var[:n], bn.weight[:n], bn.bias[:n], self.training, bn.momentum, bn.eps)
+
+    def forward(self, x: torch.Tensor, c: int) -> torch.Tensor:
+        g = self.geoms[c]
+        if g is None:
+            return self.skip(x)
+        k, groups, mid = g["kernel"], g["groups"], self.mids[c]
+        h = F.conv2d(x, self._grouped(self.w_expand, mid, self.cin, groups), groups=groups)
+        h = F.relu(self._bn(self.bn_expand, h, mid))
+        if groups > 1:
+            h = ChannelShuffle(groups)(h)
+        o = (self.KMAX - k) // 2
+        h = F.conv2d(h, self.w_dw[:mid, :, o:o + k, o:o + k], stride=self.stride, padding=k // 2, groups=mid)
+        h = F.relu(self._bn(self.bn_dw, h, mid))
+        h = F.conv2d(h, self._grouped(self.w_project, self.cout, mid, groups), groups=groups)
+        h = self._bn(self.bn_project, h, self.cout)
+        return x + h if self.residual else h
+
+
+class Supernet(nn.Module):
+    """The FBNet space at reduced width. Searching (`layers` None): every layer holds every
+    candidate, weights shared (SharedLayer) or, with shared=False, a separate torchvision-style
+    module per candidate (ProxylessNAS's supernet); a forward pass runs, per layer, the paths given
+    with their gates. A derived architecture (`layers`: one candidate name per layer) is a plain
+    network of torchvision-style modules."""
+
+    def __init__(self, width_divisor: float, classes: int, layers: Optional[Sequence[str]] = None, shared: bool = True):
         super().__init__()
         c = divisible(STEM_CHANNELS / width_divisor)
         self.stem = Conv2dNormActivation(3, c, 3, stride=1, activation_layer=nn.ReLU)
         self.layers = nn.ModuleList()
+        self.shared = shared and layers is None
         i = 0
         for n, out, stride in zip(STAGE_LAYERS, STAGE_CHANNELS, STAGE_STRIDES):
             cout = divisible(out / width_divisor)
             for k in range(n):
                 s = stride if k == 0 else 1
-                names = CANDIDATES if layers is None else [layers[i]]
-                self.layers.append(nn.ModuleList([candidate(nm, c, cout, s) for nm in names]))
+                if self.shared:
+                    self.layers.append(SharedLayer(c, cout, s, CANDIDATES))
+                else:
+                    names = CANDIDATES if layers is None else [layers[i]]
+                    self.layers.append(nn.ModuleList([candidate(nm, c, cout, s) for nm in names]))
                 c = cout
                 i += 1
         head = divisible(HEAD_CHANNELS / width_divisor)
         self.head = nn.Sequential(Conv2dNormActivation(c, head, 1, activation_layer=nn.ReLU), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(head, classes))
 
+    def _run(self, l: int, x: torch.Tensor, c: int) -> torch.Tensor:
+        layer = self.layers[l]
+        return layer(x, c) if self.shared else layer[c](x)
+
     def forward(self, x: torch.Tensor, paths: Sequence[Sequence[int]], gates: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
         x = self.stem(x)
-        for l, ops in enumerate(self.layers):
+        for l in range(len(self.layers)):
             if gates is None:
-                x = ops[paths[l][0]](x)
+                x = self._run(l, x, paths[l][0])
             else:
-                x = sum(gates[l][j] * ops[c](x) for j, c in enumerate(paths[l]))
+                x = sum(gates[l][j] * self._run(l, x, c) for j, c in enumerate(paths[l]))
         return self.head(x)
 
 
@@ -188,7 +262,7 @@ def search(args, latency: hwlat_torch.ExpectedLatency, lam: float, data, seed: i
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     (xt, yt), (xv, yv) = data["train"], data["valid"]
-    net = Supernet(args.width_divisor, classes=10)
+    net = Supernet(args.width_divisor, classes=10, shared=not args.separate_weights)
     alpha = torch.zeros(latency.layers, latency.candidates, requires_grad=True)
     w_opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
     a_opt = torch.optim.Adam([alpha], lr=args.arch_lr, betas=(0, 0.999), eps=1e-8)
@@ -318,12 +392,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--kind", help="predictor kind to fetch (default: the trained one)")
     ap.add_argument("--lambda", dest="lam", type=float, default=1.0, help="weight of the latency term (default 1.0)")
     ap.add_argument("--loss", default="proxyless-add-linear", choices=list(hwlat_torch.LATENCY_LOSSES), help="latency loss (default proxyless-add-linear: ce + λ·(E−ref)/ref)")
-    ap.add_argument("--warmup", type=int, default=100, help="weight-only warm-up steps (default 100)")
+    ap.add_argument("--warmup", type=int, default=200, help="weight-only warm-up steps, uniformly sampled paths (default 200)")
     ap.add_argument("--steps", type=int, default=300, help="alternating weight + architecture steps (default 300)")
     ap.add_argument("--train-steps", type=int, default=300, help="steps training each derived architecture from scratch (default 300)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=0.05, help="weights' SGD learning rate")
     ap.add_argument("--arch-lr", type=float, default=0.01, help="α's Adam learning rate (ProxylessNAS: 1e-3 over many more steps)")
+    ap.add_argument("--separate-weights", action="store_true", help="a separate module per candidate (ProxylessNAS's supernet) instead of weights shared as in Once-for-All")
     ap.add_argument("--width-divisor", type=float, default=8, help="supernet channels = the space's / n (default 8)")
     ap.add_argument("--data", choices=["gratings", "fakedata"], default="gratings", help="generated gratings (default) or torchvision FakeData")
     ap.add_argument("--noise", type=float, default=2.5, help="gratings' noise level (default 2.5; higher is harder)")
@@ -389,7 +464,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "space": SPACE,
         "latency_model": {"source": args.latency_json or f"{args.collector} {args.device}", "kind": latency.kind, "form": latency.form, "mlp_mode": latency.mlp_mode,
                           "device": latency.device_id, "calibration_ms": latency.calibration_ms, "uniform_ms": latency.uniform_ms()},
-        "settings": {k: getattr(args, k) for k in ("lam", "loss", "warmup", "steps", "train_steps", "batch", "lr", "arch_lr", "width_divisor", "data", "noise", "train_images", "test_images", "seed")},
+        "settings": {k: getattr(args, k) for k in ("lam", "loss", "warmup", "steps", "train_steps", "batch", "lr", "arch_lr", "width_divisor", "separate_weights", "data", "noise", "train_images", "test_images", "seed")},
         "runs": runs,
         "measurement": None if measured is None else {k: measured[k] for k in ("calibration_ms", "device", "quality")},
         "seconds": round(time.perf_counter() - t0, 1),
