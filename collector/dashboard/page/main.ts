@@ -453,16 +453,25 @@ async function predictOnnxFile(): Promise<void> {
   const q = new URLSearchParams({ device, space: $<HTMLSelectElement>('predict-space').value });
   out.replaceChildren(h('p', { class: 'muted' }, `predicting ${file.name}…`));
   try {
-    const p = await getJson<{ latency_ms: number; lut_hits: number; regressor_kernels: number; free_nodes: number; kernels: unknown[] }>(
+    type OnnxAnswer =
+      | { kind: 'kernel-sum'; latency_ms: number; lut_hits: number; regressor_kernels: number; free_nodes: number; kernels: unknown[] }
+      | { kind: 'kernel-model'; latency_ms: number; kernel_sum_ms: number; overhead_ms: number; kernels: Array<{ source: string }>; unmapped: Array<{ op: string; macs_share: number }> };
+    const p = await getJson<OnnxAnswer>(
       `/api/predict/onnx?${q}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: await file.arrayBuffer() },
     );
     if (seq !== predictionSeq) return;
+    // the device's kernel model when it has kernels timed in context, else the space's LUT kernel sum
+    const detail =
+      p.kind === 'kernel-model'
+        ? `${p.kernels.filter((k) => k.source === 'measured').length} kernels timed on the device, ${p.kernels.filter((k) => k.source !== 'measured').length} from per-kernel-type regressors; ` +
+          `kernels ${fmtMs(p.kernel_sum_ms)} ms + per-run overhead ${fmtMs(p.overhead_ms)} ms` +
+          (p.unmapped.length > 0 ? `; not mapped: ${p.unmapped.map((u) => `${u.op} (${(100 * u.macs_share).toFixed(1)}% of MACs)`).join(', ')}` : '')
+        : `${p.lut_hits} kernels from the LUT, ${p.regressor_kernels} from the per-kernel regressor, ${p.free_nodes} layout nodes free; ` +
+          'no network-level correction (it is learned per search space), so fusion savings are not subtracted';
     out.replaceChildren(
       h('div', {}, h('output', { id: 'predict-ms', class: 'result-ms', 'data-ms': String(p.latency_ms), 'data-source': 'onnx', 'data-device': device }, `${fmtMs(p.latency_ms)} ms`),
-        h('span', { class: 'muted' }, `  ${file.name} · sum of ${p.kernels.length} kernels`)),
-      h('p', { class: 'muted' },
-        `${p.lut_hits} kernels from the LUT, ${p.regressor_kernels} from the per-kernel regressor, ${p.free_nodes} layout nodes free; ` +
-          'no network-level correction (it is learned per search space), so fusion savings are not subtracted'),
+        h('span', { class: 'muted' }, `  ${file.name} · ${p.kind === 'kernel-model' ? 'kernel model' : 'sum'} of ${p.kernels.length} kernels`)),
+      h('p', { class: 'muted' }, detail),
     );
   } catch (e) {
     if (seq !== predictionSeq) return;
