@@ -8,8 +8,8 @@
 // The predictor is this machine's, built as a user builds it: `hwlat profile --space fbnet --ops
 // --networks N`, `hwlat train`, `hwlat export --format json` (or `--model DIR`).
 //
-//   npx tsx scripts/bench/search-torch.ts [--json] [--model DIR] [--networks 150] [--lambda 1]
-//       [--warmup 100] [--steps 300] [--train-steps 300] [--seed 0] [--reps 5] [--no-search]
+//   npx tsx scripts/bench/search-torch.ts [--json] [--model DIR] [--networks 150] [--lambda 0.3,1]
+//       [--warmup 200] [--steps 300] [--train-steps 300] [--seed 0] [--reps 5] [--no-search]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,9 +24,9 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     model: { type: 'string' },
     networks: { type: 'string', default: '150' },
-    lambda: { type: 'string', default: '1' },
+    lambda: { type: 'string', default: '0.3,1' },
     loss: { type: 'string', default: 'proxyless-add-linear' },
-    warmup: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '200' },
     steps: { type: 'string', default: '300' },
     'train-steps': { type: 'string', default: '300' },
     seed: { type: 'string', default: '0' },
@@ -40,6 +40,25 @@ const num = (name: keyof typeof args, min = 0) => {
   return String(v);
 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** One search run of the example's JSON. */
+interface Run {
+  arch: string;
+  accuracy: number;
+  predicted_ms: number;
+  expected_ms: number;
+  measured_ms: number;
+  measured_at_model_speed_ms: number | null;
+  prediction_error: number;
+  search_seconds: number;
+}
+
+interface SearchFigures {
+  baseline: Run;
+  runs: Array<{ lambda: number; run: Run; measured_reduction: number; accuracy_delta: number }>;
+  settings: unknown;
+  measurement: unknown[];
+}
 
 /** Runs a command from the repository root; stderr streams through, stdout is returned. */
 function run(cmd: string, argv: string[]): Promise<string> {
@@ -87,14 +106,34 @@ try {
     rows: Array<{ export: string; space: string; kind: string; form: string; mlp_mode: string | null; fwd_bwd_ms: number; fwd_bwd_validated_ms: number; batch64_fwd_bwd_ms: number }>;
   };
 
-  // (b) the full example
-  let search: Record<string, unknown> | null = null;
+  // (b) the full example: the first λ beside the search without the latency term (the baseline),
+  // further λ alone (the baseline's seed and budget are the same, so it is not searched again)
+  let search: SearchFigures | null = null;
   if (!args['no-search']) {
-    log('running python/examples/proxyless_search.py (latency term on, then off)');
-    search = JSON.parse(await run(PYTHON, [
-      'python/examples/proxyless_search.py', '--latency-json', defaultExport, '--json', '--lambda', num('lambda'), '--loss', String(args.loss),
-      '--warmup', num('warmup'), '--steps', num('steps'), '--train-steps', num('train-steps'), '--seed', num('seed'),
-    ])) as Record<string, unknown>;
+    const lambdas = String(args.lambda).split(',').map((v) => {
+      const x = Number(v);
+      if (!(x > 0)) throw new RangeError(`'--lambda' must be numbers > 0 separated by commas, got '${String(args.lambda)}'`);
+      return x;
+    });
+    let baseline: Run | null = null;
+    const runs: SearchFigures['runs'] = [];
+    const measurement: unknown[] = [];
+    let settings: unknown = null;
+    for (const [i, lam] of lambdas.entries()) {
+      log(`running python/examples/proxyless_search.py, λ ${lam}${i === 0 ? ' and without the latency term' : ''}`);
+      const out = JSON.parse(await run(PYTHON, [
+        'python/examples/proxyless_search.py', '--latency-json', defaultExport, '--json', '--lambda', String(lam), '--loss', String(args.loss),
+        '--warmup', num('warmup'), '--steps', num('steps'), '--train-steps', num('train-steps'), '--seed', num('seed'), ...(i > 0 ? ['--no-baseline'] : []),
+      ])) as { runs: { latency: Run; baseline?: Run }; settings: unknown; measurement: unknown };
+      baseline ??= out.runs.baseline as Run;
+      settings = out.settings;
+      measurement.push(out.measurement);
+      const r = out.runs.latency;
+      // each measurement is of its own pass: compare at the model's speed (calibration-normalised)
+      const at = (x: Run) => x.measured_at_model_speed_ms ?? x.measured_ms;
+      runs.push({ lambda: lam, run: r, measured_reduction: 1 - at(r) / at(baseline), accuracy_delta: r.accuracy - baseline.accuracy });
+    }
+    search = { baseline: baseline as Run, runs, settings, measurement };
   }
 
   const result = {
@@ -116,15 +155,15 @@ try {
     log('|---|---|---|---|---|');
     for (const r of timing.rows) log(`| ${r.export} (${r.kind}) | ${r.form}${r.mlp_mode ? `, ${r.mlp_mode} MLP` : ''} | ${r.fwd_bwd_ms.toFixed(3)} ms | ${r.fwd_bwd_validated_ms.toFixed(3)} ms | ${r.batch64_fwd_bwd_ms.toFixed(3)} ms |`);
     if (search) {
-      const runs = search.runs as Record<string, { arch: string; accuracy: number; predicted_ms: number; measured_ms: number; measured_at_model_speed_ms: number | null; search_seconds: number }>;
+      const row = (name: string, r: Run, red: string, acc: string) =>
+        log(`| ${name} | ${(100 * r.accuracy).toFixed(1)}%${acc} | ${r.predicted_ms.toFixed(3)} ms | ${r.measured_ms.toFixed(3)} ms | ${r.measured_at_model_speed_ms?.toFixed(3) ?? '-'} ms${red} | ${(100 * r.prediction_error).toFixed(1)}% | ${r.search_seconds.toFixed(0)} s |`);
       log('');
-      log('| run | held-out accuracy | predicted | measured | measured at the model\'s speed | search time |');
-      log('|---|---|---|---|---|---|');
-      for (const [name, r] of Object.entries(runs)) {
-        log(`| ${name} | ${(100 * r.accuracy).toFixed(1)}% | ${r.predicted_ms.toFixed(3)} ms | ${r.measured_ms.toFixed(3)} ms | ${r.measured_at_model_speed_ms?.toFixed(3) ?? '-'} ms | ${r.search_seconds.toFixed(0)} s |`);
-      }
-      log(JSON.stringify(search.comparison));
-      for (const [name, r] of Object.entries(runs)) log(`${name}: ${r.arch}`);
+      log("| run | held-out accuracy | predicted | measured | at the model's speed | prediction error | search time |");
+      log('|---|---|---|---|---|---|---|');
+      row('no latency term', search.baseline, '', '');
+      for (const x of search.runs) row(`λ ${x.lambda}`, x.run, ` (${(-100 * x.measured_reduction).toFixed(1)}%)`, ` (${x.accuracy_delta >= 0 ? '+' : ''}${(100 * x.accuracy_delta).toFixed(1)} pts)`);
+      log(`no latency term: ${search.baseline.arch}`);
+      for (const x of search.runs) log(`λ ${x.lambda}: ${x.run.arch}`);
     }
     log(`${result.seconds.toFixed(0)} s`);
   }
