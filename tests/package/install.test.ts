@@ -43,9 +43,11 @@ describe('the packed package, installed offline into another project', { timeout
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the tarball holds the build, the executable and no sources', (t) => {
+  test('the tarball holds the build, the executable, the PyTorch module and no TypeScript sources', (t) => {
     if (skipped) return t.skip(skipped);
-    assert.deepEqual(readdirSync(pkgDir).sort(), ['README.md', 'bin', 'dist', 'package.json']);
+    assert.deepEqual(readdirSync(pkgDir).sort(), ['README.md', 'bin', 'dist', 'package.json', 'python']);
+    // the PyTorch side ships beside the JavaScript (issue 20)
+    assert.ok(existsSync(join(pkgDir, 'python', 'hwlat_torch.py')));
     assert.ok(existsSync(join(pkgDir, 'dist', 'cli', 'main.js')));
     assert.ok(existsSync(join(pkgDir, 'dist', 'types', 'predictor', 'index.d.ts')));
     // bin/hwlat.js runs the build only where no sources are beside it
