@@ -1,3 +1,24 @@
+/**
+ * The collector store's interfaces. The shape (issue 17), for anyone adding a backend:
+ *
+ * - `Store` is what callers use: asynchronous, backend-neutral, every argument checked.
+ * - A backend implements `StoreBackend` (below) and only persists. `checkedStore(backend)`
+ *   (checked.ts) turns it into a Store: it refuses calls after close (StoreClosedError), validates
+ *   and normalises every argument with the zod schemas of validate.ts (StoreValidationError naming
+ *   the field), applies the argument-only rules (a lease's id and expiry, a heartbeat's bounds, a
+ *   filter's `limit` on counts), then makes exactly one backend call. So a backend never sees bad
+ *   input and never validates.
+ * - The rules that need stored state are pure functions and constants in job-rules.ts (leases,
+ *   expiry, results judged against their job, failure counts, disturbed requeue, persistent
+ *   disturbance, progress buckets) and references.ts (a measurement's device and pass, a kernel
+ *   profile's measurement, a re-sent pass or campaign). A backend reads the rows they need and calls
+ *   them INSIDE its own transaction, so state changes stay atomic.
+ * - Each backend method is one transaction, committed when its promise resolves. SQLite runs it as
+ *   a better-sqlite3 IMMEDIATE transaction (one writer per file); PostgreSQL as BEGIN … SELECT …
+ *   FOR UPDATE (SKIP LOCKED when leasing) … COMMIT. Two stores on one database must never lease one
+ *   job to both, and a result is acknowledged only after its commit: the contract suite
+ *   (tests/collector/store-contract.ts) holds every backend to that.
+ */
 import type {
   Campaign,
   CampaignProgress,
@@ -57,30 +78,6 @@ export interface CampaignInput {
   /** at least one; no two with the same level, space and key. Jobs are tasks × matching devices. */
   tasks: JobTask[];
 }
-
-/**
- * How many failures (failJob) a job may have before the collector gives up on it: from then on it
- * is never leased again and campaignProgress counts it as `failed`. A few tries, not one: a job
- * can fail for a passing reason (the agent ran out of memory on a big lease), and another agent of
- * the same device may run it; not many more, because a bad spec fails the same way every time.
- */
-export const MAX_JOB_FAILURES = 3;
-
-/**
- * A job whose result came back `disturbed` (conditions/quality.ts) is queued again this many times
- * at most, each time held back DISTURBED_RETRY_MS · 2^(times so far) so the device can get quiet;
- * the result after that completes the job, stored marked (no LUT or predictor uses it).
- */
-export const MAX_DISTURBED_REQUEUES = 1;
-export const DISTURBED_RETRY_MS = 10_000;
-
-/**
- * A device whose last PERSISTENT_WINDOW results were at least this share disturbed is disturbed
- * for good (2 spinning threads on 2 cores: every group of the demo's t2 device): its disturbed
- * results complete their jobs at once instead of being measured again 10 s later, as disturbed.
- */
-export const PERSISTENT_DISTURBED_SHARE = 0.8;
-export const PERSISTENT_WINDOW = 10;
 
 /**
  * Where a job is, as stored: queued (leasable, unless it failed MAX_JOB_FAILURES times), leased
@@ -263,14 +260,15 @@ export interface StoredTimedKernel {
 
 /**
  * The collector's persistence seam. Nothing outside collector/store speaks SQL: the ws endpoint,
- * the planner, LUT building and training all go through this interface, so a PostgreSQL
- * implementation can replace SQLite without touching them. All methods are synchronous (the
- * SQLite implementation is in-process); every write is committed when the method returns, so a
- * result may be acknowledged to its agent right after insertMeasurements returns.
+ * the planner, LUT building and training all go through this interface, so SQLite and PostgreSQL
+ * serve them alike. Every method is asynchronous; every write is committed when its promise
+ * resolves, so a result may be acknowledged to its agent right after completeJob or
+ * insertMeasurements resolves. Build one with checkedStore(backend) (see the top of this file).
  *
- * Errors (collector/store/errors.ts): StoreValidationError (a TypeError) for bad arguments, naming
- * the argument path; StoreReferenceError for rows that point at unknown devices or passes;
- * StoreNotFoundError, StoreConflictError, StoreJobStateError, StoreClosedError.
+ * Errors (collector/store/errors.ts), as rejections: StoreValidationError (a TypeError) for bad
+ * arguments, naming the argument path; StoreReferenceError for rows that point at unknown devices
+ * or passes; StoreNotFoundError, StoreConflictError, StoreJobStateError, StoreClosedError,
+ * StoreUnavailableError (the database cannot be used now; nothing was written).
  *
  * Fleet work: a campaign is a list of device-independent tasks; a job is one task on one device,
  * done exactly once. Agents lease jobs in batches that expire unless heartbeats extend them; an
@@ -278,46 +276,46 @@ export interface StoredTimedKernel {
  * measurement and marks it done in the same transaction; failJob gives a job its agent cannot run
  * back to the queue, and after MAX_JOB_FAILURES the job is given up (`failed`), so a campaign is
  * finished when every job is done or failed. Lease methods take the clock (`now`, epoch ms) as an
- * argument, so the lease manager and tests decide what time it is.
+ * argument, so the lease manager and tests decide what time it is. The rules are in job-rules.ts.
  *
  * @example
  * import { openStore } from './collector/index.ts';
  * const store = openStore({ path: '/tmp/hwlat-example.sqlite' });
- * store.upsertDevice({
+ * await store.upsertDevice({
  *   id: 'dev-0123456789ab', name: 'laptop',
  *   hardware: { cpu: 'i7', cores: 8, memoryBytes: 16e9, os: 'linux', arch: 'x64', gpus: [] },
  *   runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 },
  * });
- * store.startPass({ id: 'pass-1', deviceId: 'dev-0123456789ab', startedAt: new Date().toISOString(),
+ * await store.startPass({ id: 'pass-1', deviceId: 'dev-0123456789ab', startedAt: new Date().toISOString(),
  *   finishedAt: null, calibrationKey: 'calib-conv', calibrationMs: null, calibrationTrace: [] });
- * console.log(store.countMeasurements({ deviceId: 'dev-0123456789ab' })); // 0
- * store.close();
+ * console.log(await store.countMeasurements({ deviceId: 'dev-0123456789ab' })); // 0
+ * await store.close();
  */
 export interface Store {
   /**
    * Creates the device or updates its name, hardware and runtime (its first-seen time is kept).
    * The profile is validated with DeviceProfileSchema.
    */
-  upsertDevice(profile: DeviceProfile): void;
+  upsertDevice(profile: DeviceProfile): Promise<void>;
 
   /** The device with this id, or undefined. */
-  getDevice(id: string): DeviceProfile | undefined;
+  getDevice(id: string): Promise<DeviceProfile | undefined>;
 
   /** Every device, oldest first, each with its number of stored measurements. */
-  listDevices(): DeviceSummary[];
+  listDevices(): Promise<DeviceSummary[]>;
 
   /**
    * Records the start of a pass. Its device must exist. Starting a pass that already exists with
    * the same device, start time and calibration key is a no-op (an agent re-sending after a
    * reconnect); with different ones it is a StoreConflictError.
    */
-  startPass(pass: Pass): void;
+  startPass(pass: Pass): Promise<void>;
 
   /** Records the end of a pass and its calibration; StoreNotFoundError if the pass is unknown. */
-  finishPass(id: string, finish: PassFinish): void;
+  finishPass(id: string, finish: PassFinish): Promise<void>;
 
   /** The pass with this id, or undefined. */
-  getPass(id: string): Pass | undefined;
+  getPass(id: string): Promise<Pass | undefined>;
 
   /**
    * Stores a batch of measurements atomically: every one is validated (MeasurementSchema) and its
@@ -326,13 +324,13 @@ export interface Store {
    * A measurement with a jobId is refused (StoreValidationError): a job's result goes through
    * completeJob, which also marks the job done.
    */
-  insertMeasurements(measurements: Measurement[]): InsertResult;
+  insertMeasurements(measurements: Measurement[]): Promise<InsertResult>;
 
   /** Measurements matching the filter, ordered by createdAt, then id. */
-  listMeasurements(filter?: MeasurementFilter): Measurement[];
+  listMeasurements(filter?: MeasurementFilter): Promise<Measurement[]>;
 
   /** How many rows listMeasurements(filter) would return (so `limit` caps the count too). */
-  countMeasurements(filter?: MeasurementFilter): number;
+  countMeasurements(filter?: MeasurementFilter): Promise<number>;
 
   /**
    * Stores a campaign and its tasks (validated with CampaignRequestSchema and JobTaskSchema) and
@@ -341,13 +339,13 @@ export interface Store {
    * written). Creating a campaign that exists with the same content returns it; with other content
    * it is a StoreConflictError.
    */
-  createCampaign(input: CampaignInput): Campaign;
+  createCampaign(input: CampaignInput): Promise<Campaign>;
 
   /** The campaign with this id (its request with defaults filled in), or undefined. */
-  getCampaign(id: string): Campaign | undefined;
+  getCampaign(id: string): Promise<Campaign | undefined>;
 
   /** Every campaign, newest first. */
-  listCampaigns(): Campaign[];
+  listCampaigns(): Promise<Campaign[]>;
 
   /**
    * Per device that has jobs of the campaign (by device id): how many are queued, leased, done and
@@ -356,14 +354,14 @@ export interface Store {
    * to total; the campaign is finished on a device when done + failed = total (campaignFinished).
    * StoreNotFoundError for an unknown campaign.
    */
-  campaignProgress(id: string, now?: number): CampaignProgress[];
+  campaignProgress(id: string, now?: number): Promise<CampaignProgress[]>;
 
   /**
    * Creates the missing jobs of every campaign that targets this device (all-device campaigns
    * include devices that registered after them); returns how many it created. Call it when a
    * device says hello. StoreReferenceError for an unknown device.
    */
-  ensureJobsForDevice(deviceId: string): number;
+  ensureJobsForDevice(deviceId: string): Promise<number>;
 
   /**
    * Returns expired leases to the queue, then leases up to `max` of the device's queued jobs
@@ -371,16 +369,16 @@ export interface Store {
    * now + ttlMs; each leased job's attempts grow by one. Jobs with MAX_JOB_FAILURES failures are
    * skipped: they were given up.
    */
-  leaseJobs(options: LeaseOptions): LeaseGrant;
+  leaseJobs(options: LeaseOptions): Promise<LeaseGrant>;
 
   /** Moves the expiry of the agent's unexpired leases to `expiresAt`; returns how many jobs. */
-  extendLeases(options: ExtendLeasesOptions): number;
+  extendLeases(options: ExtendLeasesOptions): Promise<number>;
 
   /** Returns the agent's leased jobs to the queue (e.g. it disconnected); returns how many. */
-  releaseLeases(options: ReleaseLeasesOptions): number;
+  releaseLeases(options: ReleaseLeasesOptions): Promise<number>;
 
   /** Returns every lease that expired by `now` (epoch ms) to the queue; returns how many jobs. */
-  expireLeases(now: number): number;
+  expireLeases(now: number): Promise<number>;
 
   /**
    * Stores a job's result and marks the job done, in one transaction. The measurement is validated
@@ -393,7 +391,7 @@ export interface Store {
    * id stored for something else is a StoreConflictError. Exactly one measurement per job. A job
    * given up after failures is still completed by a result that comes after all (it was leased).
    */
-  completeJob(input: CompleteJobInput): CompleteOutcome;
+  completeJob(input: CompleteJobInput): Promise<CompleteOutcome>;
 
   /**
    * Records that the agent holding a job's lease cannot build or run it, in one transaction: the
@@ -404,16 +402,16 @@ export interface Store {
    * agent does not hold as stored (queued, done, or leased to another agent). A lease that expired
    * but was not yet returned to the queue is still the agent's: nobody else is running the job.
    */
-  failJob(input: FailJobInput): FailOutcome;
+  failJob(input: FailJobInput): Promise<FailOutcome>;
 
   /** The job with this id and its lease bookkeeping, or undefined. */
-  getJob(id: string): JobRecord | undefined;
+  getJob(id: string): Promise<JobRecord | undefined>;
 
   /** Jobs matching the filter, by campaign age, then task order, then device id. */
-  listJobs(filter?: JobFilter): JobRecord[];
+  listJobs(filter?: JobFilter): Promise<JobRecord[]>;
 
   /** How many rows listJobs(filter) would return (status as in JobFilter). */
-  countJobs(filter?: JobFilter): number;
+  countJobs(filter?: JobFilter): Promise<number>;
 
   /**
    * Stores kernel profiles (protocol/kernels.ts) atomically: every one is validated
@@ -423,19 +421,19 @@ export interface Store {
    * id is stored already is a duplicate, not an error. A profile of a disturbed measurement is
    * stored marked (`disturbed`).
    */
-  insertKernelProfiles(profiles: KernelProfileRecord[]): InsertResult;
+  insertKernelProfiles(profiles: KernelProfileRecord[]): Promise<InsertResult>;
 
   /** Kernel profiles matching the filter, their kernels included, by createdAt then id. */
-  listKernelProfiles(filter?: KernelProfileFilter): KernelProfileRecord[];
+  listKernelProfiles(filter?: KernelProfileFilter): Promise<KernelProfileRecord[]>;
 
   /** How many rows listKernelProfiles(filter) would return. */
-  countKernelProfiles(filter?: KernelProfileFilter): number;
+  countKernelProfiles(filter?: KernelProfileFilter): Promise<number>;
 
   /** Timed kernels matching the filter, by profile (createdAt, id) then execution order. */
-  listTimedKernels(filter?: TimedKernelFilter): StoredTimedKernel[];
+  listTimedKernels(filter?: TimedKernelFilter): Promise<StoredTimedKernel[]>;
 
-  /** Releases the database; idempotent. Any later call throws StoreClosedError. */
-  close(): void;
+  /** Releases the database; idempotent. Any later call rejects with StoreClosedError. */
+  close(): Promise<void>;
 }
 
 /** Options of openStore. */
@@ -449,4 +447,129 @@ export interface OpenStoreOptions {
    * that exercise the migration mechanism itself pass another list.
    */
   migrations?: readonly Migration[];
+}
+
+/** A job's lease and bookkeeping state, as the job rules need it (job-rules.ts). */
+export interface JobState {
+  id: string;
+  deviceId: string;
+  campaignId: string;
+  taskIdx: number;
+  status: JobStatus;
+  attempts: number;
+  failures: number;
+  leaseOwner: string | null;
+  /** how many times a disturbed result sent it back to the queue */
+  disturbed: number;
+}
+
+/** What a task measures: a result must match it. */
+export interface TaskIdentity {
+  level: MeasurementLevel;
+  space: string | null;
+  key: string;
+}
+
+/** A campaign as checkedStore hands it to a backend: validated, tasks unique, devices deduplicated. */
+export interface NewCampaign {
+  id: string;
+  createdAt: string;
+  request: CampaignRequest;
+  tasks: JobTask[];
+  /** the listed devices (deduplicated, in order), or null for `devices: 'all'` */
+  devices: string[] | null;
+  /** ISO timestamp recorded on the jobs it creates */
+  now: string;
+}
+
+/** A job's result as checkedStore hands it to a backend (completeJob). */
+export interface NewResult {
+  jobId: string;
+  deviceId: string;
+  /** validated; its deviceId is `deviceId` and its jobId is `jobId` */
+  measurement: Measurement;
+  /** the network's kernels as a record of the measurement (its id is the measurement's), validated */
+  kernels?: KernelProfileRecord;
+  /** epoch ms: the job's doneAt, and the base of a disturbed requeue's hold-back */
+  now: number;
+}
+
+/**
+ * What a database backend implements; see the top of this file. Every argument was validated by
+ * checkedStore, filters included (an absent filter arrives as `{}`), and the store is open. Each
+ * method is one transaction; a backend turns its own "cannot use the database now" errors into
+ * StoreUnavailableError, and calls the rules of job-rules.ts and references.ts inside the
+ * transaction for the checks that need stored rows, so every backend throws the same errors.
+ */
+export interface StoreBackend {
+  /** how errors name the database: a file path, or a URL without its password */
+  readonly label: string;
+
+  /** `now`: ISO timestamp recorded as created/updated time */
+  upsertDevice(profile: DeviceProfile, now: string): Promise<void>;
+  getDevice(id: string): Promise<DeviceProfile | undefined>;
+  listDevices(): Promise<DeviceSummary[]>;
+
+  /** device must exist (references.unknownDevice); an existing id is compared with references.checkSamePass */
+  startPass(pass: Pass): Promise<void>;
+  /** false when the pass is unknown (checkedStore throws StoreNotFoundError) */
+  finishPass(id: string, finish: PassFinish): Promise<boolean>;
+  getPass(id: string): Promise<Pass | undefined>;
+
+  /**
+   * Non-empty batch, none with a jobId. references.checkMeasurementReferences first, then each row
+   * unless its id is stored; returns how many were inserted. A measurement is disturbed when
+   * job-rules.isDisturbed says so (stored as a column: LUTs and predictors filter on it).
+   */
+  insertMeasurements(measurements: readonly Measurement[]): Promise<number>;
+  listMeasurements(filter: MeasurementFilter): Promise<Measurement[]>;
+  /** the count of matching rows; checkedStore caps it at `limit` */
+  countMeasurements(filter: MeasurementFilter): Promise<number>;
+
+  /**
+   * An existing id: references.checkSameCampaign, then return it. Else listed devices must exist
+   * (references.unknownDevices), then store the campaign, its tasks and its jobs (job-rules.jobId).
+   */
+  createCampaign(campaign: NewCampaign): Promise<Campaign>;
+  getCampaign(id: string): Promise<Campaign | undefined>;
+  listCampaigns(): Promise<Campaign[]>;
+  /** undefined for an unknown campaign; buckets as job-rules.progressBucket */
+  campaignProgress(id: string, now: number): Promise<CampaignProgress[] | undefined>;
+  /** undefined for an unknown device; else how many jobs it created. `now`: ISO, the jobs' createdAt */
+  ensureJobsForDevice(deviceId: string, now: string): Promise<number | undefined>;
+
+  /**
+   * Returns expired leases to the queue (job-rules.leaseExpired), then leases up to `max` of the
+   * device's leasable jobs (job-rules.isLeasable), oldest campaign first (createdAt, id), then task
+   * order, under `leaseId` until now + ttlMs; attempts + 1 each. Never hands a job to two callers,
+   * whatever runs beside it. Returns the jobs leased ([] for none).
+   */
+  leaseJobs(options: LeaseOptions, leaseId: string): Promise<Job[]>;
+  /** leaseIds absent: all of the agent's; never [] (checkedStore answers 0). Expiry never shortened. */
+  extendLeases(options: ExtendLeasesOptions): Promise<number>;
+  releaseLeases(options: ReleaseLeasesOptions): Promise<number>;
+  expireLeases(now: number): Promise<number>;
+
+  /**
+   * Locks the job, judges the result with job-rules.judgeResult ('duplicate': write nothing),
+   * checks references, stores the measurement (and `kernels`), then job-rules.afterResult says
+   * whether the job is done or queued again; one transaction.
+   */
+  completeJob(result: NewResult): Promise<CompleteOutcome>;
+  /** Locks the job, job-rules.judgeFailure, then clears the lease and counts the failure. */
+  failJob(input: FailJobInput): Promise<FailOutcome>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  listJobs(filter: JobFilter): Promise<JobRecord[]>;
+  /** the count of matching rows; checkedStore caps it at `limit` */
+  countJobs(filter: JobFilter): Promise<number>;
+
+  /** Non-empty, validated; references.checkKernelProfile for each; returns how many were inserted. */
+  insertKernelProfiles(profiles: readonly KernelProfileRecord[]): Promise<number>;
+  listKernelProfiles(filter: KernelProfileFilter): Promise<KernelProfileRecord[]>;
+  /** the count of matching rows; checkedStore caps it at `limit` */
+  countKernelProfiles(filter: KernelProfileFilter): Promise<number>;
+  listTimedKernels(filter: TimedKernelFilter): Promise<StoredTimedKernel[]>;
+
+  /** Called once, by the first Store.close(). */
+  close(): Promise<void>;
 }
