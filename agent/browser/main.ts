@@ -10,7 +10,7 @@ import { IdbOutbox } from './idb-outbox.ts';
  * The /agent page: the browser device agent. Same loop (agent/client/agent-core.ts), harness,
  * protocol and ops-library as the Node agent; the runtime is onnxruntime-web and the outbox is
  * IndexedDB. URL parameters: `token` (required the first time; see takeToken), `backend` (auto | wasm | webgpu), `threads`,
- * `name`, `maxJobs`. The collector's HTML gives the ws path and the ort asset folder in data-*.
+ * `name`, `maxJobs`, `collectors` (other replicas to fail over to; see otherCollectors). The collector's HTML gives the ws path and the ort asset folder in data-*.
  *
  * `window.hwlat` mirrors the page's state for people debugging in devtools and for the e2e test.
  */
@@ -92,7 +92,9 @@ function logLine(text: string): void {
 function describe(e: AgentEvent): string | null {
   switch (e.event) {
     case 'connected':
-      return `connected (session ${String(e.session)})`;
+      return `connected to ${String(e.url)} (session ${String(e.session)})`;
+    case 'failover':
+      return `collector ${String(e.from)} failed; trying ${String(e.to)} (unacknowledged results go along)`;
     case 'disconnected':
       return `collector unreachable; retrying in ${String(e.retryInMs)} ms`;
     case 'lease':
@@ -192,6 +194,35 @@ function intParam(params: URLSearchParams, name: string, fallback: number, least
   return n;
 }
 
+/**
+ * `?collectors=` — other replicas of this collector (on the same database), comma-separated, as
+ * ws(s):// or http(s):// URLs (an http one means its agent endpoint at the same path as this page's):
+ * the agent fails over to them when this page's collector goes away, and back. Those collectors must
+ * allow this page's origin (`hwlat serve --allowed-host <this page's host>`), or they refuse the socket.
+ */
+function otherCollectors(params: URLSearchParams, own: URL): string[] {
+  const raw = params.get('collectors');
+  if (raw === null || raw.trim() === '') return [];
+  const out: string[] = [];
+  for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      throw new TypeError(`'collectors' must be ws://, wss://, http:// or https:// URLs separated by commas; '${part}' is not one`);
+    }
+    if (url.protocol === 'http:' || url.protocol === 'https:') {
+      const secure = url.protocol === 'https:';
+      url = new URL(own.pathname, url.origin);
+      url.protocol = secure ? 'wss:' : 'ws:';
+    } else if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new TypeError(`'collectors' must be ws://, wss://, http:// or https:// URLs separated by commas; '${part}' is not one`);
+    }
+    if (url.href !== own.href && !out.includes(url.href)) out.push(url.href);
+  }
+  return out;
+}
+
 /** Where the tab keeps the token once it has left the address bar. */
 const TOKEN_KEY = 'hwlat.token';
 
@@ -235,6 +266,7 @@ async function main(): Promise<void> {
   ort.env.wasm.wasmPaths = new URL(body.ortPath ?? '/agent/ort/', location.href).href;
   const wsUrl = new URL(body.wsPath ?? '/ws', location.href);
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const collectors = [wsUrl.href, ...otherCollectors(params, wsUrl)];
 
   state.message = `loading onnxruntime-web (${want})…`;
   render();
@@ -256,7 +288,7 @@ async function main(): Promise<void> {
   void pollCampaigns(device.id, ctl.signal);
   try {
     state.summary = await runAgentLoop({
-      collector: wsUrl.href,
+      collector: collectors,
       token,
       backend: chosen.backend,
       device,

@@ -10,7 +10,7 @@ import type { ConditionProbe } from '../probe.ts';
 import { profileItems, type ProfileItem } from '../profiler.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
 import {
-  CollectorConnection, CollectorError, ConnectionClosedError, RequestTimeoutError, backoffDelay,
+  CollectorConnection, CollectorError, ConnectionClosedError, RequestTimeoutError, backoffDelay, collectorUrls,
   type AgentEvent, type AgentLog, type BackoffOptions,
 } from '../transport/ws-client.ts';
 import { groupBySettings, jobItem } from './jobs.ts';
@@ -20,8 +20,11 @@ import { groupBySettings, jobItem } from './jobs.ts';
  * on disk, see runAgent; the browser page's lives in IndexedDB).
  */
 export interface AgentLoopOptions {
-  /** the collector's agent endpoint, ws:// or wss:// */
-  collector: string;
+  /**
+   * the collector's agent endpoint, ws:// or wss://, or several (replicas on one database): the
+   * agent uses one and fails over to the next with its outbox (see CollectorConnection)
+   */
+  collector: string | readonly string[];
   token: string;
   backend: RuntimeBackend;
   /** this device's profile (agent/fingerprint) */
@@ -35,7 +38,7 @@ export interface AgentLoopOptions {
   log?: (event: AgentEvent) => void;
   /** abort to stop: the measurement group in hand finishes, its results are sent, the rest is released */
   signal?: AbortSignal;
-  /** reconnect backoff (full jitter; base 200 ms, cap 5 s) */
+  /** reconnect backoff (full jitter; base 200 ms, cap 5 s), after each round of the collectors */
   backoff?: BackoffOptions;
   /** how long a stop waits for outstanding acks (default 5000 ms) */
   drainTimeoutMs?: number;
@@ -81,9 +84,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function checkOptions(o: AgentLoopOptions): void {
-  if (typeof o.collector !== 'string' || !/^wss?:\/\/[^/]/.test(o.collector)) {
-    throw new TypeError(`'collector' must be a ws:// or wss:// URL, got '${String(o.collector)}'`);
-  }
+  collectorUrls(o.collector, 'collector');
   if (typeof o.token !== 'string' || o.token.length === 0) throw new TypeError(`'token' must be a non-empty string`);
   if (o.outbox === null || typeof o.outbox !== 'object' || typeof o.outbox.put !== 'function') {
     throw new TypeError(`'outbox' must be a ResultOutbox (put, remove, list)`);
@@ -169,7 +170,8 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
     }
   });
 
-  log({ event: 'start', agentId, passId: pass.id, deviceId: device.id, name: device.name, collector: options.collector, maxJobs });
+  const collectors = collectorUrls(options.collector, 'collector');
+  log({ event: 'start', agentId, passId: pass.id, deviceId: device.id, name: device.name, collector: collectors[0], collectors, maxJobs });
   conn.start();
 
   /**

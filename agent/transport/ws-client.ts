@@ -56,6 +56,31 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** The connection's collector URLs, checked: an error names the bad one. */
+export function collectorUrls(url: string | readonly string[], name = 'url'): string[] {
+  const urls = typeof url === 'string' ? [url] : Array.isArray(url) ? [...(url as readonly unknown[])] : [];
+  if (urls.length === 0) throw new TypeError(`'${name}' must be a ws:// or wss:// URL or a non-empty list of them, got ${JSON.stringify(url)}`);
+  for (const u of urls) {
+    if (typeof u !== 'string' || !/^wss?:\/\/[^/]/.test(u)) throw new TypeError(`'${name}' must hold ws:// or wss:// URLs, got '${String(u)}'`);
+  }
+  const seen = new Set<string>();
+  for (const u of urls as string[]) {
+    if (seen.has(u)) throw new TypeError(`'${name}' names '${u}' twice`);
+    seen.add(u);
+  }
+  return urls as string[];
+}
+
+/**
+ * The delay before the next connection attempt after `failures` consecutive failed ones over
+ * `count` collectors: none while the round of collectors is not through (the next one may well be
+ * up), the backoff of the round once it is. One collector: backoffDelay(failures - 1), as before.
+ */
+export function failoverDelay(failures: number, count: number, options: BackoffOptions = {}): number {
+  if (failures <= 0 || failures % count !== 0) return 0;
+  return backoffDelay(failures / count - 1, options);
+}
+
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^attempt)). */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
   const base = options.baseMs ?? 200;
@@ -65,8 +90,13 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
 }
 
 export interface ConnectionOptions {
-  /** ws:// or wss:// URL of the collector's agent endpoint */
-  url: string;
+  /**
+   * ws:// or wss:// URL of the collector's agent endpoint, or several (replicas of one collector on
+   * one database): one is used at a time; a connection that fails (refused, closed, handshake or
+   * ping timeout) moves on to the next, at once, and a full round of failures backs off (see
+   * `backoff`) before the next round. The outbox goes with the agent from one to the next.
+   */
+  url: string | readonly string[];
   hello: Hello;
   /** unacknowledged results: re-sent after every welcome, trimmed on ack */
   outbox: ResultOutbox;
@@ -117,6 +147,13 @@ function abortError(signal: AbortSignal): Error {
  * socket with a growing backoff; `unauthorized` or `version` stops the connection for good with
  * CollectorRefusedError.
  *
+ * Given several URLs (collector replicas on one database), it uses one at a time and fails over to
+ * the next when a connection fails or drops, backing off only after a whole round failed. Nothing
+ * in the outbox is lost on the way: what the old collector did not acknowledge is sent to the next
+ * one under the same result ids, so a result the old one had stored is acked there as a duplicate,
+ * never stored twice. The collectors must share one database: one that does not know a result's
+ * job refuses it for good (unknown_job) and it is dropped.
+ *
  * @example
  * const conn = new CollectorConnection({ url: 'ws://127.0.0.1:7070/agent', hello, outbox, log: console.log });
  * conn.start();
@@ -124,6 +161,9 @@ function abortError(signal: AbortSignal): Error {
  * const lease = await conn.request({ type: 'lease_request', max: 4 }, 'lease');
  * await conn.submit(result); // outbox first, then the wire
  * await conn.close();
+ *
+ * // two replicas behind no load balancer: the agent uses the first and moves to the second if it dies
+ * new CollectorConnection({ url: ['ws://10.0.0.1:8700/ws', 'ws://10.0.0.2:8700/ws'], hello, outbox });
  */
 export class CollectorConnection {
   private readonly o: ConnectionOptions;
@@ -131,7 +171,11 @@ export class CollectorConnection {
   private ws: WebSocket | null = null;
   private session: Welcome | null = null;
   private state: 'idle' | 'connecting' | 'ready' | 'closed' = 'idle';
+  /** failed connection attempts since the last welcome */
   private attempt = 0;
+  private readonly urls: readonly string[];
+  /** the collector in use (index into urls) */
+  private current = 0;
   private fatal: Error | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
@@ -152,7 +196,7 @@ export class CollectorConnection {
   private connections = 0;
 
   constructor(options: ConnectionOptions) {
-    if (!/^wss?:\/\/[^/]/.test(options.url)) throw new TypeError(`'url' must be a ws:// or wss:// URL, got '${options.url}'`);
+    this.urls = collectorUrls(options.url);
     this.o = options;
     this.log = options.log ?? (() => {});
   }
@@ -165,6 +209,11 @@ export class CollectorConnection {
   /** Why the connection stopped for good, if it did. */
   get fatalError(): Error | null {
     return this.fatal;
+  }
+
+  /** The collector URL in use now (or being connected to). */
+  get url(): string {
+    return this.urls[this.current] as string;
   }
 
   /** Sockets opened so far (for logs and tests). */
@@ -313,9 +362,9 @@ export class CollectorConnection {
     this.state = 'connecting';
     this.session = null;
     this.connections++;
-    this.log({ event: 'connecting', url: this.o.url, attempt: this.attempt });
+    this.log({ event: 'connecting', url: this.url, attempt: this.attempt });
     const handshakeMs = this.o.handshakeTimeoutMs ?? 10_000;
-    const ws = new WebSocket(this.o.url, { handshakeTimeout: handshakeMs });
+    const ws = new WebSocket(this.url, { handshakeTimeout: handshakeMs });
     this.ws = ws;
     // the whole handshake (socket + hello/welcome) must finish in time, or the socket is dropped and reopened
     this.handshakeTimer = setTimeout(() => {
@@ -360,10 +409,16 @@ export class CollectorConnection {
     if (this.state === 'closed') return;
     this.clearTimers();
     for (const p of this.pending) p.sentOn = null;
-    const retryInMs = backoffDelay(this.attempt, this.o.backoff);
+    const from = this.url;
     this.attempt++;
+    const retryInMs = failoverDelay(this.attempt, this.urls.length, this.o.backoff);
     this.state = 'connecting';
-    this.log({ event: 'disconnected', code, ...(reason ? { reason } : {}), ...(error ? { error } : {}), retryInMs });
+    this.log({ event: 'disconnected', url: from, code, ...(reason ? { reason } : {}), ...(error ? { error } : {}), retryInMs });
+    if (this.urls.length > 1) {
+      // the next collector; the outbox and the requests waiting go with the agent (sent after its welcome)
+      this.current = (this.current + 1) % this.urls.length;
+      this.log({ event: 'failover', from, to: this.url, round: Math.floor((this.attempt - 1) / this.urls.length), retryInMs });
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state !== 'closed') this.connect();
@@ -395,7 +450,7 @@ export class CollectorConnection {
     }
     const msg = parsed.data;
     if (msg.type === 'error' && FATAL_CODES.has(msg.code)) {
-      this.fail(new CollectorRefusedError(msg.code, this.o.url, msg.message), ws);
+      this.fail(new CollectorRefusedError(msg.code, this.url, msg.message), ws);
       return;
     }
     if (this.state !== 'ready') {
@@ -450,7 +505,7 @@ export class CollectorConnection {
 
   private onWelcome(ws: WebSocket, msg: Welcome): void {
     if (msg.version !== PROTOCOL_VERSION) {
-      this.fail(new CollectorRefusedError('version', this.o.url, `collector speaks protocol version ${msg.version}`), ws);
+      this.fail(new CollectorRefusedError('version', this.url, `collector speaks protocol version ${msg.version}`), ws);
       return;
     }
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
@@ -458,7 +513,7 @@ export class CollectorConnection {
     this.state = 'ready';
     this.session = msg;
     this.attempt = 0;
-    this.log({ event: 'connected', session: msg.session, deviceId: msg.deviceId, heartbeatMs: msg.heartbeatMs });
+    this.log({ event: 'connected', url: this.url, session: msg.session, deviceId: msg.deviceId, heartbeatMs: msg.heartbeatMs });
     // the outbox first, then the requests (see `resending`)
     this.resending = true;
     void this.resend(ws)

@@ -19,18 +19,33 @@ interface AgentFlags {
   logJson?: boolean;
 }
 
+/** `--collector`'s URLs (comma-separated: collector replicas, used in turn); errors name the flag and the bad URL. */
+export function parseCollectors(value: string): string[] {
+  const urls = value.split(',').map((u) => u.trim());
+  const seen = new Set<string>();
+  for (const u of urls) {
+    let url: URL | null = null;
+    try {
+      url = new URL(u);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || !url.host) {
+      throw new TypeError(
+        urls.length > 1
+          ? `'--collector' must be ws:// or wss:// URLs separated by commas; '${u}' is not one`
+          : `'--collector' must be a ws:// or wss:// URL, got '${u}'`,
+      );
+    }
+    if (seen.has(u)) throw new TypeError(`'--collector' names '${u}' twice`);
+    seen.add(u);
+  }
+  return urls;
+}
+
 /** Checks the collector-mode flags; errors name the flag. */
-function checkFlags(o: AgentFlags): { collector: string; token: string } {
-  const collector = o.collector as string;
-  let url: URL | null = null;
-  try {
-    url = new URL(collector);
-  } catch {
-    url = null;
-  }
-  if (!url || (url.protocol !== 'ws:' && url.protocol !== 'wss:') || !url.host) {
-    throw new TypeError(`'--collector' must be a ws:// or wss:// URL, got '${collector}'`);
-  }
+function checkFlags(o: AgentFlags): { collector: string[]; token: string } {
+  const collector = parseCollectors(o.collector as string);
   const token = o.token ?? (o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : undefined) ?? process.env.HWLAT_TOKEN ?? '';
   if (token.length === 0) throw new TypeError("'--token', '--token-file' or $HWLAT_TOKEN is required with '--collector'");
   if (o.json) throw new TypeError("'--json' prints the fingerprint; with '--collector' use '--log-json' for JSON event lines");
@@ -47,13 +62,15 @@ function humanLine(e: AgentEvent): string | null {
   const text = ((): string | null => {
     switch (e.event) {
       case 'start':
-        return `agent ${short(e.agentId)} for ${short(e.deviceId)} (${short(e.name)}) → ${short(e.collector)}`;
+        return `agent ${short(e.agentId)} for ${short(e.deviceId)} (${short(e.name)}) → ${Array.isArray(e.collectors) ? e.collectors.join(', ') : short(e.collector)}`;
       case 'connecting':
         return e.attempt === 0 ? null : `reconnecting (attempt ${short(e.attempt)})`;
       case 'connected':
-        return `connected (session ${short(e.session)})`;
+        return `connected to ${short(e.url)} (session ${short(e.session)})`;
       case 'disconnected':
         return `disconnected (${e.error ? short(e.error) : `code ${short(e.code)}`}${e.reason ? `, ${short(e.reason)}` : ''}); retrying in ${short(e.retryInMs)} ms`;
+      case 'failover':
+        return `collector ${short(e.from)} failed; next: ${short(e.to)}${e.retryInMs ? ` in ${short(e.retryInMs)} ms` : ''} (unacknowledged results go with the agent)`;
       case 'lease':
         return `lease ${short(e.leaseId)}: ${short(e.jobs)} jobs`;
       case 'measuring':
@@ -100,7 +117,11 @@ export function agentCommand(): Command {
     .option('--backend <name[:provider]>', "runtime backend and execution provider: ort-node:cpu|cuda|…, or ort-web:wasm (onnxruntime-web's wasm, what browsers run)", 'ort-node:cpu')
     .option('--threads <n>', 'intra-op threads (0 = runtime default)', intOption('--threads', 0), 1)
     .option('--json', 'machine-readable output (fingerprint mode)')
-    .option('--collector <ws-url>', "the collector's agent endpoint, e.g. ws://127.0.0.1:8700/agent")
+    .option(
+      '--collector <ws-url[,ws-url…]>',
+      "the collector's agent endpoint, e.g. ws://127.0.0.1:8700/ws; several, comma-separated (replicas on one database): " +
+        'the agent uses one and fails over to the next when it fails, its unacknowledged results with it',
+    )
     .option('--token <token>', 'the collector token (default: $HWLAT_TOKEN; a command line is visible to other users in ps, prefer $HWLAT_TOKEN or --token-file)')
     .option('--token-file <file>', "read the collector token from this file's first line")
     .option('--name <name>', "display name for this device (its id stays the fingerprint's)")
@@ -118,6 +139,7 @@ export function agentCommand(): Command {
         'hwlat agent --backend ort-node:cuda --json',
         'HWLAT_TOKEN=$(cat hwlat.sqlite.token) hwlat agent --collector ws://127.0.0.1:8700/ws --threads 2',
         'hwlat agent --collector ws://192.168.1.20:8700/ws --token-file ~/.hwlat-token --backend ort-web:wasm --name laptop-wasm --log-json',
+        'hwlat agent --collector ws://10.0.0.1:8700/ws,ws://10.0.0.2:8700/ws --token-file ~/.hwlat-token   # two replicas: fails over',
       ),
     )
     .action(async (o: AgentFlags) => {
