@@ -9,16 +9,20 @@ export type {
   InsertResult,
   JobFilter,
   JobRecord,
+  JobState,
   JobStatus,
   KernelProfileFilter,
   LeaseGrant,
   LeaseOptions,
   MeasurementFilter,
-  OpenStoreOptions,
+  NewCampaign,
+  NewResult,
   PassFinish,
   ReleaseLeasesOptions,
   Store,
+  StoreBackend,
   StoredTimedKernel,
+  TaskIdentity,
   TimedKernelFilter,
 } from './types.ts';
 export {
@@ -33,7 +37,8 @@ export {
   StoreValidationError,
   type JobStateErrorCode,
 } from './errors.ts';
-export { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES, PERSISTENT_DISTURBED_SHARE, PERSISTENT_WINDOW } from './types.ts';
+export { DISTURBED_RETRY_MS, MAX_DISTURBED_REQUEUES, MAX_JOB_FAILURES, PERSISTENT_DISTURBED_SHARE, PERSISTENT_WINDOW } from './job-rules.ts';
+export { CheckedStore, checkedStore } from './checked.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
 export { checkMigrations, type AppliedMigration } from './migrate.ts';
-export { openStore, SqliteStore } from './sqlite.ts';
+export { openStore, SqliteStore, type OpenStoreOptions } from './sqlite/index.ts';

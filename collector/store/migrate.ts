@@ -44,26 +44,13 @@ export function appliedMigrations(db: Database): AppliedMigration[] {
 }
 
 /**
- * Brings the database up to the last migration, applying only those it has not applied yet, each
- * in its own transaction together with its row in schema_migrations, so a failing migration leaves
- * the schema exactly as the previous version left it. Returns the versions applied now.
- *
  * Refuses (MigrationError) a database that has a version this code does not know (it was written
- * by newer code) or whose recorded name differs from the code's (the list was renumbered).
- *
- * @example
- * import Database from 'better-sqlite3';
- * import { migrate } from './collector/store/migrate.ts';
- * const db = new Database(':memory:');
- * migrate(db, [{ version: 1, name: 'init', up: 'CREATE TABLE t (x INTEGER)' }], ':memory:'); // [1]
- * migrate(db, [{ version: 1, name: 'init', up: 'CREATE TABLE t (x INTEGER)' }], ':memory:'); // []
+ * by newer code) or whose recorded name differs from the code's (the list was renumbered). Only
+ * reads: openStore calls it before anything is written, so a refused file is left as it was.
  */
-export function migrate(db: Database, migrations: readonly Migration[], path: string): number[] {
-  checkMigrations(migrations);
-  db.exec(CREATE_TRACKING);
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
-
+export function checkSchema(db: Database, migrations: readonly Migration[], path: string): void {
+  const tracked = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (tracked === undefined) return; // a new file, or one no hwlat has opened
   for (const row of appliedMigrations(db)) {
     const known = migrations[row.version - 1];
     if (known === undefined) {
@@ -79,6 +66,29 @@ export function migrate(db: Database, migrations: readonly Migration[], path: st
       );
     }
   }
+}
+
+/**
+ * Brings the database up to the last migration, applying only those it has not applied yet, each
+ * in its own transaction together with its row in schema_migrations, so a failing migration leaves
+ * the schema exactly as the previous version left it. Returns the versions applied now.
+ *
+ * Refuses (MigrationError, see checkSchema) a database written by newer code.
+ *
+ * @example
+ * import Database from 'better-sqlite3';
+ * import { migrate } from './collector/store/migrate.ts';
+ * const db = new Database(':memory:');
+ * migrate(db, [{ version: 1, name: 'init', up: 'CREATE TABLE t (x INTEGER)' }], ':memory:'); // [1]
+ * migrate(db, [{ version: 1, name: 'init', up: 'CREATE TABLE t (x INTEGER)' }], ':memory:'); // []
+ */
+export function migrate(db: Database, migrations: readonly Migration[], path: string): number[] {
+  checkMigrations(migrations);
+  db.exec(CREATE_TRACKING);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+
+  checkSchema(db, migrations, path);
 
   const applied: number[] = [];
   for (const m of migrations) {

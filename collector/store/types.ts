@@ -33,7 +33,6 @@ import type {
   MeasurementLevel,
   Pass,
 } from '../../protocol/index.ts';
-import type { Migration } from './migrations.ts';
 
 /** What finishPass records once a pass is over. */
 export interface PassFinish {
@@ -434,19 +433,6 @@ export interface Store {
 
   /** Releases the database; idempotent. Any later call rejects with StoreClosedError. */
   close(): Promise<void>;
-}
-
-/** Options of openStore. */
-export interface OpenStoreOptions {
-  /** database file; its directory must exist and be writable. ':memory:' for a throwaway store. */
-  path: string;
-  /** how long a write waits for another process's write lock before failing (default 5000 ms) */
-  busyTimeoutMs?: number;
-  /**
-   * the schema migrations to bring the file up to (default: MIGRATIONS). Only tests and tools
-   * that exercise the migration mechanism itself pass another list.
-   */
-  migrations?: readonly Migration[];
 }
 
 /** A job's lease and bookkeeping state, as the job rules need it (job-rules.ts). */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from './errors.ts';
+import { StoreUnavailableError } from '../errors.ts';
 
 /**
  * SQLite result codes (extended ones included, e.g. SQLITE_IOERR_WRITE) that say the database
@@ -17,7 +17,8 @@ export function asUnavailable(path: string, method: string, err: unknown): Store
 /**
  * Wraps every public method of a store class so that an unavailable database surfaces as
  * StoreUnavailableError, whichever method hit it. One wrapper rather than a try/catch in each of
- * some thirty methods: a method added later is covered too.
+ * some thirty methods: a method added later is covered too. A method may throw or return a
+ * promise that rejects (the backend's methods are async); both are mapped.
  */
 export function guardUnavailable(cls: { prototype: object }, pathOf: (self: never) => string): void {
   const proto = cls.prototype as Record<string, unknown>;
@@ -28,10 +29,14 @@ export function guardUnavailable(cls: { prototype: object }, pathOf: (self: neve
     Object.defineProperty(proto, method, {
       ...desc,
       value: function guarded(this: never, ...args: unknown[]): unknown {
-        try {
-          return original.apply(this, args);
-        } catch (err) {
+        const map = (err: unknown): never => {
           throw asUnavailable(pathOf(this), method, err) ?? err;
+        };
+        try {
+          const result = original.apply(this, args);
+          return result instanceof Promise ? result.catch(map) : result;
+        } catch (err) {
+          return map(err);
         }
       },
     });

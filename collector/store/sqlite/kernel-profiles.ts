@@ -1,41 +1,10 @@
 import type { Database as SqliteDb, Statement } from 'better-sqlite3';
-import { z } from 'zod';
-import { KernelProfileRecordSchema, KernelSourceSchema, type KernelProfile, type KernelProfileRecord, type Measurement } from '../../protocol/index.ts';
-import { StoreConflictError, StoreReferenceError, StoreValidationError } from './errors.ts';
-import type { InsertResult, KernelProfileFilter, StoredTimedKernel, TimedKernelFilter } from './types.ts';
+import type { KernelProfile, KernelProfileRecord } from '../../../protocol/index.ts';
+import { checkKernelProfile } from '../references.ts';
+import type { KernelProfileFilter, StoredTimedKernel, TimedKernelFilter } from '../types.ts';
 
-// The kernel-profile half of the SQLite store (migration 6): SqliteStore delegates to this table
-// object, which shares its connection and runs inside its transactions.
-
-function validate<S extends z.ZodType>(schema: S, value: unknown, argument: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const [first, ...rest] = result.error.issues;
-  const path = (first?.path ?? []).map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
-  const more = rest.length > 0 ? ` (and ${rest.length} more issue${rest.length > 1 ? 's' : ''})` : '';
-  throw new StoreValidationError(argument + path, `${first?.message ?? 'invalid'}${more}`);
-}
-
-const ProfileFilterSchema = z
-  .strictObject({
-    deviceId: z.string().min(1).optional(),
-    source: KernelSourceSchema.optional(),
-    space: z.string().min(1).nullable().optional(),
-    key: z.string().min(1).optional(),
-    measurementId: z.string().min(1).optional(),
-    limit: z.number().int().positive().optional(),
-  })
-  .optional();
-
-const KernelFilterSchema = z
-  .strictObject({
-    deviceId: z.string().min(1).optional(),
-    op: z.string().min(1).optional(),
-    source: KernelSourceSchema.optional(),
-    usableOnly: z.boolean().optional(),
-    limit: z.number().int().positive().optional(),
-  })
-  .optional();
+// Kernel profiles and their timed kernels (migration 6), the SQLite way: the backend calls this
+// table inside its transactions; arguments arrive validated (checked.ts).
 
 interface ProfileRow {
   id: string;
@@ -84,7 +53,7 @@ export class KernelProfileTable {
     insertProfile: Statement;
     insertKernel: Statement;
     deviceExists: Statement<[string], number>;
-    measurement: Statement<[string], { device_id: string; level: string; space: string | null; key: string; disturbed: number }>;
+    measurement: Statement<[string], { device_id: string; level: 'op' | 'network'; space: string | null; key: string; disturbed: number }>;
     profileOfMeasurement: Statement<[string], string>;
     kernelsOf: Statement<[string], KernelRow>;
   };
@@ -113,25 +82,19 @@ export class KernelProfileTable {
 
   /**
    * Writes one validated record (inside the caller's transaction); false for a known id. Checks
-   * its device and, for a network profile, its measurement.
+   * its device and, for a network profile, its measurement (references.checkKernelProfile).
    */
   write(r: KernelProfileRecord, argument: string): boolean {
-    if (this.#stmts.deviceExists.get(r.deviceId) === undefined) {
-      throw new StoreReferenceError(`${argument}.deviceId`, `unknown device '${r.deviceId}'; upsertDevice it first`);
-    }
-    let disturbed = 0;
-    if (r.measurementId !== null) {
-      const m = this.#stmts.measurement.get(r.measurementId);
-      const field = `${argument}.measurementId`;
-      if (m === undefined) throw new StoreReferenceError(field, `unknown measurement '${r.measurementId}'; store the network's measurement first`);
-      if (m.device_id !== r.deviceId) throw new StoreReferenceError(field, `measurement '${r.measurementId}' is of device '${m.device_id}', not '${r.deviceId}'`);
-      if (m.level !== 'network' || m.space !== r.space || m.key !== r.key) {
-        throw new StoreReferenceError(field, `measurement '${r.measurementId}' is ${m.level} ${JSON.stringify(m.space)} '${m.key}', not the profiled network ${JSON.stringify(r.space)} '${r.key}'`);
-      }
-      const other = this.#stmts.profileOfMeasurement.get(r.measurementId);
-      if (other !== undefined && other !== r.id) throw new StoreConflictError('kernel profile', r.id, `measurement '${r.measurementId}' already has profile '${other}'`);
-      disturbed = m.disturbed;
-    }
+    const m = r.measurementId === null ? undefined : this.#stmts.measurement.get(r.measurementId);
+    const disturbed = checkKernelProfile({
+      record: r,
+      argument,
+      deviceKnown: this.#stmts.deviceExists.get(r.deviceId) !== undefined,
+      measurement: m && { deviceId: m.device_id, level: m.level, space: m.space, key: m.key, disturbed: m.disturbed === 1 },
+      otherProfile: r.measurementId === null ? undefined : this.#stmts.profileOfMeasurement.get(r.measurementId),
+    })
+      ? 1
+      : 0;
     const p = r.profile;
     const inserted = this.#stmts.insertProfile.run({
       id: r.id, device_id: r.deviceId, source: r.source, measurement_id: r.measurementId, space: r.space, key: r.key,
@@ -148,30 +111,12 @@ export class KernelProfileTable {
     return true;
   }
 
-  /** Validates a record (StoreValidationError naming the field). */
-  validate(record: unknown, argument: string): KernelProfileRecord {
-    return validate(KernelProfileRecordSchema, record, argument);
+  /** Writes validated records (inside the caller's transaction); returns how many were new. */
+  insert(records: readonly KernelProfileRecord[]): number {
+    return records.reduce((n, r, i) => n + (this.write(r, `profiles[${i}]`) ? 1 : 0), 0);
   }
 
-  insert(records: KernelProfileRecord[]): InsertResult {
-    if (!Array.isArray(records)) throw new StoreValidationError('profiles', `must be an array, got ${records === null ? 'null' : typeof records}`);
-    const valid = records.map((r, i) => this.validate(r, `profiles[${i}]`));
-    if (valid.length === 0) return { inserted: 0, duplicates: 0 };
-    const inserted = this.#db.transaction(() => valid.reduce((n, r, i) => n + (this.write(r, `profiles[${i}]`) ? 1 : 0), 0)).immediate();
-    return { inserted, duplicates: valid.length - inserted };
-  }
-
-  /** The kernel profile of a job's network measurement, written inside completeJob's transaction. */
-  writeForMeasurement(m: Measurement, profile: KernelProfile): void {
-    const record = this.validate(
-      { id: m.id, deviceId: m.deviceId, source: 'network', measurementId: m.id, space: m.space, key: m.key, batch: m.batch, calibrationMs: m.calibrationMs, profile, createdAt: m.createdAt },
-      'kernels',
-    );
-    this.write(record, 'kernels');
-  }
-
-  #where(filter: KernelProfileFilter | undefined): { where: string; params: Record<string, unknown>; limit?: number } {
-    const f = validate(ProfileFilterSchema, filter, 'filter') ?? {};
+  #where(f: KernelProfileFilter): { where: string; params: Record<string, unknown>; limit?: number } {
     const terms: string[] = [];
     const params: Record<string, unknown> = {};
     for (const [field, column] of [['deviceId', 'device_id'], ['source', 'source'], ['key', 'key'], ['measurementId', 'measurement_id']] as const) {
@@ -184,7 +129,7 @@ export class KernelProfileTable {
     return { where: terms.length ? ` WHERE ${terms.join(' AND ')}` : '', params, ...(f.limit !== undefined ? { limit: f.limit } : {}) };
   }
 
-  list(filter?: KernelProfileFilter): KernelProfileRecord[] {
+  list(filter: KernelProfileFilter): KernelProfileRecord[] {
     const q = this.#where(filter);
     let sql = `SELECT ${PROFILE_COLUMNS.join(', ')} FROM kernel_profiles${q.where} ORDER BY created_at, id`;
     if (q.limit !== undefined) (sql += ' LIMIT @limit'), (q.params.limit = q.limit);
@@ -199,14 +144,13 @@ export class KernelProfileTable {
     });
   }
 
-  count(filter?: KernelProfileFilter): number {
+  /** matching rows, not capped by `limit` (checkedStore caps) */
+  count(filter: KernelProfileFilter): number {
     const q = this.#where(filter);
-    const { n } = this.#statement(`SELECT COUNT(*) AS n FROM kernel_profiles${q.where}`).get(q.params) as { n: number };
-    return q.limit === undefined ? n : Math.min(n, q.limit);
+    return (this.#statement(`SELECT COUNT(*) AS n FROM kernel_profiles${q.where}`).get(q.params) as { n: number }).n;
   }
 
-  listKernels(filter?: TimedKernelFilter): StoredTimedKernel[] {
-    const f = validate(KernelFilterSchema, filter, 'filter') ?? {};
+  listKernels(f: TimedKernelFilter): StoredTimedKernel[] {
     const terms: string[] = [];
     const params: Record<string, unknown> = {};
     if (f.deviceId !== undefined) (terms.push('k.device_id = @deviceId'), (params.deviceId = f.deviceId));
