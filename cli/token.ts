@@ -43,6 +43,15 @@ export function collectorToken(o: { token?: string; tokenFile?: string; db: stri
   return { token, source: 'generated', file: saved };
 }
 
+/**
+ * Throws when a token from `collectorToken` is shorter than `minChars`, naming where it came from.
+ */
+export function checkTokenLength(t: { token: string; source: TokenSource; file?: string }, minChars: number): void {
+  if (t.token.length >= minChars) return;
+  const from = t.source === 'flag' ? "'--token'" : t.source === 'env' ? '$HWLAT_TOKEN' : `'${t.file}'`;
+  throw new RangeError(`the token (from ${from}) has ${t.token.length} characters; it needs at least ${minChars} (e.g. \`openssl rand -hex 16\`)`);
+}
+
 /** The browser agent's link with its token replaced, for logs and terminals that did not ask for it. */
 export function maskedLink(link: string): string {
   return link.replace(/([?&]token=)[^&#]*/, '$1***');

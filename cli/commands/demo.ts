@@ -6,6 +6,8 @@ import { demoNote, runDemo, type DemoResult } from '../demo/run-demo.ts';
 import { intOption, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
 import { dbOption } from '../store-options.ts';
+import { MIN_TOKEN_CHARS } from '../../collector/index.ts';
+import { checkTokenLength, collectorToken } from '../token.ts';
 
 interface DemoFlags {
   db: string;
@@ -59,7 +61,7 @@ export function demoCommand(): Command {
     .option('--port <n>', 'collector port (0 = any free port)', intOption('--port', 0), 8700)
     .option('--host <addr>', 'collector address', '127.0.0.1')
     .option('--min-time <ms>', 'measurement time per model and round', intOption('--min-time', 0), 100)
-    .option('--token <secret>', 'collector token (default: a random one)')
+    .option('--token <secret>', 'collector token (default: $HWLAT_TOKEN, else the one saved in <db>.token, else a new one saved there, as `hwlat serve` does)')
     .option('--exit', 'stop the collector at the end instead of serving the dashboard')
     .option('--json', 'print the summary as JSON (implies no progress bars)')
     .addHelpText(
@@ -79,6 +81,10 @@ export function demoCommand(): Command {
           `skipping ${fitted.skipped.map(agentLabel).join(', ')}: ${availableParallelism()} cores leave too few for its threads plus the collector (name it in --agents to run it anyway)\n`,
         );
       }
+      // the token `hwlat serve` would use on this database, so the link below, agents given
+      // --token-file <db>.token and a later `hwlat serve` all agree
+      const token = collectorToken({ token: o.token, db: o.db });
+      checkTokenLength(token, MIN_TOKEN_CHARS);
       // progress bars on a terminal; on a pipe (CI logs) a plain line every 10% instead
       const tty = process.stderr.isTTY === true;
       const lastTenth = new Map<string, number>();
@@ -95,7 +101,7 @@ export function demoCommand(): Command {
         else process.stderr.write(`${line}\n`);
       };
       const r = await runDemo({
-        db: o.db, space: o.space, networks: o.networks, seed: o.seed, agents, out: o.out, port: o.port, host: o.host, minTimeMs: o.minTime, token: o.token,
+        db: o.db, space: o.space, networks: o.networks, seed: o.seed, agents, out: o.out, port: o.port, host: o.host, minTimeMs: o.minTime, token: token.token,
         log,
         onProgress: (e) => {
           if (!bars) {
@@ -127,7 +133,12 @@ export function demoCommand(): Command {
         if (failed) throw new Error('no device produced a predictor; see the notes above');
         return;
       }
-      if (!o.json) process.stdout.write(`dashboard: ${collector.url}/  (collector still running; Ctrl-C to stop)\n`);
+      if (!o.json) {
+        process.stdout.write(
+          `dashboard:     ${collector.url}/  (collector still running; Ctrl-C to stop)\n` +
+            `browser agent: ${r.agentUrl}  (a phone or laptop that opens it is measured too)\n`,
+        );
+      }
       await new Promise<void>((res) => {
         process.once('SIGINT', () => res());
         process.once('SIGTERM', () => res());

@@ -4,7 +4,7 @@ import { loadPredictor, type LatencyPredictor } from '../../predictor/index.ts';
 import { intOption } from '../output.ts';
 import { dbOption } from '../store-options.ts';
 import { agentPageLink, terminalQr } from '../agent-link.ts';
-import { collectorToken, maskedLink, readableByOthers } from '../token.ts';
+import { checkTokenLength, collectorToken, maskedLink, readableByOthers } from '../token.ts';
 
 interface ServeFlags {
   db: string;
@@ -68,9 +68,7 @@ Examples:
     )
     .action(async (o: ServeFlags) => {
       const { token, source, file } = collectorToken({ token: o.token, tokenFile: o.tokenFile, db: o.db });
-      if (token.length < MIN_TOKEN_CHARS) {
-        throw new RangeError(`the token (from ${source === 'flag' ? "'--token'" : source === 'env' ? '$HWLAT_TOKEN' : `'${file}'`}) has ${token.length} characters; it needs at least ${MIN_TOKEN_CHARS} (e.g. \`openssl rand -hex 16\`)`);
-      }
+      checkTokenLength({ token, source, file }, MIN_TOKEN_CHARS);
       if (file && readableByOthers(file)) process.stderr.write(`hwlat: warning: the token file '${file}' is readable by other users; chmod 600 it\n`);
       // predictor directories load before the database opens and the port is taken: a bad one fails fast
       const predictors: LatencyPredictor[] = [];

@@ -7,6 +7,7 @@ import { insufficientCleanData, type QualitySummary } from '../../conditions/ind
 import { getSpace, sampleArchs } from '../../ops-library/index.ts';
 import { evalReportHtml, evaluatePredictors, savePredictor, type AccuracyMetrics } from '../../predictor/index.ts';
 import { CampaignRequestSchema, campaignFinished, type Campaign, type CampaignRequest } from '../../protocol/index.ts';
+import { agentPageLink } from '../agent-link.ts';
 import { agentLabel, AgentProcess, type DemoAgentSpec } from './agents.ts';
 
 export interface DemoOptions {
@@ -60,6 +61,8 @@ export interface DemoResult {
   space: string;
   db: string;
   dashboard: string;
+  /** the browser agent's page with the token (`/agent?token=…`): a phone or laptop that opens it is measured too */
+  agentUrl: string;
   report: string;
   devices: DemoDeviceResult[];
   seconds: number;
@@ -111,7 +114,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     throw e;
   }
   try {
+    const agentUrl = agentPageLink({ listenHost: o.host, port: collector.port, token });
     log(`collector and dashboard on ${collector.url} (db ${o.db})`);
+    log(`browser agent: ${agentUrl}`);
     const existing = store.listCampaigns().find((c) => isDeepStrictEqual(c.request, request));
     const campaign: Campaign =
       existing ?? store.createCampaign({ id: `camp-demo-${randomBytes(4).toString('hex')}`, createdAt: new Date().toISOString(), request, tasks: planTasks(request) });
@@ -124,7 +129,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     for (const m of measured) devices.push(await evaluateDevice(m));
     const report = join(out, 'report.html');
     writeFileSync(report, summaryHtml(request.space, devices, collector.url));
-    return { campaignId: campaign.id, reusedCampaign: existing !== undefined, space: request.space, db: o.db, dashboard: collector.url, report, devices, seconds: (performance.now() - t0) / 1000, collector, store };
+    return { campaignId: campaign.id, reusedCampaign: existing !== undefined, space: request.space, db: o.db, dashboard: collector.url, agentUrl, report, devices, seconds: (performance.now() - t0) / 1000, collector, store };
 
     async function measureWith(spec: DemoAgentSpec) {
       const label = agentLabel(spec);

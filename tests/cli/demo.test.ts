@@ -6,6 +6,8 @@ import { after, test } from 'node:test';
 import { openStore } from '../../collector/index.ts';
 import { loadPredictor } from '../../predictor/index.ts';
 import { hwlat, ROOT } from '../helpers/cli.ts';
+import { spawnHwlat, until } from '../helpers/procs.ts';
+import { helloFor, rawAgent } from '../helpers/raw-agent.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,6 +55,10 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
     assert.match(readFileSync(d.report, 'utf8'), /<svg/);
   }
   assert.ok(scored >= 1, 'at least the 1-thread device is scored');
+  // the browser agent's link carries the token `hwlat serve` would use on this database
+  const saved = readFileSync(`${db}.token`, 'utf8').trim();
+  assert.match(r.agentUrl, /^http:\/\/127\.0\.0\.1:\d+\/agent\?token=[0-9a-f]{32}$/);
+  assert.equal(new URL(r.agentUrl).searchParams.get('token'), saved);
   const report = readFileSync(r.report, 'utf8');
   for (const id of ids) assert.ok(report.includes(id), `the summary report names ${id}`);
 
@@ -71,6 +77,45 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
   assert.equal(r2.reusedCampaign, true);
   assert.equal(r2.campaignId, r.campaignId);
   assert.deepEqual(r2.devices.map((d: any) => [d.deviceId, d.measuredNow, d.measurements]), r.devices.map((d: any) => [d.deviceId, 0, d.measurements]));
+});
+
+test("hwlat demo prints the browser agent's link with its token while the collector runs", { timeout: 240_000 }, async () => {
+  const db = join(dir, 'link.sqlite');
+  // no $HWLAT_TOKEN: the demo saves a new token beside the database, as `hwlat serve` does
+  const demo = spawnHwlat(
+    ['demo', '--space', 'nasbench201', '--networks', '10', '--agents', 'ort-node:cpu@1', '--min-time', '0', '--port', '0', '--exit', '--db', db, '--out', join(dir, 'link-out')],
+    'demo',
+    { HWLAT_TOKEN: '' },
+  );
+  try {
+    let link = '';
+    await until(() => {
+      link = /browser agent: (\S+)/.exec(demo.stderr)?.[1] ?? '';
+      if (!link && demo.child.exitCode !== null) throw new Error(`demo exited without the link; stderr:\n${demo.stderr}`);
+      return link !== '';
+    }, 60_000, `the browser agent link on stderr (so far:\n${demo.stderr})`);
+    const url = new URL(link);
+    const token = url.searchParams.get('token');
+    assert.equal(url.pathname, '/agent');
+    assert.equal(token, readFileSync(`${db}.token`, 'utf8').trim());
+    // the link opens the page, and its token lets an agent in (a wrong one does not)
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    const wsUrl = `ws://${url.host}/ws`;
+    const good = await rawAgent(wsUrl);
+    good.send(helloFor({ deviceId: 'dev-0123456789ab', agentId: 'link-test', passId: 'pass-link', token: token! }));
+    assert.equal((await good.next(undefined, 10_000)).type, 'welcome');
+    good.ws.close();
+    const bad = await rawAgent(wsUrl);
+    bad.send(helloFor({ deviceId: 'dev-0123456789ab', agentId: 'link-test-2', passId: 'pass-link', token: 'wrong-token-0123456789' }));
+    assert.equal((await bad.next(undefined, 10_000)).type, 'error');
+    bad.ws.close();
+  } finally {
+    // --exit: the demo stops by itself once its agent has measured
+    const code = await Promise.race([demo.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 200_000))]);
+    if (code === 'timeout') demo.kill('SIGKILL');
+  }
 });
 
 test('hwlat demo rejects a malformed agent list before touching the database', async () => {
