@@ -1,0 +1,6 @@
+export * from './types.ts';
+export { InProcessNotifier, type InProcessNotifierOptions } from './in-process.ts';
+export { DEFAULT_CHANNEL, PgNotifier, PgNotifierError, redactUrl, type PgNotifierOptions } from './postgres.ts';
+export { ChangePublisher, changesOf, type ChangePublisherOptions } from './publisher.ts';
+export { DataVersions, type DataKind } from './versions.ts';
+export { notifierFor, type NotifierForOptions } from './select.ts';
