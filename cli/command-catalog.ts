@@ -30,6 +30,7 @@ export const COMMANDS: readonly CatalogEntry[] = Object.freeze([
   { name: 'onnx', summary: 'ONNX models: strip weights for small uploads', load: async () => (await import('./commands/onnx.ts')).onnxCommand() },
   { name: 'kernels', summary: 'kernels timed in context: run the kernel-sampling campaign, list what is stored', load: async () => (await import('./commands/kernels.ts')).kernelsCommand() },
   { name: 'export', summary: "export a predictor's differentiable expected-latency model (ONNX or JSON)", load: async () => (await import('./commands/latency.ts')).exportCommand() },
+  { name: 'db', summary: 'copy a database between SQLite and PostgreSQL (either way, without loss)', load: async () => (await import('./commands/db.ts')).dbCommand() },
   { name: 'search', summary: 'a differentiable architecture search (supernet on MNIST) with E[latency] in the loss', load: async () => (await import('./commands/latency.ts')).searchCommand() },
 ]);
 

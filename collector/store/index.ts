@@ -42,3 +42,5 @@ export { CheckedStore, checkedStore } from './checked.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
 export { checkMigrations, type AppliedMigration } from './migrate.ts';
 export { openStore, SqliteStore, type OpenStoreOptions } from './sqlite/index.ts';
+export { openStoreAt, storeKind, type OpenStoreAtOptions } from './open.ts';
+export { MIN_SERVER_VERSION, PG_MIGRATIONS, PostgresStore, isPostgresUrl, openPostgresStore, type OpenPostgresOptions } from './postgres/index.ts';
