@@ -35,8 +35,8 @@ export function existingDb(path: string): string {
  * The device a command works on: the one `--device` names (it must be in the database), else the
  * database's only device. With none or several and no `--device`, the error lists what is there.
  */
-export function chooseDevice(store: Pick<Store, 'listDevices'>, o: { db: string; device?: string }): string {
-  const devices = store.listDevices();
+export async function chooseDevice(store: Pick<Store, 'listDevices'>, o: { db: string; device?: string }): Promise<string> {
+  const devices = await store.listDevices();
   if (o.device !== undefined) {
     if (!devices.some((d) => d.id === o.device)) throw new UnknownKeyError('device', o.device, devices.map((d) => d.id));
     return o.device;

@@ -22,19 +22,26 @@ const median = (xs: number[]) => {
 };
 
 /** Each device's networks of a space: canonical arch → median ms at its reference calibration. */
-function deviceNetworks(store: Store, deviceId: string, space: SearchSpace): Map<string, number> {
+async function deviceNetworks(store: Store, deviceId: string, space: SearchSpace): Promise<Map<string, number>> {
   // trainingData normalises every network to the device's reference calibration, as training does
   const byArch = new Map<string, number[]>();
-  for (const n of trainingData(store, deviceId, space.name).networks) {
+  for (const n of (await trainingData(store, deviceId, space.name)).networks) {
     const arch = space.format(space.parse(n.arch));
     byArch.set(arch, [...(byArch.get(arch) ?? []), n.ms]);
   }
   return new Map([...byArch].map(([a, ms]) => [a, median(ms)]));
 }
 
+/** Every device's networks of a space (deviceNetworks), in the store's device order. */
+async function devicesNetworks(store: Store, space: SearchSpace): Promise<{ id: string; nets: Map<string, number> }[]> {
+  const out: { id: string; nets: Map<string, number> }[] = [];
+  for (const d of await store.listDevices()) out.push({ id: d.id, nets: await deviceNetworks(store, d.id, space) });
+  return out;
+}
+
 /** The space of the device's network measurements when it has exactly one. */
-function inferSpace(store: Store, deviceId: string): string {
-  const spaces = [...new Set(store.listMeasurements({ deviceId, level: 'network' }).map((m) => m.space).filter((s): s is string => !!s))];
+async function inferSpace(store: Store, deviceId: string): Promise<string> {
+  const spaces = [...new Set((await store.listMeasurements({ deviceId, level: 'network' })).map((m) => m.space).filter((s): s is string => !!s))];
   if (spaces.length !== 1) {
     throw new RangeError(
       spaces.length === 0 ? `device '${deviceId}' has no network measurements: measure a few networks first (hwlat fewshot plan, hwlat campaign create --fewshot K)` : `device '${deviceId}' has networks of several spaces (${spaces.join(', ')}): pass '--space'`,
@@ -49,23 +56,19 @@ function inferSpace(store: Store, deviceId: string): string {
  * calibration-normalised like training data. `extraArchs` are added to the architectures to predict.
  *
  * @example
- * const data = fleetFewShotData(store, 'dev-0123456789ab', { space: 'nasbench201' });
+ * const data = await fleetFewShotData(store, 'dev-0123456789ab', { space: 'nasbench201' });
  * fewShotPredict(data).ms; // one prediction per data.archs
  */
-export function fleetFewShotData(store: Store, deviceId: string, options: { space?: string; extraArchs?: readonly string[] } = {}): FleetFewShotData {
-  if (!store.getDevice(deviceId)) {
-    throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
+export async function fleetFewShotData(store: Store, deviceId: string, options: { space?: string; extraArchs?: readonly string[] } = {}): Promise<FleetFewShotData> {
+  if (!(await store.getDevice(deviceId))) {
+    throw new RangeError(`unknown device '${deviceId}'; known: ${(await store.listDevices()).map((d) => d.id).join(', ') || '(none)'}`);
   }
-  const space = getSpace(options.space ?? inferSpace(store, deviceId));
-  const own = deviceNetworks(store, deviceId, space);
+  const space = getSpace(options.space ?? (await inferSpace(store, deviceId)));
+  const own = await deviceNetworks(store, deviceId, space);
   if (own.size < 2) {
     throw new RangeError(`device '${deviceId}' has ${own.size} measured network(s) of '${space.name}'; few-shot transfer needs at least 2 (e.g. hwlat campaign create --fewshot 10 --devices ${deviceId})`);
   }
-  const others = store
-    .listDevices()
-    .filter((d) => d.id !== deviceId)
-    .map((d) => ({ id: d.id, nets: deviceNetworks(store, d.id, space) }))
-    .filter((d) => d.nets.size >= 2);
+  const others = (await devicesNetworks(store, space)).filter((d) => d.id !== deviceId && d.nets.size >= 2);
   const archs = [...new Set([...own.keys(), ...others.flatMap((d) => [...d.nets.keys()]), ...(options.extraArchs ?? []).map((a) => space.format(space.parse(a)))])];
   const index = new Map(archs.map((a, i) => [a, i]));
   return {
@@ -82,9 +85,9 @@ export function fleetFewShotData(store: Store, deviceId: string, options: { spac
  * architectures the devices already measured (their latencies tell the devices apart). With no
  * device measurements of the space yet, over seeded samples of the space.
  */
-export function fleetFewShotPlan(store: Store, spaceName: string, k: number, seed = 0): string[] {
+export async function fleetFewShotPlan(store: Store, spaceName: string, k: number, seed = 0): Promise<string[]> {
   const space = getSpace(spaceName);
-  const devices = store.listDevices().map((d) => ({ id: d.id, nets: deviceNetworks(store, d.id, space) })).filter((d) => d.nets.size >= 2);
+  const devices = (await devicesNetworks(store, space)).filter((d) => d.nets.size >= 2);
   let archs = [...new Set(devices.flatMap((d) => [...d.nets.keys()]))];
   if (archs.length < k) archs = [...new Set([...archs, ...sampleArchs(space, { count: Math.max(1000, k), seed })])];
   const reference = { devices: devices.map((d) => d.id), ms: devices.map((d) => Float64Array.from(archs, (a) => d.nets.get(a) ?? Number.NaN)) };

@@ -7,10 +7,10 @@ import type { Store } from './store/index.ts';
  * profile of the device (networks and kernel-campaign samples), a network's with the latency its
  * measurement gave with the profiler off. Profiles of disturbed measurements are left out.
  */
-export function kernelTrainingProfiles(store: Store, deviceId: string): KernelTrainingProfile[] {
-  const measurements = new Map(store.listMeasurements({ deviceId, level: 'network' }).map((m) => [m.id, m]));
+export async function kernelTrainingProfiles(store: Store, deviceId: string): Promise<KernelTrainingProfile[]> {
+  const measurements = new Map((await store.listMeasurements({ deviceId, level: 'network' })).map((m) => [m.id, m]));
   const out: KernelTrainingProfile[] = [];
-  for (const p of store.listKernelProfiles({ deviceId })) {
+  for (const p of await store.listKernelProfiles({ deviceId })) {
     const m = p.measurementId ? measurements.get(p.measurementId) : undefined;
     if (m && !isUsable(m)) continue;
     out.push({ id: p.key, kernels: p.profile.kernels, measuredMs: m ? m.stats.median : null });
@@ -23,11 +23,11 @@ export function kernelTrainingProfiles(store: Store, deviceId: string): KernelTr
  * is missing: a device needs kernels timed in context (`hwlat profile --kernels`, or a campaign
  * with kernel profiling) before any ONNX model can be predicted for it.
  */
-export function deviceKernelModel(store: Store, deviceId: string, options: KernelModelOptions = {}): KernelModel {
-  const profiles = kernelTrainingProfiles(store, deviceId);
+export async function deviceKernelModel(store: Store, deviceId: string, options: KernelModelOptions = {}): Promise<KernelModel> {
+  const profiles = await kernelTrainingProfiles(store, deviceId);
   const kernels = profiles.reduce((a, p) => a + p.kernels.length, 0);
   if (kernels < 2) {
-    const left = store.countKernelProfiles({ deviceId }) - profiles.length;
+    const left = (await store.countKernelProfiles({ deviceId })) - profiles.length;
     throw new RangeError(
       `device '${deviceId}' has ${kernels} usable kernels timed in context${left > 0 ? ` (${left} profiles left out: their networks' measurements were disturbed)` : ''}; ` +
         `profile some first (\`hwlat profile --kernels --space fbnet --networks 20 --db …\` on that device, on a quiet machine)`,
@@ -46,13 +46,13 @@ export class KernelModelCache {
   constructor(private readonly store: Store) {}
 
   /** the device's model, or null when it has no kernels timed in context */
-  get(deviceId: string, options: KernelModelOptions = {}): KernelModel | null {
-    const profiles = this.store.countKernelProfiles({ deviceId });
+  async get(deviceId: string, options: KernelModelOptions = {}): Promise<KernelModel | null> {
+    const profiles = await this.store.countKernelProfiles({ deviceId });
     if (profiles === 0) return null;
     const key = `${deviceId}\u0000${options.kind ?? ''}`;
     const hit = this.models.get(key);
     if (hit && hit.profiles === profiles) return hit.model;
-    const model = deviceKernelModel(this.store, deviceId, options);
+    const model = await deviceKernelModel(this.store, deviceId, options);
     this.models.set(key, { profiles, model });
     return model;
   }

@@ -29,13 +29,13 @@ export interface TrainingData {
  * to the device's reference calibration, so a LUT and networks measured in different passes can
  * be combined.
  */
-export function trainingData(store: Store, deviceId: string, spaceName: string): TrainingData {
+export async function trainingData(store: Store, deviceId: string, spaceName: string): Promise<TrainingData> {
   const space = getSpace(spaceName);
-  if (!store.getDevice(deviceId)) {
-    throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
+  if (!(await store.getDevice(deviceId))) {
+    throw new RangeError(`unknown device '${deviceId}'; known: ${(await store.listDevices()).map((d) => d.id).join(', ') || '(none)'}`);
   }
-  const allOps = store.listMeasurements({ deviceId, level: 'op' });
-  const allNets = store.listMeasurements({ deviceId, level: 'network', space: space.name });
+  const allOps = await store.listMeasurements({ deviceId, level: 'op' });
+  const allNets = await store.listMeasurements({ deviceId, level: 'network', space: space.name });
   // disturbed measurements are stored for the user to see, never trained on
   const { usable: ops, disturbed: droppedOps } = splitUsable(allOps);
   const { usable: nets, disturbed: droppedNets } = splitUsable(allNets);
@@ -70,16 +70,16 @@ export async function predictorFor(data: TrainingData, options: Partial<TrainOpt
  * all build a device's LUT here, so they agree on its reference calibration.
  *
  * @example
- * const lut = deviceLut(store, 'dev-0123456789ab', 'fbnet');
+ * const lut = await deviceLut(store, 'dev-0123456789ab', 'fbnet');
  * getLutFormat('proxyless').format(lut);
  */
-export function deviceLut(store: Store, deviceId: string, spaceName?: string | null): Lut {
+export async function deviceLut(store: Store, deviceId: string, spaceName?: string | null): Promise<Lut> {
   const space = spaceName ? getSpace(spaceName) : null;
-  if (!store.getDevice(deviceId)) {
-    throw new RangeError(`unknown device '${deviceId}'; known: ${store.listDevices().map((d) => d.id).join(', ') || '(none)'}`);
+  if (!(await store.getDevice(deviceId))) {
+    throw new RangeError(`unknown device '${deviceId}'; known: ${(await store.listDevices()).map((d) => d.id).join(', ') || '(none)'}`);
   }
-  const ops = splitUsable(store.listMeasurements({ deviceId, level: 'op' })).usable;
-  const nets = space ? store.listMeasurements({ deviceId, level: 'network', space: space.name }) : [];
+  const ops = splitUsable(await store.listMeasurements({ deviceId, level: 'op' })).usable;
+  const nets = space ? await store.listMeasurements({ deviceId, level: 'network', space: space.name }) : [];
   const ref = referenceCalibration([...ops, ...nets]);
   const units = space ? spaceUnits(space) : null;
   const selected = units ? ops.filter((m) => units.has(m.key)) : ops;

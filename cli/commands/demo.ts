@@ -129,7 +129,7 @@ export function demoCommand(): Command {
       const failed = r.devices.every((d) => d.metrics === null);
       if (o.exit || failed) {
         await collector.close();
-        store.close();
+        await store.close();
         if (failed) throw new Error('no device produced a predictor; see the notes above');
         return;
       }
@@ -144,6 +144,6 @@ export function demoCommand(): Command {
         process.once('SIGTERM', () => res());
       });
       await collector.close();
-      store.close();
+      await store.close();
     });
 }

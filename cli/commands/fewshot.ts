@@ -75,15 +75,15 @@ async function predictAction(o: FileOpts, self: Command): Promise<void> {
     let extra: CsvArch[] = [];
     let device: string;
     try {
-      device = chooseDevice(store, o);
+      device = await chooseDevice(store, o);
       if (o.archs !== undefined) {
         if (o.space === undefined) throw new TypeError("'--archs' with '--db' needs '--space'");
         extra = parseArchsCsv(readText(o.archs, '--archs'), o.archs);
         checkArchs(getSpace(o.space), extra, o.archs);
       }
-      data = fleetFewShotData(store, device, { space: o.space, extraArchs: extra.map((r) => r.arch) });
+      data = await fleetFewShotData(store, device, { space: o.space, extraArchs: extra.map((r) => r.arch) });
     } finally {
-      store.close();
+      await store.close();
     }
     const result = fewShotPredict(data);
     const index = new Map(data.archs.map((a, i) => [a, i]));
@@ -129,7 +129,7 @@ function planCommand(): Command {
         'hwlat fewshot plan --space nasbench201 --archs archs.csv --reference reference.csv --k 10 --json',
       ),
     )
-    .action((_opts: unknown, self: Command) => {
+    .action(async (_opts: unknown, self: Command) => {
       // the parent command shares --space/--archs/--reference/--db/--seed/--out/--json and parses them first
       const o = self.optsWithGlobals() as { space?: string; archs?: string; reference?: string; db: string; k: number; seed: number; out?: string; json?: boolean };
       if (o.space === undefined) throw new TypeError("'--space' is required");
@@ -139,9 +139,9 @@ function planCommand(): Command {
       if (dbNamed || (o.archs === undefined && o.reference === undefined)) {
         const store = openStore({ path: existingDb(o.db) });
         try {
-          picked = fleetFewShotPlan(store, o.space, o.k, o.seed).map((arch, i) => ({ id: String(i), arch }));
+          picked = (await fleetFewShotPlan(store, o.space, o.k, o.seed)).map((arch, i) => ({ id: String(i), arch }));
         } finally {
-          store.close();
+          await store.close();
         }
       } else {
         if (o.archs === undefined || o.reference === undefined) throw new TypeError("'--archs' and '--reference' are required (or '--db')");

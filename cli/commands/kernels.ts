@@ -62,12 +62,12 @@ function campaignCommand(): Command {
         const clock = await calibrationClock(backend);
         try {
           const device = await fingerprint(backend.info);
-          store.upsertDevice(device);
+          await store.upsertDevice(device);
           const profiler = kernelProfilerFor(backend.info, { runs: o.runs, warmup: o.warmup });
           if (!profiler) throw new RangeError(`'--backend ${o.backend}' has no kernel profiler here; use ort-node or ort-web:wasm`);
           let samples = kernelCampaign({ seed: o.seed });
           if (only) samples = samples.filter((s) => only.includes(s.family));
-          const have = o.resume ? new Set(store.listKernelProfiles({ deviceId: device.id, source: 'sample' }).map((p) => p.key)) : new Set<string>();
+          const have = o.resume ? new Set((await store.listKernelProfiles({ deviceId: device.id, source: 'sample' })).map((p) => p.key)) : new Set<string>();
           const todo = samples.filter((s) => !have.has(s.key)).slice(0, o.limit);
           const bar = progressBar('kernel campaign', todo.length);
           const result = await runKernelCampaign({
@@ -76,7 +76,9 @@ function campaignCommand(): Command {
             deviceId: device.id,
             ...(o.minutes !== undefined ? { budgetMs: o.minutes * 60_000 } : {}),
             calibrate: clock.measure,
-            onProfile: (p) => void store.insertKernelProfiles([p]),
+            onProfile: async (p) => {
+              await store.insertKernelProfiles([p]);
+            },
             onProgress: (done, _t, key) => bar.update(done, key),
           }).finally(() => bar.stop());
           const perFamily = new Map<string, number>();
@@ -109,7 +111,7 @@ function campaignCommand(): Command {
           await backend.dispose();
         }
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
@@ -124,25 +126,26 @@ function listCommand(): Command {
     .option('--limit <n>', 'rows to print per op in --json', intOption('--limit', 1), 5)
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples('hwlat kernels list                     # hwlat.sqlite', 'hwlat kernels list --db lat.sqlite --op com.microsoft.nchwc:Conv --source sample --json'))
-    .action((o: ListFlags) => {
+    .action(async (o: ListFlags) => {
       if (o.source !== undefined && o.source !== 'network' && o.source !== 'sample') throw new RangeError(`'--source' must be 'network' or 'sample', got '${o.source}'`);
       const store = openStore({ path: existingDb(o.db) });
       try {
-        const rows = store.listTimedKernels({ ...(o.device ? { deviceId: o.device } : {}), ...(o.op ? { op: o.op } : {}), ...(o.source ? { source: o.source as 'network' | 'sample' } : {}) });
+        const rows = await store.listTimedKernels({ ...(o.device ? { deviceId: o.device } : {}), ...(o.op ? { op: o.op } : {}), ...(o.source ? { source: o.source as 'network' | 'sample' } : {}) });
         const byOp = new Map<string, typeof rows>();
         for (const r of rows) byOp.set(r.op, [...(byOp.get(r.op) ?? []), r]);
         const ops = [...byOp].map(([op, ks]) => {
           const ms = ks.map((k) => k.ms).sort((a, b) => a - b);
           return { op, count: ks.length, medianMs: ms[ms.length >> 1] as number, maxMs: ms[ms.length - 1] as number, examples: ks.slice(0, o.limit) };
         }).sort((a, b) => b.count - a.count);
-        emit(Boolean(o.json), { db: o.db, kernels: rows.length, profiles: store.countKernelProfiles(o.device ? { deviceId: o.device } : {}), ops }, () =>
+        const profiles = await store.countKernelProfiles(o.device ? { deviceId: o.device } : {});
+        emit(Boolean(o.json), { db: o.db, kernels: rows.length, profiles, ops }, () =>
           [
             `${rows.length} timed kernels in ${o.db}`,
             table(['op', 'count', 'median ms', 'max ms'], ops.map((e) => [e.op, String(e.count), e.medianMs.toFixed(4), e.maxMs.toFixed(4)])),
           ].join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -68,16 +68,16 @@ export function lutCommand(): Command {
         'hwlat lut build --db lat.sqlite --device dev-0123456789ab --space fbnet --format fbnet --out fbnet_lut.json --json',
       ),
     )
-    .action((o: BuildFlags) => {
+    .action(async (o: BuildFlags) => {
       // every flag is checked before the database is opened
       const format = getLutFormat(o.format);
       const space = spaceOption(o.space);
       if (format.name === 'fbnet' && !space) throw new TypeError("'--space' is required by '--format fbnet': its table has one row per searchable position of the space");
       const store = openStore({ path: existingDb(o.db) });
       try {
-        const device = store.getDevice(chooseDevice(store, o));
+        const device = await store.getDevice(await chooseDevice(store, o));
         if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);
-        const measurements = store.listMeasurements({ deviceId: device.id, level: 'op', ...(space ? { space: space.name } : {}) });
+        const measurements = await store.listMeasurements({ deviceId: device.id, level: 'op', ...(space ? { space: space.name } : {}) });
         const disturbed = measurements.filter((m) => !isUsable(m)).length;
         if (measurements.length === 0) {
           throw new RangeError(
@@ -86,7 +86,7 @@ export function lutCommand(): Command {
           );
         }
         // the same LUT, at the same reference calibration, as the HTTP export and the dashboard
-        const lut = deviceLut(store, device.id, space?.name);
+        const lut = await deviceLut(store, device.id, space?.name);
         const written = writeLutFile(o.out, lut, format.name, { space });
         const summary = {
           db: o.db,
@@ -111,7 +111,7 @@ export function lutCommand(): Command {
           ].join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -132,7 +132,7 @@ export function lutCommand(): Command {
         'hwlat lut import --db lat.sqlite --device fbnet-published --format fbnet --file fbnet_lut.json --space fbnet',
       ),
     )
-    .action((o: ImportFlags) => {
+    .action(async (o: ImportFlags) => {
       const format = getLutFormat(o.format);
       const space = spaceOption(o.space);
       const device = importedDeviceProfile(o.device, format.name);
@@ -144,7 +144,7 @@ export function lutCommand(): Command {
       try {
         // what the device's LUT already says is not stored again: re-importing a table, or the
         // device's own export (whose var came back through a stddev), stores nothing new
-        const stored = store.getDevice(device.id) ? deviceLut(store, device.id) : null;
+        const stored = (await store.getDevice(device.id)) ? await deviceLut(store, device.id) : null;
         const fresh = stored ? unstoredEntries(lut.entries, stored) : lut.entries;
         // the pass id derives from the device, space and the entries stored, so an import cut
         // short and run again recreates the same measurement ids and the store keeps them once
@@ -158,14 +158,14 @@ export function lutCommand(): Command {
           specOf: spaceName ? specsOfSpace(spaceName) : undefined,
           createdAt: now,
         });
-        store.upsertDevice(device);
-        if (measurements.length > 0 && !store.getPass(passId)) {
-          store.startPass({
+        await store.upsertDevice(device);
+        if (measurements.length > 0 && !(await store.getPass(passId))) {
+          await store.startPass({
             id: passId, deviceId: device.id, startedAt: now, finishedAt: now,
             calibrationKey: IMPORTED_CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [],
           });
         }
-        const result = measurements.length > 0 ? store.insertMeasurements(measurements) : { inserted: 0, duplicates: 0 };
+        const result = measurements.length > 0 ? await store.insertMeasurements(measurements) : { inserted: 0, duplicates: 0 };
         const already = lut.entries.size - result.inserted;
         const summary = {
           db: o.db,
@@ -186,7 +186,7 @@ export function lutCommand(): Command {
               (already > 0 ? `; ${already} were already stored` : ''),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 

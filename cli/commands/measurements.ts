@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { openStore } from '../../collector/index.ts';
+import { openStore, type DeviceSummary } from '../../collector/index.ts';
 import { summariseQuality } from '../../conditions/index.ts';
 import type { MeasurementLevel } from '../../protocol/index.ts';
 import { emit, intOption, table } from '../output.ts';
@@ -16,17 +16,19 @@ export function measurementsCommand(): Command {
     .option('--limit <n>', 'at most this many rows', intOption('--limit', 1))
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples('hwlat measurements                     # hwlat.sqlite', 'hwlat measurements --db lat.sqlite --device dev-0123456789ab --level network --space fbnet --limit 20 --json'))
-    .action((o: { db: string; device?: string; level?: string; space?: string; limit?: number; json?: boolean }) => {
+    .action(async (o: { db: string; device?: string; level?: string; space?: string; limit?: number; json?: boolean }) => {
       if (o.level !== undefined && o.level !== 'op' && o.level !== 'network') {
         throw new RangeError(`'--level' must be 'op' or 'network', got '${o.level}'`);
       }
       const store = openStore({ path: existingDb(o.db) });
       try {
         const filter = { deviceId: o.device, level: o.level as MeasurementLevel | undefined, space: o.space, limit: o.limit };
-        const rows = store.listMeasurements(filter);
+        const rows = await store.listMeasurements(filter);
         // each device's data quality in one line (disturbed measurements are listed but never trained on)
-        const devices = store.listDevices().map((d) => ({ ...d, quality: summariseQuality(store.listMeasurements({ deviceId: d.id })).text }));
-        emit(Boolean(o.json), { devices, total: store.countMeasurements({ ...filter, limit: undefined }), measurements: rows }, () =>
+        const devices: Array<DeviceSummary & { quality: string }> = [];
+        for (const d of await store.listDevices()) devices.push({ ...d, quality: summariseQuality(await store.listMeasurements({ deviceId: d.id })).text });
+        const total = await store.countMeasurements({ ...filter, limit: undefined });
+        emit(Boolean(o.json), { devices, total, measurements: rows }, () =>
           [
             table(['device', 'name', 'measurements', 'quality'], devices.map((d) => [d.id, d.name, d.measurements, d.quality])),
             '',
@@ -37,7 +39,7 @@ export function measurementsCommand(): Command {
           ].join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -43,13 +43,13 @@ function readArchCsv(path: string): Array<{ id: string; arch: string }> {
 }
 
 /** A device's calibration-normalised LUT and networks of a space, read from the database. */
-function readTrainingData(o: { db: string; device?: string; space: string }): TrainingData {
+async function readTrainingData(o: { db: string; device?: string; space: string }): Promise<TrainingData> {
   getSpace(o.space); // an unknown space fails before the database is opened
   const store = openStore({ path: existingDb(o.db) });
   try {
-    return trainingData(store, chooseDevice(store, o), o.space);
+    return await trainingData(store, await chooseDevice(store, o), o.space);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -70,7 +70,7 @@ export function trainCommand(): Command {
       ),
     )
     .action(async (o: { db: string; device?: string; space: string; out: string; epochs?: number; json?: boolean }) => {
-      const data = readTrainingData(o);
+      const data = await readTrainingData(o);
       const bar = progressBar(`train ${o.space}`, 3);
       const predictor = await predictorFor(data, { epochs: o.epochs, onProgress: (stage, done) => bar.update(done, stage) }).finally(() => bar.stop());
       await savePredictor(predictor, o.out);
@@ -125,10 +125,10 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
   }
   const store = openStore({ path: existingDb(o.db) });
   try {
-    const device = store.getDevice(chooseDevice(store, o));
+    const device = await store.getDevice(await chooseDevice(store, o));
     if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);
     const runtime = runtimeRuleSet(device.runtime);
-    const model = deviceKernelModel(store, device.id, { kind: o.kernelRegressor });
+    const model = await deviceKernelModel(store, device.id, { kind: o.kernelRegressor });
     const p = predictOnnxModel(bytes, model, { runtime, strict: o.strict, ...(o.inputShape ? { inputShape: parseShape(o.inputShape) } : {}) });
     const json = {
       model: o.onnx, device: device.id, runtime, latency_ms: p.ms, kernel_sum_ms: p.kernelSumMs, overhead_ms: p.overheadMs,
@@ -147,7 +147,7 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
       ].join('\n');
     });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -229,7 +229,7 @@ export function evalCommand(): Command {
       ),
     )
     .action(async (o: { db: string; device?: string; space: string; maxTrain: number; epochs?: number; report?: string; json?: boolean }) => {
-      const data = readTrainingData(o);
+      const data = await readTrainingData(o);
       const quality = { ...data.quality, dropped: data.dropped };
       const dropped = data.dropped.ops + data.dropped.networks > 0 ? `; left out as disturbed: ${data.dropped.networks} networks, ${data.dropped.ops} ops` : '';
       // a score from too little clean data would look like a verdict on the predictor: say so instead

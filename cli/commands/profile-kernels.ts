@@ -53,7 +53,7 @@ export async function profileNetworkKernels(o: {
       id: `kp-${randomUUID()}`, deviceId: m.deviceId, source: 'network', measurementId: m.id, space: m.space, key: m.key, batch: m.batch,
       calibrationMs: m.calibrationMs, profile: { runs: p.runs, warmup: p.warmup, runMs: p.runMs, kernelSumMs: p.kernelSumMs, kernels: p.kernels }, createdAt: new Date().toISOString(),
     };
-    stored += o.store.insertKernelProfiles([record]).inserted;
+    stored += (await o.store.insertKernelProfiles([record])).inserted;
     kernels += p.kernels.length;
     const sum = p.kernels.reduce((a, k) => a + k.ms, 0);
     if (p.runMs > 0) coverage.push(sum / p.runMs);

@@ -68,7 +68,7 @@ export function profileCommand(): Command {
         const backend = await createBackend(name, { provider, threads: o.threads });
         try {
           const device = await fingerprint(backend.info);
-          store.upsertDevice(device);
+          await store.upsertDevice(device);
           // ORT's spinning threads collapse when there are fewer free cores than threads
           const probe = nodeProbe();
           const warning = threadWarning({ threads: backend.info.threads || 1, cores: probe.cores() ?? 1, loadAverage: probe.loadAverage() });
@@ -78,7 +78,7 @@ export function profileCommand(): Command {
           if (o.networks > 0) items.push(...networkItems(space, sampleArchs(space, { count: o.networks, seed: o.seed })));
           if (o.arch.length > 0) items.push(...networkItems(space, o.arch));
           const passId = `pass-${randomUUID()}`;
-          store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+          await store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
           const bar = progressBar(`profile ${space.name}`, items.length);
           let stored = 0;
           const result = await profileItems(items, {
@@ -91,11 +91,11 @@ export function profileCommand(): Command {
             minTimeMs: o.minTime,
             probe,
             onProgress: (done, _total, note) => bar.update(done, note),
-            onMeasurements: (ms) => {
-              stored += store.insertMeasurements(ms).inserted;
+            onMeasurements: async (ms) => {
+              stored += (await store.insertMeasurements(ms)).inserted;
             },
           }).finally(() => bar.stop());
-          store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
+          await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
           let kernels: KernelsSummary | null = null;
           if (o.kernels) {
             const kbar = progressBar('kernels', result.measurements.filter((m) => m.level === 'network').length);
@@ -140,7 +140,7 @@ export function profileCommand(): Command {
           await backend.dispose();
         }
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

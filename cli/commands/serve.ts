@@ -82,7 +82,7 @@ Examples:
           allowedHosts: o.allowedHost, maxConnections: o.maxConnections, maxConnectionsPerAddress: o.maxConnectionsPerAddress,
         });
       } catch (e) {
-        store.close();
+        await store.close();
         throw e;
       }
       const models = predictors.map((p, i) => `${p.data.space} on ${p.data.deviceId} (${o.model[i]})`);
@@ -118,6 +118,6 @@ Examples:
         process.once('SIGTERM', stop);
       });
       await collector.close();
-      store.close();
+      await store.close();
     });
 }

@@ -94,7 +94,7 @@ export function demoCampaignRequest(o: Pick<DemoOptions, 'space' | 'networks' | 
  * @example
  * const r = await runDemo({ db: 'hwlat.sqlite', space: 'fbnet', networks: 200, seed: 0, agents: DEFAULT_DEMO_AGENTS, out: 'hwlat-demo', port: 8700, host: '127.0.0.1', minTimeMs: 100 });
  * console.log(r.devices.map((d) => d.metrics?.within10));
- * await r.collector.close(); r.store.close();
+ * await r.collector.close(); await r.store.close();
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
@@ -110,16 +110,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     collector = await startCollector({ store, token, port: o.port, host: o.host, leaseTtlMs: 30_000 });
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
   try {
     const agentUrl = agentPageLink({ listenHost: o.host, port: collector.port, token });
     log(`collector and dashboard on ${collector.url} (db ${o.db})`);
     log(`browser agent: ${agentUrl}`);
-    const existing = store.listCampaigns().find((c) => isDeepStrictEqual(c.request, request));
+    const existing = (await store.listCampaigns()).find((c) => isDeepStrictEqual(c.request, request));
     const campaign: Campaign =
-      existing ?? store.createCampaign({ id: `camp-demo-${randomBytes(4).toString('hex')}`, createdAt: new Date().toISOString(), request, tasks: planTasks(request) });
+      existing ?? await store.createCampaign({ id: `camp-demo-${randomBytes(4).toString('hex')}`, createdAt: new Date().toISOString(), request, tasks: planTasks(request) });
     log(existing ? `reusing campaign ${campaign.id} (${campaign.tasks} jobs per device)` : `campaign ${campaign.id}: ${campaign.tasks} jobs per device (op LUT + ${o.networks} networks of ${request.space})`);
 
     const measured: Array<{ spec: DemoAgentSpec; deviceId: string | null; measuredNow: number; error: string | null }> = [];
@@ -136,7 +136,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       // what each device had done before this agent started: read now, not at the first poll,
       // since a fast agent finishes jobs before the first poll sees it (a device not yet in the
       // campaign had done none)
-      const prior = new Map(store.campaignProgress(campaign.id).map((p) => [p.deviceId, p.done + p.failed]));
+      const prior = new Map((await store.campaignProgress(campaign.id)).map((p) => [p.deviceId, p.done + p.failed]));
       const agent = new AgentProcess({ spec, wsUrl: collector.wsUrl, token, stateDir: join(out, 'agents', label.replace(/[^a-zA-Z0-9_-]+/g, '_')) });
       let deviceId: string | null = null;
       let error: string | null = null;
@@ -150,7 +150,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
             break;
           }
           if (!deviceId) continue;
-          const p = store.campaignProgress(campaign.id).find((x) => x.deviceId === deviceId);
+          const p = (await store.campaignProgress(campaign.id)).find((x) => x.deviceId === deviceId);
           if (!p) continue; // jobs are created when the agent first asks for a lease
           progress({ stage: 'measure', label, done: p.done + p.failed, total: p.total, note: p.failed ? `${p.failed} failed` : '' });
           if (campaignFinished(p)) break;
@@ -163,7 +163,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       } finally {
         await agent.stop();
       }
-      const p = deviceId ? store.campaignProgress(campaign.id).find((x) => x.deviceId === deviceId) : undefined;
+      const p = deviceId ? (await store.campaignProgress(campaign.id)).find((x) => x.deviceId === deviceId) : undefined;
       if (error) log(`${label}: ${error}`);
       return { spec, deviceId, measuredNow: p ? p.done + p.failed - (prior.get(p.deviceId) ?? 0) : 0, error };
     }
@@ -175,10 +175,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         predictionsPerSecond: null, modelDir: null, report: null, error: m.error, quality: null, dropped: null,
       };
       if (!m.deviceId) return base;
-      const data = trainingData(store, m.deviceId, request.space);
+      const data = await trainingData(store, m.deviceId, request.space);
       base.quality = data.quality;
       base.dropped = data.dropped;
-      base.measurements = store.countMeasurements({ deviceId: m.deviceId });
+      base.measurements = await store.countMeasurements({ deviceId: m.deviceId });
       base.networks = data.networks.length;
       base.lutEntries = data.lutMs.size;
       // too little clean data gets no score: the note says why instead
@@ -214,7 +214,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
   } catch (e) {
     await collector.close();
-    store.close();
+    await store.close();
     throw e;
   }
 }

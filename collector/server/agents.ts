@@ -78,25 +78,33 @@ export class AgentEndpoint {
       setTimeout(() => ws.terminate(), 1000).unref();
     }, helloMs);
     helloTimer.unref();
+    // One frame at a time, in order: the store is asynchronous, and a frame must see the session
+    // its predecessor (a hello) left, as an agent expects of one connection.
+    let queue: Promise<void> = Promise.resolve();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      try {
-        session = this.onFrame(ws, session, bytes, isBinary, address);
-      } catch (e) {
-        // a last resort (onFrame answers its own failures): nothing may take the server down
-        this.o.log?.({ event: 'internal_error', message: (e as Error).message });
-        this.send(ws, { type: 'error', code: 'internal', message: `collector error: ${(e as Error).message}` });
-      }
+      queue = queue.then(async () => {
+        try {
+          session = await this.onFrame(ws, session, bytes, isBinary, address);
+        } catch (e) {
+          // a last resort (onFrame answers its own failures): nothing may take the server down
+          this.o.log?.({ event: 'internal_error', message: (e as Error).message });
+          this.send(ws, { type: 'error', code: 'internal', message: `collector error: ${(e as Error).message}` });
+        }
+      });
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
-      if (session) this.detach(ws, session);
-      session = null;
+      // after the frames still being handled, so a hello in flight is undone too
+      queue = queue.then(async () => {
+        if (session) await this.detach(ws, session);
+        session = null;
+      });
     });
     ws.on('error', () => {});
   }
 
-  private onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean, address: string): Session | null {
+  private async onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean, address: string): Promise<Session | null> {
     if (bytes.length > MAX_MESSAGE_BYTES) {
       return this.fail(ws, session, 'too_large', `message of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`);
     }
@@ -118,7 +126,7 @@ export class AgentEndpoint {
     }
     const msg: AgentMessage = parsed.data;
     try {
-      return this.dispatch(ws, session, msg, address);
+      return await this.dispatch(ws, session, msg, address);
     } catch (e) {
       // the reply names what it answers, so the agent never takes it for another request's reply
       const about: ErrorAbout = {
@@ -139,33 +147,33 @@ export class AgentEndpoint {
     }
   }
 
-  private dispatch(ws: WebSocket, session: Session | null, msg: AgentMessage, address: string): Session | null {
+  private async dispatch(ws: WebSocket, session: Session | null, msg: AgentMessage, address: string): Promise<Session | null> {
     const { store } = this.o;
     if (msg.type === 'hello') return this.hello(ws, session, msg, address);
     if (!session) return this.fail(ws, session, 'not_registered', `'${msg.type}' before 'hello': say hello with the token first`);
     switch (msg.type) {
       case 'lease_request': {
-        const lease = store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
+        const lease = await store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
         this.storeHealth.ok();
         this.send(ws, lease.jobs.length > 0 ? { type: 'lease', ...lease } : { type: 'lease', leaseId: null, jobs: [], expiresAt: null, retryAfterMs: this.o.idleRetryMs });
         break;
       }
       case 'heartbeat': {
         const expiresAt = Date.now() + this.o.leaseTtlMs;
-        const n = store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
+        const n = await store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
         this.storeHealth.ok();
         this.send(ws, { type: 'heartbeat', expiresAt: n > 0 ? expiresAt : null });
         break;
       }
       case 'result':
-        this.result(ws, session, msg);
+        await this.result(ws, session, msg);
         break;
       case 'release':
-        store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
+        await store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
         this.storeHealth.ok();
         break;
       case 'job_failed':
-        this.jobFailed(ws, session, msg);
+        await this.jobFailed(ws, session, msg);
         break;
     }
     return session;
@@ -175,13 +183,13 @@ export class AgentEndpoint {
    * Takes a connection off its agent's set; the agent's last connection gone, its jobs go back to
    * the queue at once instead of waiting for their leases to expire. Idempotent.
    */
-  private detach(ws: WebSocket, session: Session): void {
+  private async detach(ws: WebSocket, session: Session): Promise<void> {
     const set = this.live.get(session.agentId);
     if (!set?.delete(ws)) return;
     if (set.size === 0) {
       this.live.delete(session.agentId);
       try {
-        this.o.store.releaseLeases({ agentId: session.agentId });
+        await this.o.store.releaseLeases({ agentId: session.agentId });
       } catch (e) {
         // runs in a close handler, where a throw would take the process down; the leases expire instead
         if (e instanceof StoreUnavailableError) this.storeHealth.failed(e);
@@ -190,11 +198,11 @@ export class AgentEndpoint {
     }
   }
 
-  private hello(ws: WebSocket, session: Session | null, msg: Hello, address: string): Session | null {
+  private async hello(ws: WebSocket, session: Session | null, msg: Hello, address: string): Promise<Session | null> {
     // a refused hello closes the connection: a session it carried ends here and now, since the
     // close handler only sees the (null) session this returns
-    const refuse = (code: ErrorCode, message: string, closeCode: number): null => {
-      if (session) this.detach(ws, session);
+    const refuse = async (code: ErrorCode, message: string, closeCode: number): Promise<null> => {
+      if (session) await this.detach(ws, session);
       this.fail(ws, session, code, message);
       ws.close(closeCode, code);
       return null;
@@ -213,7 +221,7 @@ export class AgentEndpoint {
     const { store } = this.o;
     // the pass is checked before anything is written: a hello naming another device's pass (or the
     // same pass with other settings) must leave no device row behind
-    const known = store.getPass(msg.pass.id);
+    const known = await store.getPass(msg.pass.id);
     if (known) {
       const diffs: string[] = [];
       if (known.deviceId !== msg.device.id) diffs.push(`it belongs to another device`);
@@ -222,15 +230,15 @@ export class AgentEndpoint {
       if (diffs.length > 0) return this.fail(ws, session, 'bad_message', `pass '${msg.pass.id}' already exists and ${diffs.join(', ')}: a new pass needs a new id`, { field: 'pass.id' });
     }
     try {
-      store.upsertDevice(msg.device);
-      store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
+      await store.upsertDevice(msg.device);
+      await store.startPass({ id: msg.pass.id, deviceId: msg.device.id, startedAt: msg.pass.startedAt, finishedAt: null, calibrationKey: msg.pass.calibrationKey, calibrationMs: null, calibrationTrace: [] });
     } catch (e) {
       // a backstop for what the check above cannot see (another process writing the same database)
       if (e instanceof StoreConflictError) return this.fail(ws, session, 'bad_message', e.message, { field: 'pass.id' });
       if (e instanceof StoreValidationError) return this.fail(ws, session, 'bad_message', e.message, { field: e.argument.replace(/^profile/, 'device') });
       throw e;
     }
-    const created = store.ensureJobsForDevice(msg.device.id);
+    const created = await store.ensureJobsForDevice(msg.device.id);
     this.storeHealth.ok();
     const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id };
     if (!this.live.has(next.agentId)) this.live.set(next.agentId, new Set());
@@ -240,9 +248,9 @@ export class AgentEndpoint {
     return next;
   }
 
-  private result(ws: WebSocket, session: Session, msg: ResultMessage): void {
+  private async result(ws: WebSocket, session: Session, msg: ResultMessage): Promise<void> {
     const { store } = this.o;
-    const job = store.getJob(msg.jobId);
+    const job = await store.getJob(msg.jobId);
     if (!job) {
       this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, { field: 'jobId', resultId: msg.resultId });
       return;
@@ -280,7 +288,7 @@ export class AgentEndpoint {
     try {
       // a network's kernels timed in context are stored with its measurement (an op job has none to send)
       const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
-      const outcome = store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
+      const outcome = await store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
       this.storeHealth.ok();
       if (outcome === 'duplicate') this.stats.duplicates++;
       else this.stats.results++;
@@ -309,9 +317,9 @@ export class AgentEndpoint {
    * at MAX_JOB_FAILURES). No reply when recorded, like `release`; a refusal is an `error` carrying
    * the jobId, so the agent does not take it for the answer to a request it is waiting on.
    */
-  private jobFailed(ws: WebSocket, session: Session, msg: JobFailedMessage): void {
+  private async jobFailed(ws: WebSocket, session: Session, msg: JobFailedMessage): Promise<void> {
     try {
-      const { failures, gaveUp } = this.o.store.failJob({ jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, error: msg.error });
+      const { failures, gaveUp } = await this.o.store.failJob({ jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, error: msg.error });
       this.storeHealth.ok();
       this.stats.jobFailures++;
       this.o.log?.({ event: 'job_failed', jobId: msg.jobId, agentId: session.agentId, deviceId: session.deviceId, failures, gaveUp, error: msg.error });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { getSpace } from '../../ops-library/index.ts';
 import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
 import { StoreUnavailableError, type Store } from '../store/index.ts';
@@ -148,8 +149,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       sendJson(res, failure ? 503 : 200, { ok: !failure, agents: endpoint.connectedAgents(), store: failure ? { writable: false, ...failure } : { writable: true } });
     })
     // each device with the quality of its measurements (conditions/quality.ts, snake_case)
-    .on('GET', '/api/devices', (_q, res) => sendJson(res, 200, { devices: devicesView(store, quality) }))
-    .on('GET', '/api/measurements', (_q, res, _p, url) => {
+    .on('GET', '/api/devices', async (_q, res) => sendJson(res, 200, { devices: await devicesView(store, quality) }))
+    .on('GET', '/api/measurements', async (_q, res, _p, url) => {
       const level = url.searchParams.get('level') ?? undefined;
       if (level !== undefined && level !== 'op' && level !== 'network') throw new HttpError(400, `'level' must be 'op' or 'network', got '${level}'`, 'level');
       const limitRaw = url.searchParams.get('limit');
@@ -160,24 +161,28 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         level: level as MeasurementLevel | undefined,
         space: url.searchParams.get('space') ?? undefined,
       };
-      sendJson(res, 200, { total: store.countMeasurements(filter), measurements: store.listMeasurements({ ...filter, limit }) });
+      sendJson(res, 200, { total: await store.countMeasurements(filter), measurements: await store.listMeasurements({ ...filter, limit }) });
     })
-    .on('GET', '/api/campaigns', (_q, res) =>
-      sendJson(res, 200, { campaigns: store.listCampaigns().map((c) => ({ ...c, progress: store.campaignProgress(c.id) })) }),
-    )
-    .on('GET', '/api/campaigns/:id', (_q, res, p) => {
-      const c = store.getCampaign(p.id as string);
+    .on('GET', '/api/campaigns', async (_q, res) => {
+      const campaigns = [];
+      for (const c of await store.listCampaigns()) campaigns.push({ ...c, progress: await store.campaignProgress(c.id) });
+      sendJson(res, 200, { campaigns });
+    })
+    .on('GET', '/api/campaigns/:id', async (_q, res, p) => {
+      const c = await store.getCampaign(p.id as string);
       if (!c) throw new HttpError(404, `unknown campaign '${p.id}'`);
-      sendJson(res, 200, { ...c, progress: store.campaignProgress(c.id) });
+      sendJson(res, 200, { ...c, progress: await store.campaignProgress(c.id) });
     })
     .on('POST', '/api/campaigns', async (req, res) => {
       requireToken(req);
       const request = parseBody(CampaignRequestSchema, await readJson(req));
-      const tasks = planTasks(request, (space, k, seed) => fleetFewShotPlan(store, space, k, seed));
-      const campaign = store.createCampaign({ id: `camp-${randomUUID().slice(0, 8)}`, createdAt: new Date().toISOString(), request, tasks });
+      // the few-shot plan reads the fleet's measurements (asynchronously) before the tasks are planned
+      const plan = request.fewshot ? await fleetFewShotPlan(store, getSpace(request.space).name, request.fewshot, request.seed) : undefined;
+      const tasks = planTasks(request, plan && (() => plan));
+      const campaign = await store.createCampaign({ id: `camp-${randomUUID().slice(0, 8)}`, createdAt: new Date().toISOString(), request, tasks });
       storeHealth.ok();
       options.log?.({ event: 'campaign', id: campaign.id, space: request.space, tasks: tasks.length });
-      sendJson(res, 201, { ...campaign, progress: store.campaignProgress(campaign.id) });
+      sendJson(res, 201, { ...campaign, progress: await store.campaignProgress(campaign.id) });
     });
   addPredictRoutes(router, { store, predictors });
   addLatencyRoutes(router, { predictors });

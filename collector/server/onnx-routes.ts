@@ -52,12 +52,12 @@ export function addOnnxRoutes(router: Router, o: { store: Store; predictors: Pre
   router.on('POST', '/api/predict/onnx', async (req, res, _p, url) => {
     const deviceId = url.searchParams.get('device');
     if (!deviceId) throw new HttpError(400, "device: '?device=ID' is required", 'device');
-    const device = o.store.getDevice(deviceId);
-    if (!device) throw unknownDevice(o.store, deviceId);
+    const device = await o.store.getDevice(deviceId);
+    if (!device) throw await unknownDevice(o.store, deviceId);
     const inputShape = shapeParam(url);
     const strict = boolParam(url, 'strict');
     const spaceRaw = url.searchParams.get('space');
-    const model = o.kernelModels.get(deviceId);
+    const model = await o.kernelModels.get(deviceId);
     if (model) {
       let runtime: string;
       try {

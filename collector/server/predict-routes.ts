@@ -161,7 +161,7 @@ export function addPredictRoutes(router: Router, o: { store: Store; predictors: 
         latency_ms: Array.from(ms),
       });
     })
-    .on('GET', '/api/devices/:id/lut', (_q, res, params, url) => {
+    .on('GET', '/api/devices/:id/lut', async (_q, res, params, url) => {
       const deviceId = params.id as string;
       const formatName = url.searchParams.get('format') ?? 'proxyless';
       let format;
@@ -176,8 +176,8 @@ export function addPredictRoutes(router: Router, o: { store: Store; predictors: 
       if (format.name === 'fbnet' && !space) {
         throw new HttpError(400, "space: the 'fbnet' LUT format needs '&space=NAME': its table has one row per searchable position of the space", 'space');
       }
-      if (!store.getDevice(deviceId)) throw unknownDevice(store, deviceId);
-      const lut = deviceLut(store, deviceId, space?.name);
+      if (!(await store.getDevice(deviceId))) throw await unknownDevice(store, deviceId);
+      const lut = await deviceLut(store, deviceId, space?.name);
       if (lut.entries.size === 0) {
         throw new HttpError(
           404,

@@ -119,16 +119,19 @@ export class PredictorCache {
     const entry = this.entries.get(key);
     // a build in flight serves every request of its key: one build at a time per key
     if (entry && (!entry.settled || performance.now() < entry.nextCheck)) return entry.promise;
-    if (!entry && !this.store.getDevice(deviceId)) throw unknownDevice(this.store, deviceId);
+    if (!entry && !(await this.store.getDevice(deviceId))) throw await unknownDevice(this.store, deviceId);
     // the device's measurement count is the signal that new measurements arrived (from agents or
     // from another process writing the same database); its cost is budgeted, see recheckShare
     const t0 = performance.now();
-    const count = this.store.countMeasurements({ deviceId });
+    const count = await this.store.countMeasurements({ deviceId });
     const t1 = performance.now();
     const nextCheck = this.recheckShare > 0 ? t1 + Math.min(MAX_RECHECK_MS, (t1 - t0) / this.recheckShare) : 0;
-    if (entry && entry.count === count) {
-      entry.nextCheck = nextCheck;
-      return entry.promise;
+    // the store is asynchronous: another request of this key may have started a build meanwhile
+    const current = this.entries.get(key);
+    if (current && current !== entry && !current.settled) return current.promise;
+    if (current && current.count === count) {
+      current.nextCheck = nextCheck;
+      return current.promise;
     }
 
     const promise = this.build(deviceId, space, count).then(
@@ -157,8 +160,9 @@ export class PredictorCache {
   private async build(deviceId: string, space: SearchSpace, count: number): Promise<ServedPredictor> {
     this.builds++;
     const t0 = performance.now();
-    // read synchronously, in the same tick as `count`: the predictor reflects exactly that count
-    const data = trainingData(this.store, deviceId, space.name);
+    // read right after `count`: a measurement that lands in between is in the predictor and makes
+    // the next check rebuild it once, never the other way round (a predictor missing counted data)
+    const data = await trainingData(this.store, deviceId, space.name);
     const units = spaceUnits(space);
     const lutKeys = [...data.lutMs.keys()].filter((k) => units.has(k)).length;
     if (lutKeys === 0) {
@@ -179,8 +183,8 @@ export class PredictorCache {
   }
 }
 
-export function unknownDevice(store: Store, deviceId: string): HttpError {
-  const known = store.listDevices().map((d) => d.id);
+export async function unknownDevice(store: Store, deviceId: string): Promise<HttpError> {
+  const known = (await store.listDevices()).map((d) => d.id);
   const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, … (${known.length} in all)` : known.join(', ') || '(none)';
   return new HttpError(404, `unknown device '${deviceId}'; known: ${shown}`);
 }

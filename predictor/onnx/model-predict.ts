@@ -58,7 +58,7 @@ export interface OnnxModelPredictOptions extends ImportOptions {
  * `unmapped` with its share of the MACs (`strict`: an UnmappedKernelsError).
  *
  * @example
- * const model = deviceKernelModel(store, deviceId);
+ * const model = await deviceKernelModel(store, deviceId);
  * predictOnnxModel(readFileSync('resnet18.onnx'), model, { runtime: 'ort-cpu' }).ms;
  */
 export function predictOnnxModel(bytes: Uint8Array, model: KernelModel, options: OnnxModelPredictOptions): OnnxModelPrediction {

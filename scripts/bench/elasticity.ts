@@ -18,10 +18,10 @@ if (!args.db) throw new TypeError("'--db' is required: a database with op and ne
 const store = openStore({ path: args.db });
 const rows: Array<Record<string, unknown>> = [];
 try {
-  const device = args.device ?? store.listDevices()[0]?.id;
+  const device = args.device ?? (await store.listDevices())[0]?.id;
   if (!device) throw new RangeError(`'${args.db}' holds no device`);
   for (const space of args.spaces.split(',')) {
-    const data = trainingData(store, device, space);
+    const data = await trainingData(store, device, space);
     for (const mode of ['beta=1', 'learned'] as const) {
       const networks = mode === 'beta=1' ? data.networks.map((n) => ({ ...n, calibrationMs: null })) : data.networks;
       const ev = await evaluatePredictors({ ...data, networks, encodingBaseline: false });
@@ -30,7 +30,7 @@ try {
     }
   }
 } finally {
-  store.close();
+  await store.close();
 }
 if (args.json) console.log(JSON.stringify(rows, null, 2));
 else {

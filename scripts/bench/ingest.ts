@@ -100,8 +100,8 @@ serve.proc.kill('SIGTERM');
 await serve.proc.exited;
 
 const store = openStore({ path: db });
-const storedIds = new Set(store.listMeasurements({}).map((m) => m.id));
-store.close();
+const storedIds = new Set((await store.listMeasurements({})).map((m) => m.id));
+await store.close();
 rmSync(dir, { recursive: true, force: true });
 const lost = [...acked].filter((id) => !storedIds.has(id)).length;
 

@@ -42,7 +42,7 @@ const clock = await calibrationClock(backend);
 const load0 = loadavg()[0] as number;
 try {
   const device = await fingerprint(backend.info);
-  store.upsertDevice(device);
+  await store.upsertDevice(device);
   const profiler = kernelProfilerFor(backend.info, { runs: Number(args.runs), warmup: Number(args.warmup) });
   if (!profiler) throw new Error(`no kernel profiler for ${args.backend}`);
   // seconds per configuration, per family: the time between progress calls is what one took
@@ -55,8 +55,8 @@ try {
     deviceId: device.id,
     ...(args.minutes ? { budgetMs: Number(args.minutes) * 60_000 } : {}),
     calibrate: clock.measure,
-    onProfile: (p) => {
-      store.insertKernelProfiles([p]);
+    onProfile: async (p) => {
+      await store.insertKernelProfiles([p]);
       if (p.profile.runMs > 0) coverage.push(p.profile.kernels.reduce((a, k) => a + k.ms, 0) / p.profile.runMs);
     },
     onProgress: (done, total, key) => {
@@ -88,7 +88,7 @@ try {
     elapsedMin: result.elapsedMs / 60_000,
     projectedFullMin: projectedMin,
     medianKernelCoverage: coverage[coverage.length >> 1] ?? null,
-    timedKernels: store.listTimedKernels({ deviceId: device.id }).length,
+    timedKernels: (await store.listTimedKernels({ deviceId: device.id })).length,
     calibrationMs: result.calibrationTrace,
     loadAverage: { start: load0, end: loadavg()[0] },
     families,
@@ -105,6 +105,6 @@ try {
 } finally {
   await clock.dispose();
   await backend.dispose();
-  store.close();
+  await store.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }

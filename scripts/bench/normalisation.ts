@@ -12,14 +12,14 @@ import { anchorFit, evaluatePredictors, networkSamples } from '../../predictor/i
 const { values: args } = parseArgs({ options: { db: { type: 'string' }, spaces: { type: 'string', default: 'fbnet,nasbench201,proxyless-mobile' }, device: { type: 'string' } } });
 if (!args.db) throw new TypeError("'--db' is required (e.g. scripts/bench/accuracy.ts's database)");
 const store = openStore({ path: args.db });
-const device = args.device ?? store.listDevices()[0]?.id;
+const device = args.device ?? (await store.listDevices())[0]?.id;
 if (!device) throw new RangeError(`'${args.db}' holds no device`);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log('| space | anchor fit | normalisation | β | same pass ±10% / MAPE | cross pass ±10% / MAPE |');
 console.log('|---|---|---|---|---|---|');
 for (const space of args.spaces.split(',')) {
-  const data = trainingData(store, device, space);
-  const nets = store.listMeasurements({ deviceId: device, level: 'network', space });
+  const data = await trainingData(store, device, space);
+  const nets = await store.listMeasurements({ deviceId: device, level: 'network', space });
   const fit = anchorFit(nets, data.calibrationMs);
   const fitText = fit ? `${fit.groups} groups (${fit.rejected.size} anchors rejected), β ${fit.elasticity.toFixed(3)}, ${fit.refMs.toFixed(3)} ms at the reference` : 'no anchors';
   const variants = [['calibration^β', networkSamples(nets, data.calibrationMs), undefined] as const, ...(fit ? [['anchor', data.networks, data.anchorElasticity] as const] : [])];
@@ -32,4 +32,4 @@ for (const space of args.spaces.split(',')) {
     console.log(`| ${space} | ${fitText} | ${label} | ${(ev.predictor.data.calibrationElasticity ?? 1).toFixed(3)} | ${cell('same-pass')} | ${cell('cross-pass')} |`);
   }
 }
-store.close();
+await store.close();

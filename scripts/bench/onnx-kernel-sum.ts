@@ -31,24 +31,24 @@ const store = openStore({ path: join(dir, 'b.sqlite') });
 const backend = await createBackend('ort-node', { threads: 1 });
 try {
   const device = await fingerprint(backend.info);
-  store.upsertDevice(device);
+  await store.upsertDevice(device);
   const train = sampleArchs(space, { count: Number(args.networks), seed: 0 });
   const test = sampleArchs(space, { count: Number(args.test), seed: 99 }).filter((a) => !train.includes(a));
   const passId = `pass-${randomUUID()}`;
-  store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+  await store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
   const r = await profileItems([...opItems(space.name, spaceUnits(space)), ...networkItems(space, [...train, ...test])], {
     backend, deviceId: device.id, passId, warmup: 3, minRepeats: 10, minTimeMs: 100,
-    onMeasurements: (ms) => {
-      store.insertMeasurements(ms);
+    onMeasurements: async (ms) => {
+      await store.insertMeasurements(ms);
     },
   });
-  store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: r.calibrationMs, calibrationTrace: r.calibrationTrace });
+  await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: r.calibrationMs, calibrationTrace: r.calibrationTrace });
 
   // train on the training networks only: drop the test networks from the data
-  const data = trainingData(store, device.id, space.name);
+  const data = await trainingData(store, device.id, space.name);
   const testSet = new Set(test.map((a) => space.format(space.parse(a))));
   const predictor = await predictorFor({ ...data, networks: data.networks.filter((n) => !testSet.has(n.arch)) }, { encodingBaseline: false });
-  const measured = new Map(store.listMeasurements({ deviceId: device.id, level: 'network', space: space.name }).map((m) => [m.key, normalisedMs(m, data.calibrationMs)]));
+  const measured = new Map((await store.listMeasurements({ deviceId: device.id, level: 'network', space: space.name })).map((m) => [m.key, normalisedMs(m, data.calibrationMs)]));
   const rows = test.map((arch) => {
     const key = space.format(space.parse(arch));
     const onnx = predictOnnx(predictor, buildOnnx(lowerNetwork(space.expand(arch))));
@@ -70,6 +70,6 @@ try {
   }
 } finally {
   await backend.dispose();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -84,8 +84,8 @@ let samples: KernelTrainingProfile[] = [];
 if (args.db) {
   if (!args.device) throw new Error(`'--db' needs '--device ID'`);
   const store = openStore({ path: args.db });
-  samples = kernelTrainingProfiles(store, args.device).map((p) => ({ ...p, measuredMs: null }));
-  store.close();
+  samples = (await kernelTrainingProfiles(store, args.device)).map((p) => ({ ...p, measuredMs: null }));
+  await store.close();
   say(`${samples.length} kernel profiles (${samples.reduce((a, p) => a + p.kernels.length, 0)} kernels) of ${args.device} from ${args.db}`);
 }
 

@@ -69,7 +69,7 @@ async function inChromium(provider: string): Promise<Column> {
   } finally {
     await browser.close();
     await collector.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -21,12 +21,12 @@ if (!args.db) throw new TypeError("'--db' is required (e.g. scripts/bench/accura
 const minTimeMs = Number(args['min-time']);
 const space = getSpace(args.space);
 const store = openStore({ path: args.db });
-const device = args.device ?? store.listDevices()[0]?.id;
+const device = args.device ?? (await store.listDevices())[0]?.id;
 if (!device) throw new RangeError(`'${args.db}' holds no device`);
-const nets = store.listMeasurements({ deviceId: device, level: 'network', space: space.name });
+const nets = await store.listMeasurements({ deviceId: device, level: 'network', space: space.name });
 // the elasticity β the predictor learns from this database (predictor/elasticity.ts)
-const beta = (await trainPredictor({ ...trainingData(store, device, space.name), encodingBaseline: false })).data.calibrationElasticity ?? 1;
-store.close();
+const beta = (await trainPredictor({ ...(await trainingData(store, device, space.name)), encodingBaseline: false })).data.calibrationElasticity ?? 1;
+await store.close();
 console.log(`calibration elasticity learned from the stored networks: β = ${beta.toFixed(3)}`);
 const archOf = (m: Measurement) => m.key.replace(`network:${space.name}:`, '');
 const byPass = new Map<string, Measurement[]>();

@@ -59,10 +59,10 @@ await new Promise((r) => setTimeout(r, Number(args.gap) * 1000));
 const b = await underLoad(profile);
 
 const store = openStore({ path: db });
-const ms = store.listMeasurements({ level: 'network' });
-const passA = store.getPass(a.passId);
-const passB = store.getPass(b.passId);
-store.close();
+const ms = await store.listMeasurements({ level: 'network' });
+const passA = await store.getPass(a.passId);
+const passB = await store.getPass(b.passId);
+await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 const quality = [a.passId, b.passId].map((id) => summariseQuality(ms.filter((m) => m.passId === id)).text);

@@ -48,20 +48,22 @@ async function machinePredictor(): Promise<LatencyPredictor> {
   const backend = await createBackend('ort-node', { threads: 1 });
   try {
     const device = await fingerprint(backend.info);
-    store.upsertDevice(device);
+    await store.upsertDevice(device);
     const passId = `pass-${randomUUID()}`;
-    store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+    await store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
     const items = [...opItems(space.name, spaceUnits(space)), ...networkItems(space, sampleArchs(space, { count: num('networks'), seed: 0 }))];
     const res = await profileItems(items, {
       backend, deviceId: device.id, passId, warmup: 2, minRepeats: 20, minTimeMs: 100,
-      onMeasurements: (ms) => void store.insertMeasurements(ms),
+      onMeasurements: async (ms) => {
+        await store.insertMeasurements(ms);
+      },
       onProgress: (done, total) => log(`profile ${done}/${total}`),
     });
-    store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: res.calibrationMs, calibrationTrace: res.calibrationTrace });
-    return await predictorFor(trainingData(store, device.id, space.name), { encodingBaseline: false });
+    await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: res.calibrationMs, calibrationTrace: res.calibrationTrace });
+    return await predictorFor(await trainingData(store, device.id, space.name), { encodingBaseline: false });
   } finally {
     await backend.dispose();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

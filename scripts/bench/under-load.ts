@@ -103,12 +103,12 @@ const quiet = openStore({ path: quietDb });
 const busyStore = openStore({ path: join(dir, 'busy.sqlite') });
 const rows = [];
 for (const d of busy.summary.devices) {
-  const heldout = d.deviceId ? quiet.listMeasurements({ deviceId: d.deviceId, level: 'network', space: 'fbnet' }) : [];
+  const heldout = d.deviceId ? await quiet.listMeasurements({ deviceId: d.deviceId, level: 'network', space: 'fbnet' }) : [];
   let within10: number | null = null;
   let mape: number | null = null;
   if (d.modelDir && heldout.length > 0) {
     const p = await loadPredictor(d.modelDir);
-    const own = busyStore.listMeasurements({ deviceId: d.deviceId! });
+    const own = await busyStore.listMeasurements({ deviceId: d.deviceId! });
     const fit = anchorFit(own.filter((m) => m.level === 'network' && isUsable(m)), referenceCalibration(own));
     const errs = heldout.map((m) => {
       // at the reference: the held-out figure by its anchor when both sides have one, else the
@@ -121,7 +121,7 @@ for (const d of busy.summary.devices) {
     within10 = errs.filter((e) => e <= 0.1).length / errs.length;
     mape = errs.reduce((a, b) => a + b, 0) / errs.length;
   }
-  const q = d.deviceId ? summariseQuality(busyStore.listMeasurements({ deviceId: d.deviceId })) : null;
+  const q = d.deviceId ? summariseQuality(await busyStore.listMeasurements({ deviceId: d.deviceId })) : null;
   rows.push({
     agent: d.label, deviceId: d.deviceId, heldout: heldout.length, within10, mape,
     demoWithin10: d.metrics?.within10 ?? null, note: [d.error, d.quality?.verdict !== 'clean' ? d.quality?.text : null].filter(Boolean).join('; '),
@@ -129,8 +129,8 @@ for (const d of busy.summary.devices) {
     medianCv: q?.medianCv ?? null,
   });
 }
-quiet.close();
-busyStore.close();
+await quiet.close();
+await busyStore.close();
 
 const result = {
   dir, processes, loadBusyFraction: loadStats?.busyFraction ?? null,

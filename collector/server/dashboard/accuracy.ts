@@ -53,11 +53,12 @@ export class AccuracyCache {
 
   constructor(private readonly store: Store) {}
 
-  get(deviceId: string, spaceName: string): Promise<AccuracyView> {
+  async get(deviceId: string, spaceName: string): Promise<AccuracyView> {
     const space = getSpace(spaceName);
-    if (!this.store.getDevice(deviceId)) throw unknownDevice(this.store, deviceId);
+    if (!(await this.store.getDevice(deviceId))) throw await unknownDevice(this.store, deviceId);
     const key = `${deviceId}\u0000${space.name}`;
-    const count = this.store.countMeasurements({ deviceId });
+    const count = await this.store.countMeasurements({ deviceId });
+    // from here to the set below nothing awaits: one evaluation in flight per key and count
     const hit = this.entries.get(key);
     if (hit && hit.count === count) return hit.promise;
     const promise = this.evaluate(deviceId, space.name, count);
@@ -69,7 +70,7 @@ export class AccuracyCache {
   }
 
   private async evaluate(deviceId: string, spaceName: string, count: number): Promise<AccuracyView> {
-    const data = trainingData(this.store, deviceId, spaceName);
+    const data = await trainingData(this.store, deviceId, spaceName);
     if (data.networks.length < MIN_EVAL_NETWORKS) {
       throw new HttpError(
         404,

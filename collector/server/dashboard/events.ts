@@ -13,16 +13,17 @@ export interface EventHubOptions {
 }
 
 /** Campaigns and device counts, as the dashboard shows them. */
-export function snapshotOf(store: Store, agents: number): Omit<DashboardSnapshot, 'seq' | 'at'> {
-  const campaigns: CampaignView[] = store.listCampaigns().map((c) => {
-    const progress = store.campaignProgress(c.id);
+export async function snapshotOf(store: Store, agents: number): Promise<Omit<DashboardSnapshot, 'seq' | 'at'>> {
+  const campaigns: CampaignView[] = [];
+  for (const c of await store.listCampaigns()) {
+    const progress = await store.campaignProgress(c.id);
     const sum = (f: 'total' | 'done' | 'failed' | 'leased') => progress.reduce((a, p) => a + p[f], 0);
-    return {
+    campaigns.push({
       id: c.id, name: c.request.name ?? null, space: c.request.space, createdAt: c.createdAt, request: c.request, progress,
       total: sum('total'), done: sum('done'), failed: sum('failed'), leased: sum('leased'),
-    };
-  });
-  const devices = store.listDevices().map((d) => ({ id: d.id, name: d.name, measurements: d.measurements }));
+    });
+  }
+  const devices = (await store.listDevices()).map((d) => ({ id: d.id, name: d.name, measurements: d.measurements }));
   return { agents, devices, campaigns };
 }
 
@@ -48,6 +49,8 @@ export class EventHub {
   private lastSnapshot: DashboardSnapshot | null = null;
   private seq = 0;
   private sinceWrite = 0;
+  /** a poll in flight: the store is asynchronous, and a slow read must not overlap the next tick */
+  private polling: Promise<boolean> | null = null;
 
   constructor(options: EventHubOptions) {
     this.store = options.store;
@@ -84,10 +87,15 @@ export class EventHub {
     res.on('close', drop);
     res.on('error', drop);
     // a change seen now goes to everyone (the others would miss it: the next tick compares against it)
-    if (this.poll()) this.broadcast();
-    else if (this.lastSnapshot) this.send(res, this.lastSnapshot);
+    void this.poll().then(
+      (changed) => {
+        if (changed) this.broadcast();
+        else if (this.lastSnapshot && this.clients.has(res)) this.send(res, this.lastSnapshot);
+      },
+      () => this.close(),
+    );
     if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), this.pollMs);
+      this.timer = setInterval(() => void this.tick(), this.pollMs);
       // the timer never keeps a process alive on its own
       this.timer.unref();
     }
@@ -105,11 +113,12 @@ export class EventHub {
     this.timer = null;
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
     if (this.clients.size === 0) return this.stop();
+    if (this.polling) return; // the last tick's read is still running
     let changed: boolean;
     try {
-      changed = this.poll();
+      changed = await this.poll();
     } catch {
       // a closed store (server shutting down) ends the streams instead of throwing from a timer
       return this.close();
@@ -121,14 +130,20 @@ export class EventHub {
     }
   }
 
-  /** Reads the store; true when the snapshot changed since the last poll. */
-  private poll(): boolean {
-    const body = snapshotOf(this.store, this.agents());
-    const text = JSON.stringify(body);
-    if (text === this.last) return false;
-    this.last = text;
-    this.lastSnapshot = { seq: ++this.seq, at: new Date().toISOString(), ...body };
-    return true;
+  /** Reads the store; true when the snapshot changed since the last poll. One read at a time. */
+  private poll(): Promise<boolean> {
+    this.polling ??= snapshotOf(this.store, this.agents())
+      .then((body) => {
+        const text = JSON.stringify(body);
+        if (text === this.last) return false;
+        this.last = text;
+        this.lastSnapshot = { seq: ++this.seq, at: new Date().toISOString(), ...body };
+        return true;
+      })
+      .finally(() => {
+        this.polling = null;
+      });
+    return this.polling;
   }
 
   private broadcast(): void {

@@ -58,8 +58,8 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
   const events = new EventHub({ store, agents: o.agents, pollMs: o.pollMs ?? (envPoll >= 10 ? envPoll : 1000) });
   const accuracy = new AccuracyCache(store);
   const quality = o.quality ?? new DeviceQualityCache(store);
-  const deviceOr404 = (id: string) => {
-    if (!store.getDevice(id)) throw unknownDevice(store, id);
+  const deviceOr404 = async (id: string) => {
+    if (!(await store.getDevice(id))) throw await unknownDevice(store, id);
   };
   router
     .on('GET', '/', (_q, res) => sendAsset(res, dashboardAsset('index.html')))
@@ -75,20 +75,20 @@ export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): {
     })
     .on('GET', '/api/events', (req, res) => events.subscribe(req, res))
     .on('GET', '/api/dashboard/spaces', (_q, res) => sendJson(res, 200, { spaces: spacesView() }))
-    .on('GET', '/api/dashboard/devices/:id', (_q, res, p) => sendJson(res, 200, deviceSummary(store, p.id as string, quality)))
-    .on('GET', '/api/dashboard/devices/:id/lut-table', (_q, res, p, url) => {
+    .on('GET', '/api/dashboard/devices/:id', async (_q, res, p) => sendJson(res, 200, await deviceSummary(store, p.id as string, quality)))
+    .on('GET', '/api/dashboard/devices/:id/lut-table', async (_q, res, p, url) => {
       const space = spaceParam(url);
-      deviceOr404(p.id as string);
-      sendJson(res, 200, lutTable(store, p.id as string, space));
+      await deviceOr404(p.id as string);
+      sendJson(res, 200, await lutTable(store, p.id as string, space));
     })
     .on('GET', '/api/dashboard/devices/:id/accuracy', async (_q, res, p, url) => {
       const space = spaceParam(url);
-      deviceOr404(p.id as string);
+      await deviceOr404(p.id as string);
       sendJson(res, 200, await accuracy.get(p.id as string, space));
     })
     .on('GET', '/api/devices/:id/model', async (_q, res, p, url) => {
       const space = spaceParam(url);
-      deviceOr404(p.id as string);
+      await deviceOr404(p.id as string);
       const served = await predictors.resolve(p.id as string, space);
       const body = JSON.stringify({ ...(await predictorBundle(served.predictor)), source: served.source });
       const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -27,7 +27,7 @@ export function qualityView(q: QualitySummary): DeviceQualityView {
  *
  * @example
  * const quality = new DeviceQualityCache(store);
- * quality.get('dev-0123456789ab').text // 'noisy: 31% of groups re-measured, cv 0.18'
+ * (await quality.get('dev-0123456789ab')).text // 'noisy: 31% of groups re-measured, cv 0.18'
  */
 export class DeviceQualityCache {
   private readonly entries = new Map<string, { count: number; view: DeviceQualityView }>();
@@ -35,35 +35,38 @@ export class DeviceQualityCache {
   constructor(private readonly store: Store) {}
 
   /** `count`: the device's measurement count when the caller already has it (listDevices) */
-  get(deviceId: string, count = this.store.countMeasurements({ deviceId })): DeviceQualityView {
+  async get(deviceId: string, known?: number): Promise<DeviceQualityView> {
+    const count = known ?? (await this.store.countMeasurements({ deviceId }));
     const hit = this.entries.get(deviceId);
     if (hit && hit.count === count) return hit.view;
-    const view = qualityView(summariseQuality(this.store.listMeasurements({ deviceId })));
+    const view = qualityView(summariseQuality(await this.store.listMeasurements({ deviceId })));
     this.entries.set(deviceId, { count, view });
     return view;
   }
 }
 
 /** Every device with its measurement count and data quality (`GET /api/devices`). */
-export function devicesView(store: Store, quality = new DeviceQualityCache(store)): DeviceView[] {
-  return store.listDevices().map((d) => ({ ...d, quality: quality.get(d.id, d.measurements) }));
+export async function devicesView(store: Store, quality = new DeviceQualityCache(store)): Promise<DeviceView[]> {
+  const out: DeviceView[] = [];
+  for (const d of await store.listDevices()) out.push({ ...d, quality: await quality.get(d.id, d.measurements) });
+  return out;
 }
 
 /**
  * Measurement counts per level and space, the quality of the device's data, and LUT coverage per space: the op keys the device has
  * measured (in any pass, for any space: a key is a key) against the space's keys.
  */
-export function deviceSummary(store: Store, deviceId: string, quality = new DeviceQualityCache(store)): DeviceSummaryView {
-  const device = store.listDevices().find((d) => d.id === deviceId);
-  if (!device) throw unknownDevice(store, deviceId);
+export async function deviceSummary(store: Store, deviceId: string, quality = new DeviceQualityCache(store)): Promise<DeviceSummaryView> {
+  const device = (await store.listDevices()).find((d) => d.id === deviceId);
+  if (!device) throw await unknownDevice(store, deviceId);
   const counts: MeasurementCount[] = [];
   for (const level of ['op', 'network'] as const) {
     for (const space of [...Object.keys(SPACES), null]) {
-      const count = store.countMeasurements({ deviceId, level, space });
+      const count = await store.countMeasurements({ deviceId, level, space });
       if (count > 0) counts.push({ level, space, count });
     }
   }
-  const measuredKeys = new Set(store.listMeasurements({ deviceId, level: 'op' }).map((m) => m.key));
+  const measuredKeys = new Set((await store.listMeasurements({ deviceId, level: 'op' })).map((m) => m.key));
   const coverage: LutCoverage[] = Object.values(SPACES).map((space) => {
     const keys = [...spaceUnits(space).keys()];
     return {
@@ -74,7 +77,7 @@ export function deviceSummary(store: Store, deviceId: string, quality = new Devi
     };
   });
   const ranked = [...coverage].filter((c) => c.measured > 0 || c.networks > 0).sort((a, b) => b.networks - a.networks || b.measured / b.total - a.measured / a.total);
-  return { device, quality: quality.get(deviceId, device.measurements), counts, coverage, defaultSpace: ranked[0]?.space ?? null };
+  return { device, quality: await quality.get(deviceId, device.measurements), counts, coverage, defaultSpace: ranked[0]?.space ?? null };
 }
 
 /**
@@ -82,10 +85,10 @@ export function deviceSummary(store: Store, deviceId: string, quality = new Devi
  * layers × blocks table) with its heatmap spec. Values are LUT medians at the LUT's reference
  * calibration, as the predictor uses them.
  */
-export function lutTable(store: Store, deviceId: string, spaceName: string): LutTableView {
+export async function lutTable(store: Store, deviceId: string, spaceName: string): Promise<LutTableView> {
   const space = getSpace(spaceName);
-  if (!store.getDevice(deviceId)) throw unknownDevice(store, deviceId);
-  const lut = deviceLut(store, deviceId, space.name);
+  if (!(await store.getDevice(deviceId))) throw await unknownDevice(store, deviceId);
+  const lut = await deviceLut(store, deviceId, space.name);
   const sum = (specs: readonly Parameters<typeof specKey>[0][]) => {
     let ms = 0;
     let measured = 0;
