@@ -6,6 +6,7 @@ import { getSpace } from '../../ops-library/index.ts';
 import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
 import { StoreUnavailableError, type Store } from '../store/index.ts';
+import { ChangePublisher, DataVersions, InProcessNotifier, type ChangeNotifier } from '../events/index.ts';
 import { AgentEndpoint, STORE_RETRY_MS } from './agents.ts';
 import { httpStatusOf } from './error-status.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
@@ -59,6 +60,14 @@ export interface CollectorOptions {
   allowedHosts?: string[];
   /** failed authentications one address may make per window before it gets 429s (default 10 per 60 s) */
   authFailures?: { max: number; windowMs: number };
+  /**
+   * how this collector and its replicas hear of each other's writes (collector/events): default an
+   * InProcessNotifier (one collector on its database); replicas on one PostgreSQL pass a PgNotifier
+   * (`notifierFor(db)` picks by the store's location). Every write through `store` is announced on
+   * it; the dashboard's event stream and the predictor cache follow it. startCollector starts it and
+   * closes it with the collector.
+   */
+  notifier?: ChangeNotifier;
 }
 
 /** The shortest token the collector accepts: 16 characters of a random token are ~95 bits. */
@@ -81,6 +90,8 @@ export interface Collector {
   readonly endpoint: AgentEndpoint;
   /** the predictors `POST /api/predict` serves, per device and space */
   readonly predictors: PredictorCache;
+  /** the change events of this collector and its replicas */
+  readonly notifier: ChangeNotifier;
   close(): Promise<void>;
 }
 
@@ -103,13 +114,19 @@ function hostRefused(host: string | undefined): HttpError {
  * console.log(`agents: hwlat agent --collector ${collector.wsUrl} --token secret`);
  */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const { store } = options;
   if (typeof options.token !== 'string' || options.token.length < MIN_TOKEN_CHARS) {
     throw new RangeError(
       `'token' must be a string of at least ${MIN_TOKEN_CHARS} characters, got ${typeof options.token === 'string' ? `${options.token.length}` : typeof options.token}; ` +
         `generate one with \`openssl rand -hex 16\``,
     );
   }
+  // the store's writes are announced to every replica (the writer included): their dashboards
+  // and caches follow them (see CollectorOptions.notifier)
+  const notifier = options.notifier ?? new InProcessNotifier();
+  await notifier.start();
+  const publisher = new ChangePublisher(notifier, { log: options.log });
+  const store = publisher.wrap(options.store);
+  const versions = new DataVersions(notifier);
   const openPredict = options.openPredict ?? true;
   const hosts = new HostCheck(options.allowedHosts);
   const authLimiter = new AuthLimiter(options.authFailures?.max, options.authFailures?.windowMs);
@@ -128,7 +145,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   });
   const limiter = new ConnectionLimiter({ maxConnections: options.maxConnections ?? 2000, maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 256 });
 
-  const predictors = new PredictorCache({ store, preloaded: options.predictors, log: options.log });
+  const predictors = new PredictorCache({ store, preloaded: options.predictors, versions, log: options.log });
   const quality = new DeviceQualityCache(store);
 
   const requireToken = (req: IncomingMessage) => {
@@ -187,7 +204,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   addPredictRoutes(router, { store, predictors });
   addLatencyRoutes(router, { predictors });
   addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
-  addDashboardRoutes(router, { store, predictors, quality, agents: () => endpoint.connectedAgents() });
+  const dashboard = addDashboardRoutes(router, { store, predictors, quality, agents: () => endpoint.connectedAgents(), notifier });
   addOnnxRoutes(router, { store, predictors, kernelModels: new KernelModelCache(store) });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -253,13 +270,24 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8700, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const stopEvents = async () => {
+    dashboard.close();
+    await publisher.flush();
+    versions.close();
+    await notifier.close();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8700, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await stopEvents();
+    throw e;
+  }
   // out of file descriptors (EMFILE on accept) and the like: logged, never the end of the process
   server.on('error', (e) => options.log?.({ event: 'server_error', message: e.message }));
   const addr = server.address() as AddressInfo;
@@ -271,12 +299,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     port: addr.port,
     endpoint,
     predictors,
+    notifier,
     async close() {
       liveness?.stop();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
+      await stopEvents();
     },
   };
 }

@@ -29,12 +29,20 @@ export interface PredictorCacheOptions {
    * 2 s). 0 checks on every request.
    */
   recheckShare?: number;
+  /**
+   * per-device data versions that every replica's writes advance (collector/events DataVersions):
+   * a cached predictor whose device's version moved is checked on the next request, whatever
+   * `recheckShare` allows, so data another replica stored is served at once
+   */
+  versions?: { version(deviceId: string): number };
   log?: (event: Record<string, unknown>) => void;
 }
 
 interface Entry {
   /** the device's measurement count when the build started */
   count: number;
+  /** the device's data version when the count was read (0 without versions) */
+  version: number;
   promise: Promise<ServedPredictor>;
   settled: boolean;
   /** performance.now() before which the count is not checked again */
@@ -67,12 +75,14 @@ export class PredictorCache {
   private readonly entries = new Map<string, Entry>();
   private readonly train: ServeTrainOptions;
   private readonly recheckShare: number;
+  private readonly versions: PredictorCacheOptions['versions'];
   private readonly log: (event: Record<string, unknown>) => void;
   /** builds started since the cache was created (tests read it) */
   builds = 0;
 
   constructor(options: PredictorCacheOptions) {
     this.store = options.store;
+    this.versions = options.versions;
     this.train = { encodingBaseline: false, ...options.train };
     this.recheckShare = options.recheckShare ?? 0.01;
     if (!(this.recheckShare >= 0 && this.recheckShare <= 1)) throw new RangeError(`'recheckShare' must be in 0..1, got ${options.recheckShare}`);
@@ -117,8 +127,10 @@ export class PredictorCache {
     if (pre) return { predictor: pre, source: 'preloaded', measurements: null };
 
     const entry = this.entries.get(key);
+    // read before the count: a change after this point moves the version past the entry's
+    const version = this.versions?.version(deviceId) ?? 0;
     // a build in flight serves every request of its key: one build at a time per key
-    if (entry && (!entry.settled || performance.now() < entry.nextCheck)) return entry.promise;
+    if (entry && (!entry.settled || (performance.now() < entry.nextCheck && entry.version === version))) return entry.promise;
     if (!entry && !(await this.store.getDevice(deviceId))) throw await unknownDevice(this.store, deviceId);
     // the device's measurement count is the signal that new measurements arrived (from agents or
     // from another process writing the same database); its cost is budgeted, see recheckShare
@@ -131,6 +143,7 @@ export class PredictorCache {
     if (current && current !== entry && !current.settled) return current.promise;
     if (current && current.count === count) {
       current.nextCheck = nextCheck;
+      current.version = version;
       return current.promise;
     }
 
@@ -147,7 +160,7 @@ export class PredictorCache {
         throw e;
       },
     );
-    const fresh: Entry = { count, settled: false, nextCheck, promise };
+    const fresh: Entry = { count, version, settled: false, nextCheck, promise };
     this.entries.set(key, fresh);
     return promise;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChangeEvent, ChangeNotifier } from '../../events/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { CampaignView, DashboardSnapshot } from './types.ts';
 
@@ -10,7 +11,15 @@ export interface EventHubOptions {
   pollMs?: number;
   /** a comment line keeps idle connections (and proxies) open (default 15 s) */
   keepAliveMs?: number;
+  /**
+   * the collector's change events (every replica's, on PostgreSQL): each goes to the clients as an
+   * event `change` and makes the store be read again at once instead of at the next poll
+   */
+  notifier?: Pick<ChangeNotifier, 'subscribe'>;
 }
+
+/** How long after a change event the store is read: changes that come together make one read. */
+const CHANGE_READ_DELAY_MS = 25;
 
 /** Campaigns and device counts, as the dashboard shows them. */
 export async function snapshotOf(store: Store, agents: number): Promise<Omit<DashboardSnapshot, 'seq' | 'at'>> {
@@ -33,6 +42,8 @@ export async function snapshotOf(store: Store, agents: number): Promise<Omit<Das
  * (agents of this collector, `hwlat profile` in another process on the same file), which a hook
  * on this process's result commits would miss. One snapshot per tick serves every client; a
  * snapshot is sent only when it differs from the last one (event `snapshot`, with an `id:` line).
+ * With a notifier, each change event (event `change`: kind, device, version, the replica it came
+ * from) is passed on and the store read at once, so replicas' dashboards move together.
  *
  * @example
  * const hub = new EventHub({ store, pollMs: 1000 });
@@ -51,6 +62,9 @@ export class EventHub {
   private sinceWrite = 0;
   /** a poll in flight: the store is asynchronous, and a slow read must not overlap the next tick */
   private polling: Promise<boolean> | null = null;
+  /** the read a change event asked for */
+  private soon: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: () => void;
 
   constructor(options: EventHubOptions) {
     this.store = options.store;
@@ -61,6 +75,7 @@ export class EventHub {
     if (!(Number.isFinite(this.keepAliveMs) && this.keepAliveMs >= this.pollMs)) {
       throw new RangeError(`'keepAliveMs' must be a number >= pollMs (${this.pollMs}), got ${options.keepAliveMs}`);
     }
+    this.unsubscribe = options.notifier?.subscribe((e) => this.onChange(e)) ?? (() => {});
   }
 
   /** Clients listening now. */
@@ -103,14 +118,31 @@ export class EventHub {
 
   /** Ends every stream (the server is closing). */
   close(): void {
+    this.unsubscribe();
     for (const res of this.clients) res.end();
     this.clients.clear();
     this.stop();
   }
 
+  /** A change (this replica's or another's): told to the clients as it is, then the store re-read soon. */
+  private onChange(e: ChangeEvent): void {
+    if (this.clients.size === 0) return;
+    const text = `event: change\ndata: ${JSON.stringify(e)}\n\n`;
+    for (const res of this.clients) res.write(text);
+    this.sinceWrite = 0;
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      // a read in flight may predate the change: the fresh read comes after it
+      void (this.polling ?? Promise.resolve(false)).catch(() => false).then(() => this.tick());
+    }, CHANGE_READ_DELAY_MS);
+    this.soon.unref();
+  }
+
   private stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.soon) clearTimeout(this.soon);
+    this.timer = this.soon = null;
   }
 
   private async tick(): Promise<void> {

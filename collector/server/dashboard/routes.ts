@@ -6,7 +6,7 @@ import { unknownDevice, type PredictorCache } from '../predictions.ts';
 import { AccuracyCache } from './accuracy.ts';
 import { dashboardAsset, type Asset } from './assets.ts';
 import { predictorBundle } from './bundle.ts';
-import { EventHub } from './events.ts';
+import { EventHub, type EventHubOptions } from './events.ts';
 import { DeviceQualityCache, deviceSummary, lutTable, spacesView } from './views.ts';
 
 export interface DashboardRoutesOptions {
@@ -18,6 +18,8 @@ export interface DashboardRoutesOptions {
   quality?: DeviceQualityCache;
   /** how often `/api/events` polls the store while someone listens (default 1000 ms; $HWLAT_DASHBOARD_POLL_MS) */
   pollMs?: number;
+  /** change events (every replica's): passed on by `/api/events`, each making it re-read the store */
+  notifier?: EventHubOptions['notifier'];
 }
 
 /** `?space=` as a known space: missing or unknown is a 400 naming the field. */
@@ -43,7 +45,8 @@ async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
  *
  * - `GET /` the page; `GET /dashboard/:asset` its script and style, Vega and Vega-Lite from node_modules
  * - `GET /api/events` server-sent events: a `snapshot` (campaign progress, device measurement
- *   counts, agents online) on connect and whenever it changes (the store is polled, see EventHub)
+ *   counts, agents online) on connect and whenever it changes (the store is polled, and read at
+ *   once on a `change` event, which is passed on too; see EventHub)
  * - `GET /api/dashboard/spaces` the spaces with example architectures
  * - `GET /api/dashboard/devices/:id` measurement counts per level and space, data quality, LUT coverage per space
  * - `GET /api/dashboard/devices/:id/lut-table?space=S` the LUT per position × candidate, with a heatmap spec
@@ -55,7 +58,7 @@ async function sendAsset(res: ServerResponse, asset: Asset): Promise<void> {
 export function addDashboardRoutes(router: Router, o: DashboardRoutesOptions): { events: EventHub; close(): void } {
   const { store, predictors } = o;
   const envPoll = Number(process.env.HWLAT_DASHBOARD_POLL_MS);
-  const events = new EventHub({ store, agents: o.agents, pollMs: o.pollMs ?? (envPoll >= 10 ? envPoll : 1000) });
+  const events = new EventHub({ store, agents: o.agents, pollMs: o.pollMs ?? (envPoll >= 10 ? envPoll : 1000), notifier: o.notifier });
   const accuracy = new AccuracyCache(store);
   const quality = o.quality ?? new DeviceQualityCache(store);
   const deviceOr404 = async (id: string) => {
