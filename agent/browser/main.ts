@@ -1,10 +1,11 @@
 import * as ort from 'onnxruntime-web';
 import type { DeviceProfile } from '../../protocol/index.ts';
 import { runAgentLoop, type AgentSummary } from '../client/agent-core.ts';
-import type { AgentEvent } from '../transport/ws-client.ts';
+import { CollectorRefusedError, type AgentEvent } from '../transport/ws-client.ts';
 import { chooseBackend } from './choose-backend.ts';
 import { browserProfile, probeBrowser } from './fingerprint.ts';
 import { IdbOutbox } from './idb-outbox.ts';
+import { emptyCounts, progressView, type DeviceJobs, type TabCounts } from './progress.ts';
 
 /**
  * The /agent page: the browser device agent. Same loop (agent/client/agent-core.ts), harness,
@@ -22,8 +23,11 @@ interface PageState {
   fallbackReason: string | null;
   timerResolutionMs: number | null;
   crossOriginIsolated: boolean;
-  counts: { leases: number; results: number; acked: number; resent: number; failedJobs: number; pending: number; connections: number };
-  campaign: { total: number; done: number; failed: number } | null;
+  counts: TabCounts;
+  /** this device's jobs over the collector's campaigns (polled) */
+  campaign: DeviceJobs | null;
+  /** the Stop button was pressed */
+  stopping: boolean;
   summary: AgentSummary | null;
   events: AgentEvent[];
 }
@@ -35,8 +39,9 @@ const state: PageState = {
   fallbackReason: null,
   timerResolutionMs: null,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
-  counts: { leases: 0, results: 0, acked: 0, resent: 0, failedJobs: 0, pending: 0, connections: 0 },
+  counts: emptyCounts(),
   campaign: null,
+  stopping: false,
   summary: null,
   events: [],
 };
@@ -47,19 +52,16 @@ const $ = (id: string) => document.getElementById(id) as HTMLElement;
 function render(): void {
   $('status').textContent = state.message;
   $('status').dataset.status = state.status;
-  const c = state.counts;
-  $('counts').textContent = `${c.results} measured · ${c.acked} acknowledged · ${c.pending} waiting in the outbox${c.resent ? ` · ${c.resent} re-sent` : ''}${c.failedJobs ? ` · ${c.failedJobs} failed` : ''}`;
+  // progress only once the agent works (or has worked): not while loading, and never beside an error
+  $('work').hidden = !['connecting', 'running', 'idle', 'stopped'].includes(state.status);
+  $('stop').hidden = state.status === 'stopped' || state.stopping;
+  const view = progressView(state.campaign, state.counts);
   const bar = $('progress') as HTMLProgressElement;
-  const text = $('progress-text');
-  if (state.campaign && state.campaign.total > 0) {
-    const { total, done, failed } = state.campaign;
-    bar.max = total;
-    bar.value = done + failed;
-    text.textContent = `${done} / ${total} jobs measured${failed ? ` (${failed} given up)` : ''}`;
-  } else {
-    bar.removeAttribute('value');
-    text.textContent = state.counts.results > 0 ? `${state.counts.results} jobs measured` : 'waiting for jobs';
-  }
+  bar.max = view.max;
+  if (view.value === null) bar.removeAttribute('value');
+  else bar.value = view.value;
+  $('progress-text').textContent = view.jobs;
+  $('counts').textContent = view.results;
   const d = state.device;
   if (d) {
     const rows: Array<[string, string]> = [
@@ -152,6 +154,7 @@ function onEvent(e: AgentEvent, outbox: IdbOutbox): void {
       break;
     case 'result':
       c.results++;
+      if (e.quality === 'disturbed') c.disturbed++;
       break;
     case 'ack':
       c.acked += (e.resultIds as unknown[]).length;
@@ -257,7 +260,7 @@ function takeToken(): string {
 async function main(): Promise<void> {
   const token = takeToken();
   const params = new URLSearchParams(location.search);
-  if (!token) throw new TypeError("no 'token' in the page's URL: open the link `hwlat serve --print-link` prints (…/agent?token=…)");
+  if (!token) throw new TypeError("no 'token' in the page's URL: open the link `hwlat serve --print-link` (or `hwlat demo`) prints (…/agent?token=…)");
   const want = params.get('backend') ?? 'auto';
   const threads = intParam(params, 'threads', 0, 0, 64);
   const maxJobs = intParam(params, 'maxJobs', 4, 1, 256);
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
   const ctl = new AbortController();
   $('stop').addEventListener('click', () => {
     ctl.abort();
+    state.stopping = true;
     state.message = 'stopping: finishing the measurement in hand…';
     render();
   });
@@ -305,8 +309,21 @@ async function main(): Promise<void> {
   }
 }
 
+/** The error as the page says it: a refused token names the link to open instead of an agent's flags. */
+function errorMessage(e: unknown): string {
+  if (e instanceof CollectorRefusedError && e.code === 'unauthorized') {
+    try {
+      sessionStorage.removeItem(TOKEN_KEY); // a reload must not try the refused token again
+    } catch {
+      // storage disabled: nothing was kept
+    }
+    return "error: the collector refused this page's token: open the link `hwlat serve --print-link` (or `hwlat demo`) prints, with the current token";
+  }
+  return `error: ${(e as Error).message}`;
+}
+
 main().catch((e: unknown) => {
-  Object.assign(state, { status: 'error', message: `error: ${(e as Error).message}` });
+  Object.assign(state, { status: 'error', message: errorMessage(e) });
   render();
   console.error(e);
 });

@@ -53,17 +53,20 @@ function pageHtml(wsPath: string): string {
   dt { color: #57606a; } dd { margin: 0; overflow-wrap: anywhere; }
   ol { font: 12px/1.4 ui-monospace, monospace; padding-left: 1.2rem; color: #3b434b; }
   button { font: inherit; padding: .3rem .9rem; }
+  [hidden] { display: none !important; }
 </style>
 </head>
 <body data-ws-path="${escapeAttr(wsPath)}" data-ort-path="${escapeAttr(ORT_PATH)}">
 <main>
   <h1>hwlat browser agent</h1>
   <p id="status" data-status="starting">loading…</p>
-  <progress id="progress" max="1"></progress>
-  <p><span id="progress-text">waiting for jobs</span><br><small id="counts"></small></p>
+  <section id="work" hidden>
+    <progress id="progress" max="1"></progress>
+    <p><span id="progress-text"></span><br><small id="counts"></small></p>
+    <button id="stop" type="button">Stop</button>
+    <p><small>Keep this tab in front while it measures: browsers slow down background tabs, which would show up as latency.</small></p>
+  </section>
   <dl id="device"></dl>
-  <button id="stop" type="button">Stop</button>
-  <p><small>Keep this tab in front while it measures: browsers slow down background tabs, which would show up as latency.</small></p>
   <ol id="log"></ol>
 </main>
 <noscript>This page measures neural-network latency with JavaScript and WebAssembly; please enable JavaScript.</noscript>

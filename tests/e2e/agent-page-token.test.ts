@@ -57,3 +57,43 @@ test('the page drops ?token= from its address, keeps it for reloads in session s
     await browser.close();
   }
 });
+
+/** What a person sees of the page's progress: each part's visibility and text. */
+const shown = (page: Page) => page.evaluate(() => {
+  // no named functions in here: tsx would wrap them in a helper the page does not have
+  const [bar, stop, progressText] = ['progress', 'stop', 'progress-text'].map((id) => (document.getElementById(id)?.getClientRects().length ?? 0) > 0);
+  return { bar, stop, progressText, text: document.body.innerText };
+});
+
+test('without a token, or with a wrong one, the page shows only the error: no progress bar, no job counts, no Stop button', { skip: browserUnavailable(), timeout: 120_000 }, async () => {
+  const browser = await launchBrowser();
+  try {
+    for (const [what, query, message] of [
+      ['no token', '?backend=wasm', /no 'token' in the page's URL: open the link `hwlat serve --print-link` \(or `hwlat demo`\) prints/],
+      ['a wrong token', '?backend=wasm&token=wrong-token-0123456789', /the collector refused this page's token: open the link `hwlat serve --print-link` \(or `hwlat demo`\) prints/],
+    ] as const) {
+      const page = await browser.context.newPage();
+      await page.goto(`${collector.url}/agent${query}`);
+      await waitUntil(async () => (await status(page)).status === 'error', 60_000, `the page with ${what} to say why`);
+      assert.match((await status(page)).message, message, what);
+      const s = await shown(page);
+      assert.deepEqual({ bar: s.bar, stop: s.stop, progressText: s.progressText }, { bar: false, stop: false, progressText: false }, `${what}: ${s.text}`);
+      assert.doesNotMatch(s.text, /waiting|jobs|Stop/, `${what}: only the error: ${s.text}`);
+      assert.match(s.text, message);
+      // a refused token is not kept for a reload
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('hwlat.token')), null, what);
+      await page.close();
+    }
+    // with the right token the progress and the Stop button are there
+    const page = await browser.context.newPage();
+    await page.goto(`${collector.url}/agent?token=${TEST_TOKEN}&backend=wasm`);
+    await waitUntil(async () => ['idle', 'error'].includes((await status(page)).status), 60_000, 'the page to connect');
+    assert.equal((await status(page)).status, 'idle', (await status(page)).message);
+    const s = await shown(page);
+    assert.deepEqual({ bar: s.bar, stop: s.stop, progressText: s.progressText }, { bar: true, stop: true, progressText: true }, s.text);
+    assert.match(s.text, /no jobs for this device yet/);
+    assert.match(s.text, /this tab: 0 results · 0 stored/);
+  } finally {
+    await browser.close();
+  }
+});

@@ -81,7 +81,7 @@ test('wasm: the /agent page finishes a campaign under a browser device id, survi
 
     // mid-campaign: progress renders, screenshot taken
     await until(async () => (await view(page)).counts.acked >= 1, 60_000, 'the first acknowledged result');
-    await until(async () => /^[12] \/ 3 jobs measured/.test((await page.textContent('#progress-text')) ?? ''), 15_000, "the page's campaign progress");
+    await until(async () => /^[12] \/ 3 jobs done/.test((await page.textContent('#progress-text')) ?? ''), 15_000, "the page's campaign progress");
     const bar = await page.$eval('#progress', (el) => ({ value: (el as HTMLProgressElement).value, max: (el as HTMLProgressElement).max }));
     assert.equal(bar.max, 3);
     assert.ok(bar.value >= 1 && bar.value < 3, `progress bar mid-campaign: ${JSON.stringify(bar)}`);
