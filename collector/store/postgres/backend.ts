@@ -149,9 +149,12 @@ export class PostgresBackend implements StoreBackend {
   /** Every migration the database has applied, with when. */
   async appliedMigrations(): Promise<AppliedMigration[]> {
     const c = await this.#db.pool.connect();
+    const ignore = (): void => {}; // a lost connection fails the query below
+    c.on('error', ignore);
     try {
       return await appliedPgMigrations(c);
     } finally {
+      c.off('error', ignore);
       c.release();
     }
   }

@@ -151,6 +151,17 @@ function connectFailure(loc: PostgresLocation, err: unknown): string {
 }
 
 /**
+ * StoreOpenError unless the server is PostgreSQL MIN_SERVER_VERSION or newer.
+ * @param versionNum `server_version_num`, e.g. 150018 for 15.18
+ * @param versionText `server_version`, for the message
+ */
+export function checkServerVersion(loc: Pick<PostgresLocation, 'label' | 'address'>, versionNum: number, versionText: string): void {
+  if (!(versionNum >= MIN_SERVER_VERSION * 10000)) {
+    throw new StoreOpenError(loc.label, `the server at ${loc.address} runs PostgreSQL ${versionText}; hwlat needs PostgreSQL ${MIN_SERVER_VERSION} or newer`);
+  }
+}
+
+/**
  * Opens a pool and checks, on one connection, that the server answers and is new enough. Throws
  * StoreOpenError naming the URL (without password) and host:port: unreachable, refused login,
  * missing database, or a server older than MIN_SERVER_VERSION. The pool is closed on any failure.
@@ -167,18 +178,15 @@ export async function connectPool(loc: PostgresLocation): Promise<pg.Pool> {
     } catch (err) {
       throw new StoreOpenError(loc.label, connectFailure(loc, err), { cause: err });
     }
+    const ignore = (): void => {}; // a lost connection fails the query below
+    client.on('error', ignore);
     try {
       const { rows } = await client.query<{ v: string; server_version: string }>(
         "SELECT current_setting('server_version_num') AS v, current_setting('server_version') AS server_version",
       );
-      const num = Number(rows[0]?.v ?? 0);
-      if (num < MIN_SERVER_VERSION * 10000) {
-        throw new StoreOpenError(
-          loc.label,
-          `the server at ${loc.address} runs PostgreSQL ${rows[0]?.server_version ?? 'unknown'}; hwlat needs PostgreSQL ${MIN_SERVER_VERSION} or newer`,
-        );
-      }
+      checkServerVersion(loc, Number(rows[0]?.v ?? 0), rows[0]?.server_version ?? 'unknown');
     } finally {
+      client.off('error', ignore);
       client.release();
     }
     return pool;

@@ -46,6 +46,12 @@ export class PgDb {
       throw this.#translate(method, err);
     }
     let broken = false;
+    // a connection that dies while checked out emits 'error' on the client besides failing its
+    // query: without a listener that would be an uncaught exception taking the collector down
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -59,6 +65,7 @@ export class PgDb {
       }
       throw this.#translate(method, err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -30,6 +30,9 @@ export async function appliedPgMigrations(db: pg.ClientBase): Promise<AppliedMig
 export async function migratePg(pool: pg.Pool, migrations: readonly Migration[], label: string): Promise<number[]> {
   checkMigrations(migrations);
   const client = await pool.connect();
+  // a connection lost mid-migration fails the migration's query; the event must not crash the process
+  const ignore = (): void => {};
+  client.on('error', ignore);
   try {
     await client.query('BEGIN');
     try {
@@ -76,6 +79,7 @@ export async function migratePg(pool: pg.Pool, migrations: readonly Migration[],
       throw err;
     }
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }
