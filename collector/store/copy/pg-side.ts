@@ -14,7 +14,10 @@ export async function openPgSide(url: string): Promise<CopySide> {
   const loc = parsePostgresUrl(url, { poolSize: 1 });
   const pool = await connectPool(loc);
   try {
-    return new PgSide(pool, await pool.connect(), loc.label);
+    const client = await pool.connect();
+    // a lost connection fails the copy's next query (and rolls it back); the event itself is not a crash
+    client.on('error', () => {});
+    return new PgSide(pool, client, loc.label);
   } catch (err) {
     await pool.end();
     throw err;
