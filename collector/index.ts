@@ -3,3 +3,4 @@ export * from './server/index.ts';
 export * from './predictors.ts';
 export * from './fewshot.ts';
 export * from './kernel-models.ts';
+export * from './events/index.ts';

@@ -33,6 +33,8 @@ export const DEFAULT_CHANNEL = 'hwlat_changes';
 
 /** The URL as logs and errors may show it: the password replaced. */
 export function redactUrl(url: string): string {
+  // a file path (a SQLite --db) is shown as it is
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
