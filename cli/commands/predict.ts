@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { deviceKernelModel, openStore, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
+import { deviceKernelModel, kernelModelPredictionJson, openStore, predictionJson, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
 import { predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts';
 import { getSpace } from '../../ops-library/index.ts';
 import { insufficientCleanData } from '../../conditions/index.ts';
@@ -78,7 +78,7 @@ export function trainCommand(): Command {
       // disturbed measurements were left out; too little clean data gets no score, only the reason
       const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
       const quality = { ...data.quality, dropped: data.dropped };
-      emit(Boolean(o.json), { out: o.out, deviceId: d.deviceId, space: d.space, chosen: d.chosen, training: d.training, quality, insufficient, metrics: insufficient === null ? d.metrics : null }, () =>
+      emit(Boolean(o.json), { out: o.out, device: d.deviceId, space: d.space, chosen: d.chosen, training: d.training, quality, insufficient, metrics: insufficient === null ? d.metrics : null }, () =>
         [
           `wrote ${o.out}: ${d.space} on ${d.deviceId}, default predictor '${d.chosen}'`,
           `trained on ${d.training.networks} networks (${d.training.passes.length} passes), LUT ${d.training.lutEntries} entries, ${d.training.regressorUnits} units from the kernel regressor, ${d.training.seconds.toFixed(1)} s`,
@@ -130,11 +130,8 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
     const runtime = runtimeRuleSet(device.runtime);
     const model = await deviceKernelModel(store, device.id, { kind: o.kernelRegressor });
     const p = predictOnnxModel(bytes, model, { runtime, strict: o.strict, ...(o.inputShape ? { inputShape: parseShape(o.inputShape) } : {}) });
-    const json = {
-      model: o.onnx, device: device.id, runtime, latency_ms: p.ms, kernel_sum_ms: p.kernelSumMs, overhead_ms: p.overheadMs,
-      kernels: p.kernels.map((k) => ({ op: k.op, type: k.type, nodes: k.nodes, ms: k.ms, source: k.source, ...(k.model ? { regressor: k.model } : {}) })),
-      unmapped: p.unmapped.map((u) => ({ op: u.op, nodes: u.nodes, macs_share: u.macsShare, ms: u.ms })),
-    };
+    // the fields of POST /api/predict/onnx, by the same function
+    const json = { model: o.onnx, device: device.id, runtime, kind: 'kernel-model', ...kernelModelPredictionJson(p) };
     emit(Boolean(o.json), json, () => {
       const count = (s: string) => p.kernels.filter((k) => k.source === s).length;
       return [
@@ -187,7 +184,13 @@ export function predictCommand(): Command {
       const opts = { kind: o.kind, calibrationMs: o.calibration };
       if (o.arch !== undefined) {
         const p = predictor.predict(o.arch, opts);
-        emit(Boolean(o.json), p, () =>
+        // the fields of POST /api/predict, by the same function; `predictor` says where it came from
+        const d = predictor.data;
+        const json = {
+          device: predictor.deviceId, space: p.space, ...predictionJson(p),
+          predictor: { source: 'directory', dir: o.model, created_at: d.createdAt, networks: d.training.networks }, breakdown: p.breakdown,
+        };
+        emit(Boolean(o.json), json, () =>
           [
             `${p.ms.toFixed(3)} ms (${p.low.toFixed(3)}–${p.high.toFixed(3)}) by '${p.kind}' on ${predictor.deviceId}; LUT sum ${p.lutSumMs.toFixed(3)} ms`,
             table(['position', 'choice', 'ms', 'source', 'key'], p.breakdown.map((b) => [b.position, b.choice ?? '', b.ms.toFixed(4), b.source, b.key])),
@@ -235,7 +238,7 @@ export function evalCommand(): Command {
       // a score from too little clean data would look like a verdict on the predictor: say so instead
       const insufficient = insufficientCleanData({ usable: data.networks.length, total: data.networkMeasurements });
       if (insufficient !== null) {
-        emit(Boolean(o.json), { deviceId: data.deviceId, space: data.space.name, insufficient, quality, splits: [] }, () =>
+        emit(Boolean(o.json), { device: data.deviceId, space: data.space.name, insufficient, quality, splits: [] }, () =>
           `${data.space.name} on ${data.deviceId}: no score — ${insufficient}\ndata: ${data.quality.text}${dropped}`);
         return;
       }
@@ -247,7 +250,8 @@ export function evalCommand(): Command {
       // one of them carried its group's figure, else (partly) by the calibration workload
       const anchored = data.networks.filter((n) => n.anchorMs).length;
       const normalisation = anchored === data.networks.length ? 'anchor' : anchored === 0 ? 'calibration' : 'mixed';
-      const out = { deviceId: report.deviceId, space: report.space, quality, calibrationMs: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, normalisation, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
+      // `device` and `calibration_ms` as the API names them (the dashboard's accuracy view, POST /api/predict)
+      const out = { device: report.deviceId, space: report.space, quality, calibration_ms: report.calibrationMs, calibrationElasticity: report.predictor.data.calibrationElasticity ?? 1, normalisation, lutEntries: report.lutEntries, chosen: report.predictor.data.chosen, splits: report.splits.map(({ points: _p, ...s }) => s), report: o.report ?? null };
       emit(Boolean(o.json), out, () =>
         [
           `${report.space} on ${report.deviceId}: LUT ${report.lutEntries} entries, reference calibration ${report.calibrationMs?.toFixed(4) ?? 'none'} ms, calibration elasticity β ${(report.predictor.data.calibrationElasticity ?? 1).toFixed(3)}, networks normalised by ${normalisation === 'mixed' ? `anchor (${anchored}) and calibration (${data.networks.length - anchored})` : normalisation === 'anchor' ? 'their anchor network' : 'the calibration workload'}`,

@@ -3,5 +3,6 @@ export { AgentEndpoint, type AgentEndpointOptions } from './agents.ts';
 export { planTasks } from './planner.ts';
 export { tokenMatches, bearerToken } from './auth.ts';
 export { PredictorCache, type PredictorCacheOptions, type PredictorSource, type ServedPredictor, type ServeTrainOptions } from './predictions.ts';
+export { kernelModelPredictionJson, predictionJson } from './prediction-json.ts';
 export { addPredictRoutes, PredictRequestSchema, MAX_PREDICT_BATCH, type PredictRequest } from './predict-routes.ts';
 export { addDashboardRoutes, predictorBundle, writePredictorBundle, type PredictorBundle } from './dashboard/index.ts';

@@ -5,6 +5,7 @@ import type { KernelModelCache } from '../kernel-models.ts';
 import type { Store } from '../store/index.ts';
 import { HttpError, sendJson, type Router } from './http.ts';
 import { unknownDevice, type PredictorCache } from './predictions.ts';
+import { kernelModelPredictionJson } from './prediction-json.ts';
 
 /** The most bytes an uploaded ONNX model may have (weights included; `hwlat onnx strip` drops them). */
 export const MAX_ONNX_BYTES = 64 * 1024 * 1024;
@@ -68,9 +69,7 @@ export function addOnnxRoutes(router: Router, o: { store: Store; predictors: Pre
       const bytes = await readBytes(req, MAX_ONNX_BYTES);
       const p = predictOnnxModel(bytes, model, { runtime, strict, ...(inputShape ? { inputShape } : {}) });
       sendJson(res, 200, {
-        device: deviceId, runtime, kind: 'kernel-model', latency_ms: p.ms, kernel_sum_ms: p.kernelSumMs, overhead_ms: p.overheadMs,
-        kernels: p.kernels.map((k) => ({ op: k.op, type: k.type, nodes: k.nodes, ms: k.ms, source: k.source, ...(k.model ? { regressor: k.model } : {}) })),
-        unmapped: p.unmapped.map((u) => ({ op: u.op, nodes: u.nodes, macs_share: u.macsShare, ms: u.ms })),
+        device: deviceId, runtime, kind: 'kernel-model', ...kernelModelPredictionJson(p),
       });
       return;
     }

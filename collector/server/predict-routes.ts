@@ -7,6 +7,7 @@ import { deviceLut } from '../predictors.ts';
 import type { Store } from '../store/index.ts';
 import { HttpError, parseBody, readJson, sendJson, type Router } from './http.ts';
 import { unknownDevice, type PredictorCache, type ServedPredictor } from './predictions.ts';
+import { predictionJson } from './prediction-json.ts';
 
 /** The most architectures one `POST /api/predict` may carry. */
 export const MAX_PREDICT_BATCH = 10_000;
@@ -124,19 +125,7 @@ export function addPredictRoutes(router: Router, o: { store: Store; predictors: 
           if (e instanceof ArchParseError) throw new HttpError(400, `arch: ${e.message}`, 'arch');
           throw e;
         }
-        const head = JSON.stringify({
-          device: body.device,
-          space: space.name,
-          arch: p.arch,
-          latency_ms: p.ms,
-          low_ms: p.low,
-          // the band's upper end is unbounded when validation errors reached −100% (JSON has no Infinity)
-          high_ms: Number.isFinite(p.high) && p.high >= p.ms ? p.high : null,
-          kind: p.kind,
-          lut_sum_ms: p.lutSumMs,
-          calibration_ms: p.calibrationMs,
-          predictor: predictorInfo(served),
-        });
+        const head = JSON.stringify({ device: body.device, space: space.name, ...predictionJson(p), predictor: predictorInfo(served) });
         sendJsonText(res, 200, body.breakdown === false ? head : `${head.slice(0, -1)},"breakdown":${breakdownJson(p.breakdown)}}`);
         return;
       }

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openStore, startCollector } from '../../collector/index.ts';
 import { getSpace, sampleArchs, spaceUnits, specKey } from '../../ops-library/index.ts';
+import { loadPredictor } from '../../predictor/index.ts';
 import { hwlat, type CliResult } from '../helpers/cli.ts';
 
 // one real profile → train → predict / eval chain; every step is a separate `hwlat` process
@@ -32,7 +34,7 @@ before(async () => {
 test('hwlat train writes a predictor directory and reports its validation', async () => {
   const out = ok(await hwlat(['train', '--db', db, '--device', deviceId, '--space', 'nasbench201', '--out', model, '--epochs', '100', '--json']), 'train');
   assert.equal(out.out, model);
-  assert.equal(out.deviceId, deviceId);
+  assert.equal(out.device, deviceId);
   assert.equal(out.space, 'nasbench201');
   assert.ok(['lut-sum', 'composite', 'encoding-mlp'].includes(out.chosen));
   assert.equal(out.training.networks + out.training.validation, 30);
@@ -49,9 +51,14 @@ test('hwlat predict: one architecture (latency, band, breakdown) and a CSV batch
   const p = ok(await hwlat(['predict', '--model', model, '--space', 'nasbench201', '--arch', arch, '--json']), 'predict --arch');
   assert.equal(p.arch, arch);
   assert.equal(p.space, 'nasbench201');
-  assert.ok(Number.isFinite(p.ms) && p.ms > 0, `ms ${p.ms}`);
-  assert.ok(p.low <= p.ms && p.ms <= p.high, `band ${p.low}..${p.high} around ${p.ms}`);
-  assert.ok(p.lutSumMs > 0);
+  assert.equal(p.device, deviceId);
+  // the fields POST /api/predict answers with (collector/server/prediction-json.ts), none of the old camelCase ones
+  for (const f of ['latency_ms', 'low_ms', 'high_ms', 'kind', 'lut_sum_ms', 'calibration_ms', 'predictor', 'breakdown']) assert.ok(f in p, f);
+  for (const f of ['ms', 'low', 'high', 'lutSumMs', 'calibrationMs']) assert.ok(!(f in p), f);
+  assert.equal(p.predictor.dir, model);
+  assert.ok(Number.isFinite(p.latency_ms) && p.latency_ms > 0, `latency_ms ${p.latency_ms}`);
+  assert.ok(p.low_ms <= p.latency_ms && p.latency_ms <= p.high_ms, `band ${p.low_ms}..${p.high_ms} around ${p.latency_ms}`);
+  assert.ok(p.lut_sum_ms > 0);
   const units = nb201.units(arch).map(specKey).sort();
   assert.deepEqual(p.breakdown.map((b: { key: string }) => b.key).sort(), units);
   for (const b of p.breakdown) {
@@ -64,7 +71,8 @@ test('hwlat predict: one architecture (latency, band, breakdown) and a CSV batch
   assert.ok(ref > 0);
   const slow = ok(await hwlat(['predict', '--model', model, '--arch', arch, '--kind', 'lut-sum', '--calibration', String(2 * ref), '--json']), 'predict --calibration');
   assert.equal(slow.kind, 'lut-sum');
-  assert.ok(Math.abs(slow.ms / (2 * p.lutSumMs) - 1) < 1e-9, `${slow.ms} vs 2 × ${p.lutSumMs}`);
+  assert.ok(Math.abs(slow.latency_ms / (2 * p.lut_sum_ms) - 1) < 1e-9, `${slow.latency_ms} vs 2 × ${p.lut_sum_ms}`);
+  assert.equal(slow.calibration_ms, 2 * ref);
 
   const csvIn = join(dir, 'in.csv');
   const csvOut = join(dir, 'out.csv');
@@ -80,13 +88,30 @@ test('hwlat predict: one architecture (latency, band, breakdown) and a CSV batch
     assert.ok(Number(ms) > 0 && Number.isFinite(Number(ms)), `row ${i}: ${ms}`);
   });
   // the batch path and the single path agree
-  assert.equal(Number(rows[0]?.[1]), Number(p.ms.toFixed(5)));
+  assert.equal(Number(rows[0]?.[1]), Number(p.latency_ms.toFixed(5)));
+
+  // one naming: the API serving the same predictor answers with the same fields and values
+  const store = openStore({ path: db });
+  const collector = await startCollector({ store, token: 'predict-names-token-0123', port: 0, host: '127.0.0.1', predictors: [await loadPredictor(model)] });
+  try {
+    const res = await fetch(`${collector.url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ device: deviceId, space: 'nasbench201', arch }) });
+    assert.equal(res.status, 200);
+    const api = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(p).filter((k) => k !== 'predictor'), Object.keys(api).filter((k) => k !== 'predictor'));
+    const { predictor: _cp, ...cliFields } = p;
+    const { predictor: _ap, ...apiFields } = api;
+    assert.deepEqual(cliFields, apiFields);
+  } finally {
+    await collector.close();
+    await store.close();
+  }
 });
 
 test('hwlat eval writes an HTML report with plots and held-out metrics', async () => {
   const report = join(dir, 'r.html');
   const out = ok(await hwlat(['eval', '--db', db, '--device', deviceId, '--space', 'nasbench201', '--report', report, '--json', '--epochs', '100']), 'eval');
-  assert.equal(out.deviceId, deviceId);
+  assert.equal(out.device, deviceId);
+  assert.ok(out.calibration_ms > 0);
   assert.equal(out.space, 'nasbench201');
   assert.equal(out.report, report);
   // hwlat profile measured every network beside NAS-Bench-201's anchor network

@@ -82,7 +82,7 @@ describe('--db defaults to hwlat.sqlite and --device to the database\'s only dev
     assert.equal((JSON.parse(built.stdout) as { device: { id: string } }).device.id, pixel);
     assert.ok(readFileSync(join(dir, 'built.csv'), 'utf8').startsWith('key,'));
     assert.equal(trained.code, 0, trained.stderr);
-    assert.equal((JSON.parse(trained.stdout) as { deviceId: string }).deviceId, pixel);
+    assert.equal((JSON.parse(trained.stdout) as { device: string }).device, pixel);
 
     const second = await hwlatIn(dir, ['lut', 'import', '--device', 'note10', '--format', 'csv', '--file', 'lut.csv', '--space', 'fbnet', '--json']);
     assert.equal(second.code, 0, second.stderr);
