@@ -1,6 +1,6 @@
 import { isUsable, referenceCalibration } from '../conditions/index.ts';
 import type { Measurement } from '../protocol/index.ts';
-import { median } from './math.ts';
+import { median } from 'simple-statistics';
 import type { BuildLutOptions, Lut, LutEntry } from './types.ts';
 
 /** One op-level measurement's statistics, rescaled to the reference calibration. */

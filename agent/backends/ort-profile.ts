@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { median as ssMedian } from 'simple-statistics';
 import type { RuntimeKernel, TimedKernel } from '../../ops-library/index.ts';
 import type { KernelProfile } from '../../protocol/index.ts';
 
@@ -189,10 +190,9 @@ function splitRuns(events: readonly ProfileEvent[]): Run[] {
   return runs.map((r) => ({ dur: r.dur, nodes: r.nodes.sort((a, b) => a.ts - b.ts) }));
 }
 
+/** simple-statistics' median, 0 for no values (a kernel no run reported). */
 function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? 0 : s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+  return xs.length === 0 ? 0 : ssMedian([...xs]);
 }
 
 /** Input shapes in the node's input order, [] for an absent optional input ('' in the graph). */
