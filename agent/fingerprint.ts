@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import si from 'systeminformation';
-import { DeviceProfileSchema, RuntimeInfoSchema } from '../protocol/index.ts';
+import { DeviceProfileSchema, invalidArgumentError, RuntimeInfoSchema } from '../protocol/index.ts';
 import type { DeviceProfile, HardwareInfo, RuntimeInfo } from '../protocol/index.ts';
 
 const GPU_TIMEOUT_MS = 3000;
@@ -110,8 +110,7 @@ function shortCpu(cpu: string): string {
 export async function fingerprint(runtime: RuntimeInfo): Promise<DeviceProfile> {
   const parsed = RuntimeInfoSchema.safeParse(runtime);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new TypeError(`'runtime.${issue?.path.join('.') ?? ''}' is invalid: ${issue?.message ?? 'bad runtime info'}`);
+    throw invalidArgumentError(parsed.error, 'runtime');
   }
   const rt = parsed.data;
   probed ??= probeHardware().catch((e: unknown) => {

@@ -3,3 +3,4 @@ export * from './measurement.ts';
 export * from './job.ts';
 export * from './messages.ts';
 export * from './kernels.ts';
+export * from './zod-error.ts';

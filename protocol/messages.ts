@@ -146,10 +146,3 @@ export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type Lease = z.infer<typeof LeaseSchema>;
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
-
-/** A zod error's first issue as `field: message`, for error replies. */
-export function describeZodError(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0];
-  const field = issue ? issue.path.map(String).join('.') : '';
-  return { field, message: issue ? `${field || '(message)'}: ${issue.message}` : error.message };
-}

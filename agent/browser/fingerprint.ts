@@ -1,4 +1,4 @@
-import { DeviceProfileSchema, RuntimeInfoSchema, type DeviceProfile, type RuntimeInfo } from '../../protocol/index.ts';
+import { DeviceProfileSchema, invalidArgumentError, RuntimeInfoSchema, type DeviceProfile, type RuntimeInfo } from '../../protocol/index.ts';
 import { sha256Hex } from './sha256.ts';
 
 const GIB = 1024 ** 3;
@@ -86,8 +86,7 @@ function gpuModel(g: GpuAdapterInfo): string {
 export function browserProfile(env: BrowserEnv, runtime: RuntimeInfo): DeviceProfile {
   const rt = RuntimeInfoSchema.safeParse(runtime);
   if (!rt.success) {
-    const issue = rt.error.issues[0];
-    throw new TypeError(`'runtime.${issue?.path.join('.') ?? ''}' is invalid: ${issue?.message ?? 'bad runtime info'}`);
+    throw invalidArgumentError(rt.error, 'runtime');
   }
   if (env === null || typeof env !== 'object' || typeof env.userAgent !== 'string') throw new TypeError(`'env' must be a BrowserEnv with a userAgent string`);
   const browser = browserName(env.userAgent);

@@ -1,4 +1,4 @@
-import { ResultSchema, type ResultMessage } from '../../protocol/index.ts';
+import { invalidArgumentError, ResultSchema, type ResultMessage } from '../../protocol/index.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
 
 const STORE = 'results';
@@ -57,8 +57,7 @@ export class IdbOutbox implements ResultOutbox {
   async put(result: ResultMessage): Promise<void> {
     const parsed = ResultSchema.safeParse(result);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new TypeError(`outbox: 'result.${issue?.path.map(String).join('.') ?? ''}' is invalid: ${issue?.message ?? 'not a result message'}`);
+      throw invalidArgumentError(parsed.error, 'result', 'outbox: ');
     }
     const db = await this.db;
     const tx = db.transaction(STORE, 'readwrite', { durability: 'strict' });

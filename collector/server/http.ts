@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { describeZodError } from '../../protocol/index.ts';
 
 /** An HTTP error with its status; the message is sent to the client as `{error, field?}`. */
 export class HttpError extends Error {
@@ -38,9 +39,8 @@ export async function readJson(req: IncomingMessage, maxBytes = MAX_BODY_BYTES):
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue ? issue.path.map(String).join('.') : '';
-    throw new HttpError(400, `${field || '(body)'}: ${issue?.message ?? 'invalid'}`, field || undefined);
+    const { field, message } = describeZodError(r.error, '(body)');
+    throw new HttpError(400, message, field || undefined);
   }
   return r.data;
 }
