@@ -33,7 +33,11 @@ export class InProcessNotifier implements ChangeNotifier {
     const version = ++this.version;
     const at = new Date().toISOString();
     for (const c of changes) {
-      this.listeners.emit({ kind: c.kind, deviceId: c.deviceId, ...(c.campaignId !== undefined ? { campaignId: c.campaignId } : {}), version, origin: this.origin, at });
+      this.listeners.emit({
+        kind: c.kind, deviceId: c.deviceId,
+        ...(c.campaignId !== undefined ? { campaignId: c.campaignId } : {}), ...(c.agents !== undefined ? { agents: c.agents } : {}),
+        version, origin: this.origin, at,
+      });
     }
   }
 

@@ -4,3 +4,4 @@ export { DEFAULT_CHANNEL, PgNotifier, PgNotifierError, redactUrl, type PgNotifie
 export { ChangePublisher, changesOf, type ChangePublisherOptions } from './publisher.ts';
 export { DataVersions, type DataKind } from './versions.ts';
 export { notifierFor, type NotifierForOptions } from './select.ts';
+export { ReplicaAgents, type ReplicaAgentsOptions } from './replica-agents.ts';

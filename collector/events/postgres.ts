@@ -114,7 +114,11 @@ export class PgNotifier implements ChangeNotifier {
   async publish(changes: readonly Change[]): Promise<void> {
     if (this.closed || changes.length === 0) return;
     const at = new Date().toISOString();
-    const events = changes.map((c) => ({ kind: c.kind, deviceId: c.deviceId, ...(c.campaignId !== undefined ? { campaignId: c.campaignId } : {}), origin: this.origin, at }));
+    const events = changes.map((c) => ({
+      kind: c.kind, deviceId: c.deviceId,
+      ...(c.campaignId !== undefined ? { campaignId: c.campaignId } : {}), ...(c.agents !== undefined ? { agents: c.agents } : {}),
+      origin: this.origin, at,
+    }));
     try {
       // one statement, one transaction: the batch shares its version; a payload stays far below NOTIFY's 8000 bytes
       await this.pool.query(

@@ -8,10 +8,12 @@ import { z } from 'zod';
  * - `jobs`: the device's jobs changed state (leased, done, failed, requeued), so campaign progress did;
  *   deviceId null when the store does not say whose (expired or released leases)
  * - `campaigns`: a campaign was created
+ * - `agents`: how many agents are connected to the replica that sends it (`agents`), sent when it
+ *   changes and every few seconds (ReplicaAgents), so every replica's dashboard shows the fleet's total
  * - `resync`: not a change but a warning: this replica may have missed events (its listening
  *   connection dropped and came back); anything may have changed
  */
-export const CHANGE_KINDS = ['devices', 'measurements', 'kernels', 'jobs', 'campaigns', 'resync'] as const;
+export const CHANGE_KINDS = ['devices', 'measurements', 'kernels', 'jobs', 'campaigns', 'agents', 'resync'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 /** A change as a writer reports it (the notifier adds version, origin and time). */
@@ -21,12 +23,15 @@ export interface Change {
   deviceId: string | null;
   /** the campaign, for `campaigns` */
   campaignId?: string;
+  /** agents connected to the sending replica, for `agents` */
+  agents?: number;
 }
 
 export const ChangeEventSchema = z.object({
   kind: z.enum(CHANGE_KINDS),
   deviceId: z.string().min(1).max(200).nullable(),
   campaignId: z.string().min(1).max(200).optional(),
+  agents: z.number().int().nonnegative().optional(),
   /**
    * the data version the change made: increasing across every replica on one PostgreSQL (the
    * writing transaction's id), increasing within one process for the in-process notifier; 0 for resync

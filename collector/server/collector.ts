@@ -6,7 +6,7 @@ import { getSpace } from '../../ops-library/index.ts';
 import type { LatencyPredictor } from '../../predictor/index.ts';
 import { CampaignRequestSchema, MAX_MESSAGE_BYTES, type MeasurementLevel } from '../../protocol/index.ts';
 import { StoreUnavailableError, type Store } from '../store/index.ts';
-import { ChangePublisher, DataVersions, InProcessNotifier, type ChangeNotifier } from '../events/index.ts';
+import { ChangePublisher, DataVersions, InProcessNotifier, ReplicaAgents, type ChangeNotifier } from '../events/index.ts';
 import { AgentEndpoint, STORE_RETRY_MS } from './agents.ts';
 import { httpStatusOf } from './error-status.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
@@ -143,6 +143,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     authLimiter,
     log: options.log,
   });
+  // the dashboards show every replica's agents
+  const fleetAgents = new ReplicaAgents({ notifier, local: () => endpoint.connectedAgents() });
+  fleetAgents.start();
   const limiter = new ConnectionLimiter({ maxConnections: options.maxConnections ?? 2000, maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 256 });
 
   const predictors = new PredictorCache({ store, preloaded: options.predictors, versions, log: options.log });
@@ -204,7 +207,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   addPredictRoutes(router, { store, predictors });
   addLatencyRoutes(router, { predictors });
   addAgentPageRoutes(router, { wsPath: AGENT_WS_PATH, log: options.log });
-  const dashboard = addDashboardRoutes(router, { store, predictors, quality, agents: () => endpoint.connectedAgents(), notifier });
+  const dashboard = addDashboardRoutes(router, { store, predictors, quality, agents: () => fleetAgents.total(), notifier });
   addOnnxRoutes(router, { store, predictors, kernelModels: new KernelModelCache(store) });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -272,6 +275,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   const stopEvents = async () => {
     dashboard.close();
+    await fleetAgents.close();
     await publisher.flush();
     versions.close();
     await notifier.close();

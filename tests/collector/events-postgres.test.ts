@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { DataVersions, PgNotifier, PgNotifierError, type ChangeEvent } from '../../collector/events/index.ts';
+import { DataVersions, PgNotifier, PgNotifierError, ReplicaAgents, type ChangeEvent } from '../../collector/events/index.ts';
 import { freePort } from '../helpers/procs.ts';
 import { testPostgres } from '../helpers/postgres.ts';
 
@@ -125,5 +125,31 @@ describe('PgNotifier on a real PostgreSQL', { skip: pgt.skip }, () => {
     await n.publish([{ kind: 'measurements', deviceId: DEV }]);
     assert.equal(logged.filter((e) => e.event === 'notify_failed').length, 1);
     await n.close();
+  });
+});
+
+describe('ReplicaAgents over a real PostgreSQL', { skip: pgt.skip }, () => {
+  it("each replica counts the others' agents; a replica that stops says 0, one that dies drops out", { timeout: 30_000 }, async () => {
+    const url = await pgt.createDatabase();
+    const [a, b, c] = [notifier(url, 'replica-a'), notifier(url, 'replica-b'), notifier(url, 'replica-c')];
+    await Promise.all([a.start(), b.start(), c.start()]);
+    const local = { a: 1, b: 2, c: 4 };
+    const o = { checkMs: 20, everyMs: 200, staleMs: 600 };
+    const fa = new ReplicaAgents({ notifier: a, local: () => local.a, ...o });
+    const fb = new ReplicaAgents({ notifier: b, local: () => local.b, ...o });
+    const fc = new ReplicaAgents({ notifier: c, local: () => local.c, ...o });
+    for (const f of [fa, fb, fc]) f.start();
+    await until('every replica counts 7', () => fa.total() === 7 && fb.total() === 7 && fc.total() === 7);
+    local.a = 3;
+    await until('the change heard everywhere', () => fb.total() === 9 && fc.total() === 9);
+    // b stops cleanly: its agents leave the others' totals at once
+    await fb.close();
+    await until('b said 0', () => fa.total() === 7 && fc.total() === 7);
+    // c's connection to the database is gone without a word (its process died): after staleMs it no longer counts
+    await c.close();
+    await until('c dropped out', () => fa.total() === 3, 5000);
+    assert.ok(!fa.replicas().some((r) => r.origin === 'replica-c'));
+    await fa.close();
+    await fc.close();
   });
 });

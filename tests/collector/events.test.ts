@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../../collector/index.ts';
 import {
-  ChangePublisher, changesOf, DataVersions, InProcessNotifier, notifierFor, PgNotifier,
+  ChangePublisher, changesOf, DataVersions, InProcessNotifier, notifierFor, PgNotifier, ReplicaAgents,
   type ChangeEvent,
 } from '../../collector/events/index.ts';
 import type { Measurement } from '../../protocol/index.ts';
@@ -75,7 +75,7 @@ test('a wrapped SQLite store announces its committed writes, coalesced, and noth
   const notifier = new InProcessNotifier({ origin: 'replica-a' });
   const seen: ChangeEvent[] = [];
   notifier.subscribe((e) => seen.push(e));
-  const publisher = new ChangePublisher(notifier, { coalesceMs: 30 });
+  const publisher = new ChangePublisher(notifier, { coalesceMs: 300 });
   const raw = await openStore({ path: join(dir, 'wrapped.sqlite') });
   const store = publisher.wrap(raw);
   try {
@@ -85,7 +85,7 @@ test('a wrapped SQLite store announces its committed writes, coalesced, and noth
     await store.insertMeasurements([measurement(2)]);
     // coalesced: nothing yet, then one batch with each (kind, device) once
     assert.equal(seen.length, 0);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the batch', () => seen.length > 0);
     assert.deepEqual(seen.map((e) => [e.kind, e.deviceId]), [['devices', DEV], ['measurements', DEV]]);
     assert.equal(new Set(seen.map((e) => e.version)).size, 1);
     // a refused write (an unknown pass) throws as before and announces nothing
@@ -145,3 +145,32 @@ test('notifierFor: the store kind picks the notifier; bad values are named', asy
   assert.throws(() => new PgNotifier({ url: 'mysql://x/y' }), /'url' must be a postgres/);
   assert.throws(() => new PgNotifier({ url: 'postgres://h/db', channel: 'Bad-Name' }), /'channel'/);
 });
+
+test('replica agents alone: the total is the local count, sent when it changes and as a heartbeat', { timeout: 20_000 }, async () => {
+  const notifier = new InProcessNotifier({ origin: 'alone' });
+  const sent: ChangeEvent[] = [];
+  notifier.subscribe((e) => sent.push(e));
+  let local = 2;
+  const fleet = new ReplicaAgents({ notifier, local: () => local, checkMs: 20, everyMs: 200 });
+  fleet.start();
+  assert.equal(fleet.total(), 2);
+  assert.deepEqual(sent.map((e) => [e.kind, e.agents]), [['agents', 2]]);
+  local = 3;
+  await waitFor('the new count sent', () => sent.length >= 2);
+  assert.equal(fleet.total(), 3, 'its own events are not counted twice');
+  assert.deepEqual(sent.slice(0, 2).map((e) => e.agents), [2, 3]);
+  await waitFor('a heartbeat with the same count', () => sent.length >= 3);
+  assert.equal(sent[2]?.agents, 3);
+  assert.deepEqual(fleet.replicas(), []);
+  await fleet.close();
+  assert.equal(sent.at(-1)?.agents, 0, 'closing says 0');
+  assert.throws(() => new ReplicaAgents({ notifier, local: () => 0, everyMs: 0 }), /'everyMs'/);
+});
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

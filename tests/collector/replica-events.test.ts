@@ -12,7 +12,7 @@ import { openStore, PredictorCache, startCollector, type Collector } from '../..
 import { ChangePublisher, DataVersions, PgNotifier, type ChangeEvent } from '../../collector/events/index.ts';
 import type { Measurement } from '../../protocol/index.ts';
 import { testPostgres } from '../helpers/postgres.ts';
-import { TEST_TOKEN, testDevice } from '../helpers/raw-agent.ts';
+import { helloFor, rawAgent, TEST_TOKEN, testDevice } from '../helpers/raw-agent.ts';
 
 const pgt = await testPostgres();
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-replica-events-'));
@@ -142,6 +142,16 @@ describe('collector replicas on one database, events over PostgreSQL', { skip: p
     assert.equal(changes[1]?.campaignId, campaign.id);
     assert.equal(changes[1]?.origin, 'replica-a');
     assert.ok((changes[1]?.version ?? 0) > 0);
+
+    // an agent on a: both dashboards count it (b hears a's count), and stop counting it when it goes
+    const lastSnapshot = (i: number) => [...(streams[i]?.events ?? [])].reverse().find((e) => e.event === 'snapshot')?.data as { agents: number } | undefined;
+    const agent = await rawAgent(a.wsUrl);
+    agent.send(helloFor({ deviceId: 'dev-aaaaaaaaaaaa', agentId: 'agent-on-a', passId: 'pass-on-a' }));
+    await agent.next((m) => m.type === 'welcome');
+    await until('both dashboards show the agent', () => lastSnapshot(0)?.agents === 1 && lastSnapshot(1)?.agents === 1);
+    agent.ws.close();
+    await agent.closed;
+    await until('both dashboards show it gone', () => lastSnapshot(0)?.agents === 0 && lastSnapshot(1)?.agents === 0);
   });
 });
 

@@ -127,9 +127,12 @@ export class EventHub {
   /** A change (this replica's or another's): told to the clients as it is, then the store re-read soon. */
   private onChange(e: ChangeEvent): void {
     if (this.clients.size === 0) return;
-    const text = `event: change\ndata: ${JSON.stringify(e)}\n\n`;
-    for (const res of this.clients) res.write(text);
-    this.sinceWrite = 0;
+    // a replica's agent count is bookkeeping, shown through the snapshot's `agents`
+    if (e.kind !== 'agents') {
+      const text = `event: change\ndata: ${JSON.stringify(e)}\n\n`;
+      for (const res of this.clients) res.write(text);
+      this.sinceWrite = 0;
+    }
     if (this.soon) return;
     this.soon = setTimeout(() => {
       this.soon = null;
