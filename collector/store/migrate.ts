@@ -49,6 +49,7 @@ export function appliedMigrations(db: Database): AppliedMigration[] {
  * reads: openStore calls it before anything is written, so a refused file is left as it was.
  */
 export function checkSchema(db: Database, migrations: readonly Migration[], path: string): void {
+  checkMigrations(migrations);
   const tracked = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (tracked === undefined) return; // a new file, or one no hwlat has opened
   for (const row of appliedMigrations(db)) {

@@ -21,7 +21,7 @@ before(async () => {
 });
 after(async () => {
   await collector.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,11 +38,11 @@ test("a hello naming another device's pass is refused naming 'pass.id', and leav
     const err = await intruder.next();
     assert.deepEqual([err.type, err.code, err.field], ['error', 'bad_message', 'pass.id'], JSON.stringify(err));
     assert.match(err.message, /pass 'pass-shared-0001' already exists and it belongs to another device/);
-    assert.equal(store.getDevice('dev-bbbbbbbbbbbb'), undefined);
+    assert.equal((await store.getDevice('dev-bbbbbbbbbbbb')), undefined);
     // the same device reusing its pass id with other settings: refused, and the device is not rewritten
     intruder.send({ ...helloFor({ deviceId: 'dev-aaaaaaaaaaaa', agentId: 'agent-intruder-01', passId: 'pass-shared-0001', device: testDevice('dev-aaaaaaaaaaaa', 'renamed') }), pass: { id: 'pass-shared-0001', startedAt: '2020-01-01T00:00:00.000Z', calibrationKey: 'calib' } });
     assert.equal((await intruder.next()).field, 'pass.id');
-    assert.equal(store.getDevice('dev-aaaaaaaaaaaa')?.name, 'test device dev-aaaaaaaaaaaa');
+    assert.equal((await store.getDevice('dev-aaaaaaaaaaaa'))?.name, 'test device dev-aaaaaaaaaaaa');
     assert.equal(events.filter((e) => e.event === 'internal_error').length, 0);
     // the connection stays up: a hello with a pass of its own works
     intruder.send(helloFor({ deviceId: 'dev-bbbbbbbbbbbb', agentId: 'agent-intruder-01', passId: 'pass-own-00000001' }));
@@ -71,7 +71,7 @@ test('a refused second hello on a live session ends the session: health stops co
   assert.equal((await a.next()).code, 'unauthorized');
   assert.equal(await a.closed, 4001);
   await waitUntil(async () => (await health()).agents === 0, 2000, 'health to stop counting the refused agent');
-  for (const job of lease.jobs) assert.equal(store.getJob(job.id)?.status, 'queued', 'the lease was released, not left to expire');
+  for (const job of lease.jobs) assert.equal((await store.getJob(job.id))?.status, 'queued', 'the lease was released, not left to expire');
 });
 
 test('a second hello on a registered connection is refused and changes nothing', async () => {
@@ -83,7 +83,7 @@ test('a second hello on a registered connection is refused and changes nothing',
   const again = await a.next();
   assert.deepEqual([again.code, again.field], ['bad_message', 'type'], JSON.stringify(again));
   assert.equal((await health()).agents, before);
-  assert.equal(store.getDevice('dev-dddddddddddd'), undefined);
+  assert.equal((await store.getDevice('dev-dddddddddddd')), undefined);
   a.ws.close();
   await a.closed;
 });

@@ -19,7 +19,7 @@ before(async () => {
 });
 after(async () => {
   await collector.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -39,8 +39,8 @@ test("another agent of the device cannot complete a job a connected agent holds;
   other.send(resultFor(jobId, 'result-other-0001', 'pass-other-00001'));
   const refused = await other.next((m) => m.resultId === 'result-other-0001');
   assert.deepEqual([refused.type, refused.code, refused.field], ['error', 'leased_elsewhere', 'jobId'], JSON.stringify(refused));
-  assert.equal(store.countMeasurements(), 0);
-  assert.deepEqual([store.getJob(jobId)?.status, store.getJob(jobId)?.leaseOwner], ['leased', 'agent-holder-0001']);
+  assert.equal((await store.countMeasurements()), 0);
+  assert.deepEqual([(await store.getJob(jobId))?.status, (await store.getJob(jobId))?.leaseOwner], ['leased', 'agent-holder-0001']);
 
   // the holder's own result completes it
   holder.send(resultFor(jobId, 'result-holder-0001', 'pass-holder-0001'));
@@ -48,17 +48,17 @@ test("another agent of the device cannot complete a job a connected agent holds;
   // the other agent re-sending later: the job is done, acked as a duplicate, nothing stored twice
   other.send(resultFor(jobId, 'result-other-0001', 'pass-other-00001'));
   assert.deepEqual((await other.next((m) => m.type === 'ack')).resultIds, ['result-other-0001']);
-  assert.equal(store.countMeasurements(), 1);
+  assert.equal((await store.countMeasurements()), 1);
   assert.deepEqual(events.filter((e) => e.event === 'result_from_other_agent'), []);
 
   // a lease held by an agent that is gone (the collector restarted since it leased): the other
   // agent of the device completes the job, and the collector says so
-  const second = store.listJobs({ deviceId: DEVICE }).find((j) => j.status === 'queued')!;
-  const grant = store.leaseJobs({ deviceId: DEVICE, agentId: 'agent-gone-000001', max: 1, ttlMs: 60_000, now: Date.now() });
+  const second = (await store.listJobs({ deviceId: DEVICE })).find((j) => j.status === 'queued')!;
+  const grant = (await store.leaseJobs({ deviceId: DEVICE, agentId: 'agent-gone-000001', max: 1, ttlMs: 60_000, now: Date.now() }));
   assert.equal(grant.jobs[0]?.id, second.id);
   other.send(resultFor(second.id, 'result-other-0002', 'pass-other-00001'));
   assert.deepEqual((await other.next((m) => m.type === 'ack')).resultIds, ['result-other-0002']);
-  assert.equal(store.getJob(second.id)?.status, 'done');
+  assert.equal((await store.getJob(second.id))?.status, 'done');
   await waitUntil(() => events.some((e) => e.event === 'result_from_other_agent'), 2000, 'the takeover to be logged');
   const logged = events.find((e) => e.event === 'result_from_other_agent')!;
   assert.deepEqual([logged.jobId, logged.agentId, logged.leaseOwner], [second.id, 'agent-other-00001', 'agent-gone-000001']);

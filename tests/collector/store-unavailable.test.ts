@@ -44,7 +44,10 @@ function injecting(store: SqliteStore): Store {
       const v = (target as any)[prop];
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) => {
-        if (injected.full && WRITES.has(String(prop)) && (injected.only === undefined || injected.only === prop)) throw new StoreUnavailableError(target.path, String(prop), 'SQLITE_FULL', 'database or disk is full (injected)');
+        if (injected.full && WRITES.has(String(prop)) && (injected.only === undefined || injected.only === prop)) {
+          // as the real store fails: a rejected promise
+          return Promise.reject(new StoreUnavailableError(target.path, String(prop), 'SQLITE_FULL', 'database or disk is full (injected)'));
+        }
         return v.apply(target, args);
       };
     },
@@ -119,22 +122,23 @@ test(`a full disk: typed store_unavailable with the result id, unhealthy /api/he
     await waitUntil(() => events.filter((e) => e.event === 'result_retry').length >= 2, 10_000, 'two re-sends');
     const retries = events.filter((e) => e.event === 'result_retry');
     assert.ok((retries[1]!.attempt as number) > (retries[0]!.attempt as number));
-    assert.equal(store().getJob(jobId)?.status, 'leased');
-    assert.equal(store().countMeasurements(), 0);
+    assert.equal((await store().getJob(jobId))?.status, 'leased');
+    assert.equal(await store().countMeasurements(), 0);
     assert.equal((await outbox.list()).length, 1, 'the result waits in the outbox');
 
     freeDisk();
     await waitUntil(async () => (await outbox.list()).length === 0, 10_000, 'the result to be acked');
     assert.equal(conn.connectionCount, 1, 'no reconnect was needed');
-    assert.deepEqual([store().getJob(jobId)?.status, store().getJob(jobId)?.resultId], ['done', result.resultId]);
-    assert.equal(store().countMeasurements(), 1);
+    const done = await store().getJob(jobId);
+    assert.deepEqual([done?.status, done?.resultId], ['done', result.resultId]);
+    assert.equal(await store().countMeasurements(), 1);
     const healthy = await fetch(`${collector.url}/api/health`);
     assert.equal(healthy.status, 200);
     assert.deepEqual(((await healthy.json()) as any).store, { writable: true });
   } finally {
     await conn?.close();
     await collector?.close();
-    sqlite.close();
+    await sqlite.close();
   }
   function store(): SqliteStore {
     return sqlite;
@@ -168,6 +172,6 @@ test('a store failure answering a lease request rejects that request only, with 
     Object.assign(injected, { full: false, only: undefined });
     await conn.close();
     await collector.close();
-    sqlite.close();
+    await sqlite.close();
   }
 });

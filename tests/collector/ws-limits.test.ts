@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => {
   await collector.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -70,11 +70,11 @@ test('a registered agent that stops answering pings is dropped and its leases go
   mute.send(helloFor({ deviceId, agentId: 'agent-mute-00001', passId: 'pass-mute-000001' }));
   mute.send({ type: 'lease_request', max: 1 });
   const jobId = (await mute.next((m) => m.type === 'lease')).jobs[0].id as string;
-  assert.equal(store.getJob(jobId)?.leaseOwner, 'agent-mute-00001');
+  assert.equal((await store.getJob(jobId))?.leaseOwner, 'agent-mute-00001');
 
   const code = await mute.closed;
   assert.equal(code, 1006, 'terminated, not closed politely');
-  await waitUntil(() => store.getJob(jobId)?.status === 'queued', 2000, 'the dead agent\'s lease to be released');
+  await waitUntil(async () => (await store.getJob(jobId))?.status === 'queued', 2000, 'the dead agent\'s lease to be released');
   assert.ok(events.some((e) => e.event === 'ws_dead'));
   await sleep(3 * PING_MS);
   assert.equal(live.ws.readyState, live.ws.OPEN, 'an agent answering pings is kept');
