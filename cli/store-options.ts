@@ -1,19 +1,29 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
-import type { Store } from '../collector/index.ts';
+import { openStoreAt, storeKind, type PostgresStore, type SqliteStore, type Store } from '../collector/index.ts';
 import { UnknownKeyError } from '../ops-library/index.ts';
 
 /** The database every command uses unless given `--db`: the file `hwlat demo` writes. */
 export const DEFAULT_DB = 'hwlat.sqlite';
 
 /**
- * `--db <file>`, defaulting to DEFAULT_DB. `creates`: the command creates the file when it is
- * missing (profile, lut import, serve); otherwise it must exist (see existingDb).
+ * `--db <file|url>`, defaulting to DEFAULT_DB: a SQLite file or a postgres:// URL (openDb).
+ * `creates`: the command creates the file when it is missing (profile, lut import, serve);
+ * otherwise it must exist (see existingDb).
  */
 export function dbOption(o: { creates: boolean; about?: string }): Option {
-  const about = o.about ?? 'SQLite database';
-  return new Option('--db <file>', o.creates ? `${about} (created if missing)` : about).default(DEFAULT_DB);
+  const about = o.about ?? 'SQLite database file, or postgres://USER@HOST:PORT/DATABASE';
+  return new Option('--db <file|url>', o.creates ? `${about} (a file is created if missing)` : about).default(DEFAULT_DB);
+}
+
+/**
+ * Opens the store `--db` names (collector/store/open.ts): a postgres:// URL is the PostgreSQL
+ * store, anything else a SQLite file, which must exist when `mustExist` (commands that only read).
+ */
+export async function openDb(db: string, o: { mustExist: boolean }): Promise<SqliteStore | PostgresStore> {
+  if (o.mustExist && storeKind(db) === 'sqlite') existingDb(db);
+  return openStoreAt(db, { argument: '--db' });
 }
 
 /**

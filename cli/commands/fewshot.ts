@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { fleetFewShotData, fleetFewShotPlan, openStore } from '../../collector/index.ts';
+import { fleetFewShotData, fleetFewShotPlan } from '../../collector/index.ts';
 import { ArchParseError, getSpace, type SearchSpace } from '../../ops-library/index.ts';
 import {
   fewShotPredict, formatPredictionsCsv, parseArchsCsv, parseReferenceCsv, parseTargetCsv, planFewShot, type CsvArch, type FewShotResult,
 } from '../../predictor/index.ts';
 import { emit, intOption, table } from '../output.ts';
 import { exampleArch, examples } from '../help-examples.ts';
-import { chooseDevice, dbOption, DEFAULT_DB, existingDb } from '../store-options.ts';
+import { chooseDevice, dbOption, DEFAULT_DB, openDb } from '../store-options.ts';
 
 function readText(path: string, flag: string): string {
   try {
@@ -70,7 +70,7 @@ type FileOpts = { space?: string; archs?: string; reference?: string; target?: s
 async function predictAction(o: FileOpts, self: Command): Promise<void> {
   // in-fleet when a device or a database is named; --db alone defaults (hwlat.sqlite)
   if (self.getOptionValueSource('db') !== 'default' || o.device !== undefined) {
-    const store = openStore({ path: existingDb(o.db) });
+    const store = await openDb(o.db, { mustExist: true });
     let data;
     let extra: CsvArch[] = [];
     let device: string;
@@ -137,7 +137,7 @@ function planCommand(): Command {
       // from files when they are given and no database is named; else from the fleet
       const dbNamed = self.getOptionValueSource('db') !== undefined || self.parent?.getOptionValueSource('db') !== 'default';
       if (dbNamed || (o.archs === undefined && o.reference === undefined)) {
-        const store = openStore({ path: existingDb(o.db) });
+        const store = await openDb(o.db, { mustExist: true });
         try {
           picked = (await fleetFewShotPlan(store, o.space, o.k, o.seed)).map((arch, i) => ({ id: String(i), arch }));
         } finally {

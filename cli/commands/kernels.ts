@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import { calibrationClock, createBackend, fingerprint, kernelProfilerFor, parseBackendSpec, runKernelCampaign } from '../../agent/index.ts';
-import { openStore } from '../../collector/index.ts';
 import { kernelCampaign, SAMPLE_FAMILIES, type SampleFamily } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
-import { dbOption, existingDb } from '../store-options.ts';
+import { dbOption, openDb } from '../store-options.ts';
 
 interface CampaignFlags {
   db: string;
@@ -56,7 +55,7 @@ function campaignCommand(): Command {
       if (o.minutes !== undefined && !(o.minutes > 0)) throw new RangeError(`'--minutes' must be > 0, got ${o.minutes}`);
       const only = families(o.families);
       const { name, provider } = parseBackendSpec(o.backend);
-      const store = openStore({ path: o.db });
+      const store = await openDb(o.db, { mustExist: false });
       try {
         const backend = await createBackend(name, { provider, threads: o.threads });
         const clock = await calibrationClock(backend);
@@ -128,7 +127,7 @@ function listCommand(): Command {
     .addHelpText('after', examples('hwlat kernels list                     # hwlat.sqlite', 'hwlat kernels list --db lat.sqlite --op com.microsoft.nchwc:Conv --source sample --json'))
     .action(async (o: ListFlags) => {
       if (o.source !== undefined && o.source !== 'network' && o.source !== 'sample') throw new RangeError(`'--source' must be 'network' or 'sample', got '${o.source}'`);
-      const store = openStore({ path: existingDb(o.db) });
+      const store = await openDb(o.db, { mustExist: true });
       try {
         const rows = await store.listTimedKernels({ ...(o.device ? { deviceId: o.device } : {}), ...(o.op ? { op: o.op } : {}), ...(o.source ? { source: o.source as 'network' | 'sample' } : {}) });
         const byOp = new Map<string, typeof rows>();

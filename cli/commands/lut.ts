@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Command } from 'commander';
-import { deviceLut, openStore } from '../../collector/index.ts';
+import { deviceLut } from '../../collector/index.ts';
 import { isUsable } from '../../conditions/index.ts';
 import {
   getLutFormat, listLutFormats, LUT_FORMATS, lutToMeasurements, readLutFile, specsOfSpace, unstoredEntries, writeLutFile,
@@ -9,7 +9,7 @@ import { getSpace, type SearchSpace } from '../../ops-library/index.ts';
 import type { DeviceProfile } from '../../protocol/index.ts';
 import { emit } from '../output.ts';
 import { examples } from '../help-examples.ts';
-import { chooseDevice, dbOption, existingDb } from '../store-options.ts';
+import { chooseDevice, dbOption, openDb } from '../store-options.ts';
 
 /** The calibration key of an imported pass: a foreign table has no calibration workload of ours. */
 const IMPORTED_CALIBRATION_KEY = 'imported';
@@ -73,7 +73,7 @@ export function lutCommand(): Command {
       const format = getLutFormat(o.format);
       const space = spaceOption(o.space);
       if (format.name === 'fbnet' && !space) throw new TypeError("'--space' is required by '--format fbnet': its table has one row per searchable position of the space");
-      const store = openStore({ path: existingDb(o.db) });
+      const store = await openDb(o.db, { mustExist: true });
       try {
         const device = await store.getDevice(await chooseDevice(store, o));
         if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);
@@ -140,7 +140,7 @@ export function lutCommand(): Command {
       const lut = readLutFile(o.file, format.name, { space, deviceId: device.id });
       if (lut.entries.size === 0) throw new RangeError(`'${o.file}' holds no LUT entries: nothing to import`);
       const spaceName = space?.name ?? lut.space ?? null;
-      const store = openStore({ path: o.db });
+      const store = await openDb(o.db, { mustExist: false });
       try {
         // what the device's LUT already says is not stored again: re-importing a table, or the
         // device's own export (whose var came back through a stddev), stores nothing new

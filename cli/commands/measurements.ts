@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { openStore, type DeviceSummary } from '../../collector/index.ts';
+import type { DeviceSummary } from '../../collector/index.ts';
 import { summariseQuality } from '../../conditions/index.ts';
 import type { MeasurementLevel } from '../../protocol/index.ts';
 import { emit, intOption, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
-import { dbOption, existingDb } from '../store-options.ts';
+import { dbOption, openDb } from '../store-options.ts';
 
 export function measurementsCommand(): Command {
   return new Command('measurements')
@@ -20,7 +20,7 @@ export function measurementsCommand(): Command {
       if (o.level !== undefined && o.level !== 'op' && o.level !== 'network') {
         throw new RangeError(`'--level' must be 'op' or 'network', got '${o.level}'`);
       }
-      const store = openStore({ path: existingDb(o.db) });
+      const store = await openDb(o.db, { mustExist: true });
       try {
         const filter = { deviceId: o.device, level: o.level as MeasurementLevel | undefined, space: o.space, limit: o.limit };
         const rows = await store.listMeasurements(filter);

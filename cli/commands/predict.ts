@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { deviceKernelModel, kernelModelPredictionJson, openStore, predictionJson, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
+import { deviceKernelModel, kernelModelPredictionJson, predictionJson, predictorFor, trainingData, type TrainingData } from '../../collector/index.ts';
 import { predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts';
 import { getSpace } from '../../ops-library/index.ts';
 import { insufficientCleanData } from '../../conditions/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { archStrings, exampleArch, examples } from '../help-examples.ts';
-import { chooseDevice, dbOption, existingDb } from '../store-options.ts';
+import { chooseDevice, dbOption, openDb } from '../store-options.ts';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 
@@ -45,7 +45,7 @@ function readArchCsv(path: string): Array<{ id: string; arch: string }> {
 /** A device's calibration-normalised LUT and networks of a space, read from the database. */
 async function readTrainingData(o: { db: string; device?: string; space: string }): Promise<TrainingData> {
   getSpace(o.space); // an unknown space fails before the database is opened
-  const store = openStore({ path: existingDb(o.db) });
+  const store = await openDb(o.db, { mustExist: true });
   try {
     return await trainingData(store, await chooseDevice(store, o), o.space);
   } finally {
@@ -123,7 +123,7 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
   } catch (e) {
     throw new Error(`cannot read '${o.onnx}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const store = openStore({ path: existingDb(o.db) });
+  const store = await openDb(o.db, { mustExist: true });
   try {
     const device = await store.getDevice(await chooseDevice(store, o));
     if (!device) throw new Error(`internal: device listed but not found in '${o.db}'`);

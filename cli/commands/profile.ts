@@ -3,12 +3,11 @@ import { Command } from 'commander';
 import {
   CALIBRATION_KEY, createBackend, fingerprint, networkItems, nodeProbe, opItems, parseBackendSpec, profileItems, type ProfileItem,
 } from '../../agent/index.ts';
-import { openStore } from '../../collector/index.ts';
 import { summariseQuality, threadWarning } from '../../conditions/index.ts';
 import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { exampleArch, examples } from '../help-examples.ts';
-import { dbOption } from '../store-options.ts';
+import { dbOption, openDb } from '../store-options.ts';
 import { profileNetworkKernels, type KernelsSummary } from './profile-kernels.ts';
 
 interface ProfileFlags {
@@ -63,7 +62,7 @@ export function profileCommand(): Command {
       if (o.kernels && o.networks === 0 && o.arch.length === 0) throw new TypeError("'--kernels' profiles networks: pass '--networks N' (N >= 1) and/or '--arch ARCH'");
       const { name, provider } = parseBackendSpec(o.backend);
       // open the store first: a bad path fails before minutes of measuring
-      const store = openStore({ path: o.db });
+      const store = await openDb(o.db, { mustExist: false });
       try {
         const backend = await createBackend(name, { provider, threads: o.threads });
         try {

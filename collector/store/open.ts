@@ -1,5 +1,5 @@
 import { StoreValidationError } from './errors.ts';
-import { isPostgresUrl, openPostgresStore, redact, type PostgresStore } from './postgres/index.ts';
+import { isPostgresUrl, openPostgresStore, parsePostgresUrl, redact, type PostgresStore } from './postgres/index.ts';
 import { openStore, type SqliteStore } from './sqlite/index.ts';
 
 /** Options of openStoreAt; each applies to one kind of database and is ignored by the other. */
@@ -10,6 +10,8 @@ export interface OpenStoreAtOptions {
   connectTimeoutMs?: number;
   /** SQLite: how long a write waits for another process's lock (default 5000 ms) */
   busyTimeoutMs?: number;
+  /** how errors name the location (default 'location'; the CLI says '--db') */
+  argument?: string;
 }
 
 /** `scheme://…`: a URL rather than a file path */
@@ -38,10 +40,12 @@ export function storeKind(location: string): 'postgres' | 'sqlite' {
  * await store.close();
  */
 export async function openStoreAt(location: string, options: OpenStoreAtOptions = {}): Promise<SqliteStore | PostgresStore> {
+  const argument = options.argument ?? 'location';
   if (typeof location !== 'string' || location.trim() === '') {
-    throw new StoreValidationError('location', 'must be a SQLite file path or a postgres://USER@HOST:PORT/DATABASE URL');
+    throw new StoreValidationError(argument, 'must be a SQLite file path or a postgres://USER@HOST:PORT/DATABASE URL');
   }
   if (isPostgresUrl(location)) {
+    parsePostgresUrl(location, { argument }); // a malformed URL is named as the caller knows it
     return openPostgresStore({
       url: location,
       ...(options.poolSize !== undefined ? { poolSize: options.poolSize } : {}),
@@ -51,7 +55,7 @@ export async function openStoreAt(location: string, options: OpenStoreAtOptions 
   const scheme = URL_LIKE.exec(location)?.[1];
   if (scheme !== undefined) {
     throw new StoreValidationError(
-      'location',
+      argument,
       `'${redact(location)}' is a ${scheme}:// URL; a database is a SQLite file path or a postgres:// (postgresql://) URL`,
     );
   }

@@ -121,6 +121,14 @@ describe('hwlat db copy: SQLite ↔ PostgreSQL without loss', { skip: pgt.skip }
     const summary = JSON.parse(ok.stdout) as { tables: Record<string, number>; rows: number; toKind: string };
     assert.equal(summary.toKind, 'postgres');
     assert.equal(summary.tables.measurements, 7);
+    // a command's --db takes the URL as it takes a file: the same answer from either store
+    const fromPg = await hwlat(['measurements', '--db', pgUrl, '--json'], { timeoutMs: 60_000 });
+    const fromFile = await hwlat(['measurements', '--db', a, '--json'], { timeoutMs: 60_000 });
+    assert.equal(fromPg.code, 0, fromPg.stderr);
+    assert.deepEqual(JSON.parse(fromPg.stdout), JSON.parse(fromFile.stdout));
+    const badUrl = await hwlat(['measurements', '--db', 'postgres://hwlat@127.0.0.1:5432'], { timeoutMs: 60_000 });
+    assert.equal(badUrl.code, 1);
+    assert.match(badUrl.stderr, /hwlat: error: invalid --db: 'postgres:\/\/hwlat@127\.0\.0\.1:5432' names no database/);
     const again = await hwlat(['db', 'copy', '--from', a, '--to', pgUrl], { timeoutMs: 60_000 });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /hwlat: error: target 'postgres:\/\/.*' is not empty .*--force/);

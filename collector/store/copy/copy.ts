@@ -54,9 +54,9 @@ function emptyCounts(): TableCounts {
 }
 
 /** A name for "the same database", so a copy onto itself is refused before it deletes anything. */
-function identity(location: string): string {
+function identity(location: string, argument: 'from' | 'to'): string {
   if (storeKind(location) === 'postgres') {
-    const loc = parsePostgresUrl(location, { argument: 'location' });
+    const loc = parsePostgresUrl(location, { argument });
     return `postgres:${loc.address}/${loc.database}`;
   }
   const abs = nodePath.resolve(location);
@@ -95,7 +95,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopySummary> {
   if (typeof o.to !== 'string' || o.to === '') throw new StoreValidationError('to', 'must be a SQLite file path or a postgres:// URL');
   const batch = o.batchSize ?? 2000;
   if (!Number.isInteger(batch) || batch < 1) throw new StoreValidationError('batchSize', `must be a positive integer, got ${batch}`);
-  if (identity(o.from) === identity(o.to)) {
+  if (identity(o.from, 'from') === identity(o.to, 'to')) {
     throw new StoreValidationError('to', `'${redact(o.to)}' is the source database itself; copy to another file or database`);
   }
 
