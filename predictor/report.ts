@@ -43,7 +43,8 @@ function scatter(points: Array<{ measured: number; predicted: number; kind: stri
   } as TopLevelSpec;
 }
 
-function histogram(points: Array<{ err: number; kind: string }>, title: string): TopLevelSpec {
+/** The count axis is titled for what it counts: without a title Vega-Lite writes "Count of Records". */
+function histogram(points: Array<{ err: number; kind: string }>, title: string, countTitle = 'held-out networks'): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -53,7 +54,7 @@ function histogram(points: Array<{ err: number; kind: string }>, title: string):
     mark: { type: 'bar', opacity: 0.7 },
     encoding: {
       x: { field: 'err', type: 'quantitative', bin: { maxbins: 40 }, title: 'relative error (pred − measured) / measured, %' },
-      y: { aggregate: 'count', type: 'quantitative', stack: null },
+      y: { aggregate: 'count', type: 'quantitative', stack: null, title: countTitle },
       color: { field: 'kind', type: 'nominal', title: 'predictor' },
     },
   } as TopLevelSpec;

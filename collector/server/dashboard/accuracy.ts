@@ -9,15 +9,6 @@ import type { AccuracySplitView, AccuracyView } from './types.ts';
 /** Fewer network measurements than this train no correction (collector/predictors.ts predictorFor): nothing to evaluate. */
 export const MIN_EVAL_NETWORKS = 10;
 
-/**
- * The histogram with its count axis named for what it counts: an aggregate without a title is
- * "Count of Records" in Vega-Lite.
- */
-function countTitled(spec: Record<string, unknown>, title: string): Record<string, unknown> {
-  const encoding = (spec.encoding ?? {}) as Record<string, Record<string, unknown>>;
-  return { ...spec, encoding: { ...encoding, y: { ...encoding.y, title } } };
-}
-
 /** The report's splits as the dashboard shows them, with report.ts's own Vega-Lite specs. */
 export function accuracyView(report: EvalReport, measurements: number, networks: number): AccuracyView {
   const splits: AccuracySplitView[] = report.splits.map((s) => {
@@ -28,13 +19,11 @@ export function accuracyView(report: EvalReport, measurements: number, networks:
       testNetworks: s.testNetworks,
       metrics: s.metrics,
       scatter: accuracyScatterSpec(pts, `predicted vs measured (${s.split}, ${s.testNetworks} held-out networks)`) as unknown as Record<string, unknown>,
-      histogram: countTitled(
-        errorHistogramSpec(
-          pts.map((p) => ({ kind: p.kind, err: (100 * (p.predicted - p.measured)) / p.measured })),
-          `error histogram (${s.split})`,
-        ) as unknown as Record<string, unknown>,
+      histogram: errorHistogramSpec(
+        pts.map((p) => ({ kind: p.kind, err: (100 * (p.predicted - p.measured)) / p.measured })),
+        `error histogram (${s.split})`,
         'held-out networks',
-      ),
+      ) as unknown as Record<string, unknown>,
     };
   });
   return { device: report.deviceId, space: report.space, measurements, networks, splits };
