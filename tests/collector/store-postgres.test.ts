@@ -4,6 +4,7 @@ import net from 'node:net';
 import pg from 'pg';
 import {
   MigrationError,
+  PG_MIGRATIONS,
   StoreOpenError,
   StoreUnavailableError,
   StoreValidationError,
@@ -16,12 +17,38 @@ import { checkServerVersion, parsePostgresUrl } from '../../collector/store/post
 import type { JobTask, Measurement } from '../../protocol/index.ts';
 import { testPostgres } from '../helpers/postgres.ts';
 import { DEV, device, measurement, pass } from '../helpers/store-fixture.ts';
+import { storeContract, type StoreDatabase } from './store-contract.ts';
 
 // The PostgreSQL store beyond the contract every store meets (tests/collector/store-contract.ts):
 // what only a server has — a URL, a connection that can fail, a schema shared by replicas, and
 // two processes' pools leasing and completing the same jobs at once.
 
 const pgt = await testPostgres();
+
+/** A fresh database on the test server; every open() is another store with its own pool. */
+async function freshPostgres(): Promise<StoreDatabase> {
+  const url = await pgt.createDatabase();
+  return {
+    open: () => openPostgresStore({ url, poolSize: 4 }),
+    markSchemaNewer: async () => {
+      await sql(url, 'INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)', [PG_MIGRATIONS.length + 1, 'from_the_future', new Date().toISOString()]);
+    },
+    snapshot: async () => {
+      // every row of every table, the schema's own bookkeeping included, as JSON text
+      const tables = await sql<{ t: string }>(url, "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1");
+      const parts: string[] = [];
+      for (const { t } of tables) {
+        const rows = await sql<{ rows: unknown }>(url, `SELECT json_agg(x ORDER BY x::text)::text AS rows FROM "${t}" x`);
+        parts.push(`${t}: ${String(rows[0]!.rows)}`);
+      }
+      return parts.join('\n');
+    },
+    // the test process drops its databases when it exits (tests/helpers/postgres.ts)
+    dispose: async () => {},
+  };
+}
+
+storeContract({ name: 'postgres', fresh: freshPostgres, skip: pgt.skip ?? null });
 
 /** A query on `url` outside any store (to look at or tamper with what the store wrote). */
 async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
