@@ -22,6 +22,14 @@ export const KERNEL_FEATURE_NAMES = Object.freeze([
 
 export type KernelFeatureName = (typeof KERNEL_FEATURE_NAMES)[number];
 
+/**
+ * The features that measure a kernel's size (work and bytes moved): the ones a power law may
+ * extrapolate in. The shape features (channels, kernel area, stride, …) tell kernels of one size
+ * apart, but a power law in them extrapolates wildly from a type's few training shapes (13 Split
+ * kernels of other models predicted ShuffleNet's 12 Splits at 20× their time).
+ */
+export const KERNEL_SIZE_FEATURES = Object.freeze(['macs', 'inputElements', 'weightElements', 'outputElements'] as const satisfies readonly KernelFeatureName[]);
+
 const prod = (s: readonly number[] | undefined): number => (s && s.length > 0 ? s.reduce((a, b) => a * b, 1) : 0);
 const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const list = (v: unknown): number[] => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);

@@ -1,6 +1,7 @@
 import { RandomForestRegression } from 'ml-random-forest';
 import { KernelRegressorFormatError } from './errors.ts';
-import { fitLogLinear, LogLinear } from './log-linear.ts';
+import { fitLogLinear, LogLinear, SIZE_COLUMNS } from './log-linear.ts';
+import { KERNEL_FEATURE_NAMES } from '../../ops-library/kernels/features.ts';
 import type { KernelRegressor, KernelRegressorKind } from './types.ts';
 
 interface ForestJson {
@@ -10,8 +11,8 @@ interface ForestJson {
 }
 
 /**
- * A random forest on the residuals of a log-linear fit: the power law carries a kernel to sizes
- * the device never ran (a forest alone predicts the largest training kernel's time for anything
+ * A random forest on the residuals of a log-linear fit in the size features: the power law carries
+ * a kernel to sizes the device never ran (a forest alone predicts the largest training kernel's time for anything
  * bigger), the forest the shape effects the power law misses (cache sizes, vector widths, blocks).
  */
 export class ResidualForest implements KernelRegressor {
@@ -43,7 +44,7 @@ export const randomForestKind: KernelRegressorKind = {
   description: `log-linear power law plus a random forest (ml-random-forest, ${TREES} trees, ≤ ${MAX_FOREST_ROWS} rows) on its residuals`,
   fit(x, y, options = {}) {
     const all = x.map((r) => [...r]);
-    const base = fitLogLinear(all, y);
+    const base = fitLogLinear(all, y, all[0]?.length === KERNEL_FEATURE_NAMES.length ? SIZE_COLUMNS : undefined);
     const fitted = base.predict(all);
     const step = Math.max(1, all.length / MAX_FOREST_ROWS);
     const pick = Array.from({ length: Math.min(all.length, MAX_FOREST_ROWS) }, (_, i) => Math.floor(i * step));

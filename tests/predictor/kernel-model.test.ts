@@ -65,3 +65,21 @@ test('a kernel model saves to JSON and loads to the same predictions; a kernel o
   assert.equal(c.model, 'any');
   assert.throws(() => new KernelModel({ ...model.toJSON(), version: 2 as 1 }), /version 1/);
 });
+
+test('a kernel type trained on few shapes extrapolates in size, not in the shape features that happened to move with it', () => {
+  // 12 Split-like kernels of one model, all at 14×14, so their channel count moves exactly with
+  // their size: time ∝ elements. Another model splits fewer channels at a larger resolution.
+  const split = (channels: number, spatial: number): RuntimeKernel => ({ op: 'Split', attrs: { axis: 1 }, inputs: [[1, channels, spatial, spatial]], outputs: [[1, channels / 2, spatial, spatial], [1, channels / 2, spatial, spatial]], nodes: ['s'] });
+  const train = Array.from({ length: 12 }, (_, i) => {
+    const k = split(16 * (1 + i), 14);
+    const elements = kernelFeatures(k)[KERNEL_FEATURE_NAMES.indexOf('inputElements')] as number;
+    return { ...k, ms: 1e-5 * elements * (1 + 0.02 * ((i * 7) % 5)) };
+  });
+  const other = split(32, 56);
+  const truth = 1e-5 * 32 * 56 * 56;
+  for (const kind of kernelRegressorKinds()) {
+    const model = trainKernelModel([{ id: 'one-model', kernels: train }], { kind, seed: 1 });
+    const ms = model.cost(other).ms;
+    assert.ok(ms > truth / 1.5 && ms < truth * 1.5, `${kind}: predicted ${ms.toFixed(4)} ms for a ${truth.toFixed(4)} ms kernel`);
+  }
+});
