@@ -1,5 +1,6 @@
 import type { Job, JobTask, MeasureSettings, CampaignRequest } from '../../../protocol/index.ts';
 import { StoreConflictError } from '../errors.ts';
+import { checkMeasurementReferences } from '../references.ts';
 import { MAX_JOB_FAILURES, PERSISTENT_WINDOW, afterResult, isDisturbed, judgeFailure, judgeResult } from '../job-rules.ts';
 import type {
   CompleteOutcome,
@@ -15,7 +16,7 @@ import type {
 } from '../types.ts';
 import type { PgDb, Queryable } from './db.ts';
 import { writeProfile } from './kernel-profiles.ts';
-import { checkReferences, writeMeasurements } from './measurements.ts';
+import { writeMeasurements } from './measurements.ts';
 import { jobFromRow, jobStateFromRow, type JobDetailRow, type JobRow } from './rows.ts';
 
 // The job queue on PostgreSQL (backend.ts). Every state change locks the job rows it changes
@@ -63,7 +64,7 @@ const PICK_AND_LEASE = `WITH picked AS (
 export async function leaseJobs(db: PgDb, o: LeaseOptions, leaseId: string): Promise<Job[]> {
   return db.tx('leaseJobs', async (c) => {
     await expire(c, o.now);
-    const leased = await c.query<{ id: string }>(PICK_AND_LEASE, [o.deviceId, o.now, o.max, leaseId, o.agentId, o.now + o.ttlMs]);
+    const leased = await c.query<{ id: string }>({ name: 'hwlat_pick_and_lease', text: PICK_AND_LEASE, values: [o.deviceId, o.now, o.max, leaseId, o.agentId, o.now + o.ttlMs] });
     if (leased.rowCount === 0) return [];
     // RETURNING has no order: read the leased jobs back in leasing order, with their tasks
     const { rows } = await c.query<{ id: string; campaign_id: string; payload: string; request: string }>(
@@ -111,31 +112,57 @@ async function lockJob(c: Queryable, id: string): Promise<JobRow | undefined> {
   return rows[0];
 }
 
+/**
+ * The columns job-rules needs (JobState), named rather than `j.*`: a prepared statement's result
+ * must keep its shape even after a later migration adds a column to jobs.
+ */
+const JOB_STATE = ['id', 'device_id', 'campaign_id', 'task_idx', 'status', 'attempts', 'failures', 'lease_owner', 'disturbed'] as const;
+const JOB_STATE_COLUMNS = JOB_STATE.map((c) => `j.${c}`).join(', ');
+
+/**
+ * Everything completeJob judges a result by, in one round trip: the job (locked), its task, what
+ * is stored under the result's id, and the measurement's device and pass. FOR UPDATE OF j: the
+ * job's row lock orders every result of one job; a second waits, then reads the job as done.
+ */
+const JOB_FOR_RESULT = `SELECT ${JOB_STATE_COLUMNS}, t.level AS t_level, t.space AS t_space, t.key AS t_key,
+    EXISTS (SELECT 1 FROM measurements WHERE id = $2) AS stored,
+    (SELECT job_id FROM measurements WHERE id = $2) AS stored_job,
+    EXISTS (SELECT 1 FROM devices WHERE id = $3) AS device_known,
+    (SELECT device_id FROM passes WHERE id = $4) AS pass_owner
+  FROM jobs j JOIN campaign_tasks t ON t.campaign_id = j.campaign_id AND t.idx = j.task_idx
+  WHERE j.id = $1
+  FOR UPDATE OF j`;
+
+const MARK_DONE = `UPDATE jobs SET status = 'done', result_id = $2, done_at = $3, ${CLEAR_LEASE} WHERE id = $1 AND status <> 'done'`;
+
+type JobForResultRow = Pick<JobRow, (typeof JOB_STATE)[number]> & {
+  t_level: TaskIdentity['level'];
+  t_space: string | null;
+  t_key: string;
+  stored: boolean;
+  stored_job: string | null;
+  device_known: boolean;
+  pass_owner: string | null;
+};
+
 export async function completeJob(db: PgDb, r: NewResult): Promise<CompleteOutcome> {
   return db.tx('completeJob', async (c) => {
-    // the job's row lock orders every result of this job: a second one waits, then sees it done
-    const row = await lockJob(c, r.jobId);
+    const m = r.measurement;
+    // named: prepared once per connection, planned once (the ingest path runs it per result)
+    const { rows } = await c.query<JobForResultRow>({ name: 'hwlat_job_for_result', text: JOB_FOR_RESULT, values: [r.jobId, m.id, m.deviceId, m.passId] });
+    const row = rows[0];
     const job = row === undefined ? undefined : jobStateFromRow(row);
-    let task: TaskIdentity | undefined;
-    let storedJobOfResult: string | null | undefined;
-    if (job !== undefined) {
-      const { rows } = await c.query<{ level: TaskIdentity['level']; space: string | null; key: string; stored: boolean; stored_job: string | null }>(
-        `SELECT t.level, t.space, t.key,
-                EXISTS (SELECT 1 FROM measurements WHERE id = $3) AS stored,
-                (SELECT job_id FROM measurements WHERE id = $3) AS stored_job
-         FROM campaign_tasks t WHERE t.campaign_id = $1 AND t.idx = $2`,
-        [job.campaignId, job.taskIdx, r.measurement.id],
-      );
-      const t = rows[0];
-      if (t !== undefined) {
-        task = { level: t.level, space: t.space, key: t.key };
-        storedJobOfResult = t.stored ? t.stored_job : undefined;
-      }
-    }
+    const task: TaskIdentity | undefined = row === undefined ? undefined : { level: row.t_level, space: row.t_space, key: row.t_key };
+    const storedJobOfResult = row?.stored ? row.stored_job : undefined;
     const conflict = (reason: string): Error => new StoreConflictError('measurement', r.measurement.id, reason);
     if (judgeResult({ result: r, job, storedJobOfResult, task, conflict }) === 'duplicate') return 'duplicate';
-    await checkReferences(c, [r.measurement], () => 'measurement');
-    const inserted = await writeMeasurements(c, [r.measurement]);
+    checkMeasurementReferences(
+      [m],
+      new Set(row!.device_known ? [m.deviceId] : []),
+      new Map(row!.pass_owner === null ? [] : [[m.passId, row!.pass_owner]]),
+      () => 'measurement',
+    );
+    const inserted = await writeMeasurements(c, [m]);
     if (inserted === 0) {
       // stored by another transaction since the check above (another job's result with this id):
       // judge it again as what it now is
@@ -162,11 +189,7 @@ export async function completeJob(db: PgDb, r: NewResult): Promise<CompleteOutco
       );
       return 'requeued';
     }
-    await c.query(`UPDATE jobs SET status = 'done', result_id = $2, done_at = $3, ${CLEAR_LEASE} WHERE id = $1 AND status <> 'done'`, [
-      r.jobId,
-      r.measurement.id,
-      r.now,
-    ]);
+    await c.query({ name: 'hwlat_mark_done', text: MARK_DONE, values: [r.jobId, m.id, r.now] });
     return 'stored';
   });
 }

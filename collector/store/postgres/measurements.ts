@@ -38,7 +38,7 @@ const INSERT = `INSERT INTO measurements (${MEASUREMENT_COLUMNS.join(', ')})
 /** Inserts rows (a known id is skipped); returns how many were inserted. Inside the caller's transaction. */
 export async function writeMeasurements(c: Queryable, ms: readonly Measurement[]): Promise<number> {
   const rows = ms.map(measurementToRow);
-  const res = await c.query(INSERT, columnsOf(rows, MEASUREMENT_COLUMNS));
+  const res = await c.query({ name: 'hwlat_insert_measurements', text: INSERT, values: columnsOf(rows, MEASUREMENT_COLUMNS) });
   return res.rowCount ?? 0;
 }
 

@@ -226,7 +226,7 @@ export function jobFromRow(row: JobDetailRow): JobRecord {
   };
 }
 
-export function jobStateFromRow(row: JobRow): JobState {
+export function jobStateFromRow(row: Pick<JobRow, 'id' | 'device_id' | 'campaign_id' | 'task_idx' | 'status' | 'attempts' | 'failures' | 'lease_owner' | 'disturbed'>): JobState {
   return {
     id: row.id,
     deviceId: row.device_id,
