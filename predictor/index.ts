@@ -5,7 +5,7 @@ export { trainPredictor, buildLutPredictor, type TrainOptions } from './train.ts
 export { savePredictor, loadPredictor } from './model-dir.ts';
 export { buildSpaceTables, choiceIndices, networkFeatures, lutSum, type SpaceTables, type UnitCost, type UnitSource } from './tables.ts';
 export { trainKernelModels, predictKernel, type KernelModels } from './kernels.ts';
-export { initTf } from './tf.ts';
+export { initTf, tf } from './tf.ts';
 export { inHoldout, hash32 } from './split.ts';
 export { networkSamples } from './dataset.ts';
 // measurement conditions (reference, normalisation, quality) are conditions/'s; re-exported for callers of the predictor

@@ -1,12 +1,14 @@
 import type { BackendFactory, BackendOptions, RuntimeBackend } from './types.ts';
-import { createOrtNodeBackend } from './ort-node.ts';
-import { createOrtWebBackend } from './ort-web.ts';
 
-/** Registered runtime backends by name. Frozen: a backend is added here, never at run time. */
+/**
+ * Registered runtime backends by name. Each loads its module, and so its runtime, on first use:
+ * importing the registry loads neither onnxruntime-node (a native addon) nor onnxruntime-web, and a
+ * process that uses one never loads the other. Frozen: a backend is added here, never at run time.
+ */
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
-  'ort-node': createOrtNodeBackend,
+  'ort-node': async (options: BackendOptions) => (await import('./ort-node.ts')).createOrtNodeBackend(options),
   // onnxruntime-web's wasm in Node: what a browser runs, measured as a separate device
-  'ort-web': createOrtWebBackend,
+  'ort-web': async (options: BackendOptions) => (await import('./ort-web.ts')).createOrtWebBackend(options),
 });
 
 /** A backend spec string split into its parts: 'ort-node:cuda' → { name: 'ort-node', provider: 'cuda' }. */

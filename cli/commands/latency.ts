@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { getSpace } from '../../ops-library/index.ts';
 import { initTf, loadPredictor, PREDICTOR_KINDS, type LatencyPredictor, type PredictorKind } from '../../predictor/index.ts';
 import { LATENCY_LOSSES, LatencyModel, latencyJson, latencyOnnx, type LatencyLossName } from '../../predictor/differentiable/index.ts';
-import { loadMnist, measureArchs, runSearch, SAMPLERS, type Sampler } from '../../predictor/search/index.ts';
+import { loadMnist, measureArchs, runSearch, SAMPLERS, type Sampler } from '../search/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
 

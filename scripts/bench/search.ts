@@ -18,7 +18,7 @@ import { CALIBRATION_KEY, createBackend, fingerprint, networkItems, opItems, pro
 import { openStore, predictorFor, trainingData } from '../../collector/index.ts';
 import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
 import { initTf, LatencyModel, loadPredictor, type LatencyPredictor } from '../../predictor/index.ts';
-import { loadMnist, measureArchs, runSearch, type SearchResult } from '../../predictor/search/index.ts';
+import { loadMnist, measureArchs, runSearch, type SearchResult } from '../../cli/search/index.ts';
 import { tf } from '../../predictor/tf.ts';
 
 const { values: args } = parseArgs({

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { getSpace } from '../../../ops-library/index.ts';
-import { initTf } from '../../../predictor/index.ts';
-import { loadMnist, runSearch, Supernet } from '../../../predictor/search/index.ts';
-import { depthwise, pointwise } from '../../../predictor/search/ops.ts';
-import { tf } from '../../../predictor/tf.ts';
+import { initTf, tf } from '../../../predictor/index.ts';
+import { loadMnist, runSearch, Supernet } from '../../../cli/search/index.ts';
+import { depthwise, pointwise } from '../../../cli/search/ops.ts';
 
 before(async () => {
   await initTf();

@@ -1,4 +1,4 @@
-import { tf } from '../tf.ts';
+import { tf } from '../../predictor/index.ts';
 
 /**
  * Adam whose state is kept per variable, so each step may update a different subset (a

@@ -1,8 +1,7 @@
 import seedrandom from 'seedrandom';
 import type { SearchSpace } from '../../ops-library/index.ts';
-import { getLatencyLoss, type LatencyLossName } from '../differentiable/losses.ts';
-import type { LatencyModel } from '../differentiable/model.ts';
-import { initTf, tf } from '../tf.ts';
+import { getLatencyLoss, type LatencyLossName, type LatencyModel } from '../../predictor/differentiable/index.ts';
+import { initTf, tf } from '../../predictor/index.ts';
 import type { ImageSet } from './mnist.ts';
 import { SparseAdam } from './adam.ts';
 import { Supernet, type SupernetOptions } from './supernet.ts';

@@ -1,6 +1,6 @@
 import seedrandom from 'seedrandom';
 import { fbnetGeometry, type OpSpec, type SearchSpace } from '../../ops-library/index.ts';
-import { tf } from '../tf.ts';
+import { tf } from '../../predictor/index.ts';
 import { depthwise, pointwise, subsample } from './ops.ts';
 
 /** A candidate's shape in the proxy supernet: an inverted-residual block, a 1×1 conv, or nothing. */

@@ -1,4 +1,4 @@
-import { tf } from '../tf.ts';
+import { tf } from '../../predictor/index.ts';
 
 // tfjs's wasm backend registers Conv2D and DepthwiseConv2dNative but none of their gradient
 // kernels, and its pure-JS 'cpu' backend trains this supernet ~30× slower. So the supernet is
