@@ -86,7 +86,7 @@ Examples:
       const predictors: LatencyPredictor[] = [];
       for (const dir of o.model) predictors.push(await loadPredictor(dir));
       // a postgres:// URL opens the PostgreSQL store, anything else a SQLite file
-      const store = await openStoreAt(o.db);
+      const store = await openStoreAt(o.db, { argument: '--db' });
       const log = o.logJson ? (e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`) : undefined;
       let collector;
       try {
