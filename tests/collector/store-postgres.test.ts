@@ -259,6 +259,34 @@ describe('PostgreSQL store: two processes\' pools on one database', { skip: pgt.
     assert.deepEqual(await a.campaignProgress('race'), [{ deviceId: DEV, total: JOBS, queued: 0, leased: 0, done: JOBS, failed: 0 }]);
   });
 
+  it('devices registering on one replica while another creates an all-device campaign all get its jobs', async () => {
+    const url = await pgt.createDatabase();
+    const a = await openPostgresStore({ url, poolSize: 8 });
+    const b = await openPostgresStore({ url, poolSize: 8 });
+    stores.push(a, b);
+    const ids = Array.from({ length: 16 }, (_, i) => `dev-${String(i).padStart(12, '0')}`);
+    const TASKS = 2000;
+    // hellos (upsert, then ensure jobs) on replica a, one every few ms, while replica b creates a
+    // campaign big enough that its transaction is open a while: devices arrive before it, during
+    // it (seen by neither side without a lock between the two) and after it
+    await Promise.all([
+      ...ids.map(async (id, i) => {
+        await new Promise((r) => setTimeout(r, i * 15));
+        await a.upsertDevice(device(id));
+        await a.ensureJobsForDevice(id);
+      }),
+      b.createCampaign({
+        id: 'late',
+        createdAt: '2025-01-01T00:00:00.000Z',
+        request: { space: 'fbnet', ops: true, networks: 0, seed: 0, devices: 'all', settings: { batch: 1, warmup: 3, minRepeats: 10, minTimeMs: 200 } },
+        tasks: Array.from({ length: TASKS }, (_, i) => task(i)),
+      }),
+    ]);
+    const progress = await a.campaignProgress('late');
+    assert.deepEqual(progress.map((p) => p.deviceId).sort(), [...ids].sort(), 'every device has the campaign');
+    assert.ok(progress.every((p) => p.total === TASKS));
+  });
+
   it('an expired lease goes back to the queue once, whichever replica expires it', async () => {
     const url = await pgt.createDatabase();
     const a = await openPostgresStore({ url });

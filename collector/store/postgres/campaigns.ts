@@ -10,6 +10,14 @@ import { campaignFromRow, type CampaignRow } from './rows.ts';
 const CAMPAIGN_COLUMNS = 'id, created_at, request, all_devices, tasks';
 
 /**
+ * Creating a campaign's jobs and a device's jobs take this advisory lock, so they never run side
+ * by side: without it a device registering on one replica while another replica creates a
+ * campaign could miss the campaign's jobs (each transaction blind to the other's uncommitted rows)
+ * until its next hello. SQLite needs no such lock: it has one writer.
+ */
+const JOBS_LOCK = 0x68776c6174 + 1;
+
+/**
  * Creates the jobs of one campaign on every device it targets (all devices, or its listed ones).
  * Job ids are job-rules.jobId's `campaign:device:idx`, written in SQL; ON CONFLICT keeps existing
  * jobs and their state.
@@ -34,6 +42,7 @@ export async function createCampaign(db: PgDb, n: NewCampaign): Promise<Campaign
       checkSameCampaign({ campaign: stored, tasks: await storedTasks(c, n.id) }, n);
       return stored; // the same campaign posted again
     };
+    await c.query('SELECT pg_advisory_xact_lock($1)', [JOBS_LOCK]);
     const existing = await c.query('SELECT 1 FROM campaigns WHERE id = $1', [n.id]);
     if (existing.rowCount === 1) return same();
     if (n.devices !== null) {
@@ -96,6 +105,7 @@ export async function campaignProgress(db: PgDb, id: string, now: number): Promi
 
 export async function ensureJobsForDevice(db: PgDb, deviceId: string, now: string): Promise<number | undefined> {
   return db.tx('ensureJobsForDevice', async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [JOBS_LOCK]);
     const device = await c.query('SELECT 1 FROM devices WHERE id = $1 FOR SHARE', [deviceId]);
     if (device.rowCount === 0) return undefined;
     // campaigns whose jobs the device already has in full are skipped, as in SQLite
