@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { StoreReferenceError } from '../errors.ts';
+import { StoreConflictError, StoreReferenceError } from '../errors.ts';
 import { asUnavailable } from './connect.ts';
 
 /** What the table modules query through: a pool (one statement, its own transaction) or a transaction's client. */
@@ -10,7 +10,8 @@ export type Queryable = Pick<pg.ClientBase, 'query'>;
  * on one connection, committed before the promise resolves, so a caller acknowledges only what is
  * committed. Errors that mean the server cannot be used now become StoreUnavailableError; a foreign
  * key the checks missed (a row deleted by hand under a running collector) becomes
- * StoreReferenceError; the store's own typed errors pass through after the rollback.
+ * StoreReferenceError, a unique key another transaction took first StoreConflictError; the
+ * store's own typed errors pass through after the rollback.
  */
 export class PgDb {
   constructor(
@@ -23,6 +24,12 @@ export class PgDb {
     if (unavailable) return unavailable;
     const e = err as { code?: string; detail?: string; message?: string };
     if (e.code === '23503') return new StoreReferenceError(method, `a row it refers to does not exist (${e.detail ?? e.message})`);
+    // two replicas writing the same unique row at once (e.g. two profiles of one measurement): the
+    // checks ran before the other committed; the unique index is the backstop
+    if (e.code === '23505') {
+      const c = err as { constraint?: string };
+      return new StoreConflictError(c.constraint ?? 'row', e.detail ?? '', `written at the same time by another collector (${e.message})`);
+    }
     return err;
   }
 
