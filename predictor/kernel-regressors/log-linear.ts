@@ -3,8 +3,11 @@ import { KERNEL_FEATURE_NAMES, KERNEL_SIZE_FEATURES } from '../../ops-library/ke
 import { KernelRegressorFormatError } from './errors.ts';
 import type { KernelRegressor, KernelRegressorKind } from './types.ts';
 
-/** ridge strength on standardised features: enough to keep a constant or collinear column harmless */
-const LAMBDA = 1e-3;
+/**
+ * Ridge strength, in log-feature units: a column whose log spread in a type's training kernels is
+ * below about √λ (sizes within ±25%) cannot tell its slope from noise, and the prior slope wins.
+ */
+const LAMBDA = 0.05;
 
 interface LogLinearJson {
   kind: 'log-linear';
@@ -26,18 +29,30 @@ export class LogLinear implements KernelRegressor {
   }
 }
 
-/** the columns of the kernel feature vector a power law is fitted on: the size features */
-export const SIZE_COLUMNS: readonly number[] = KERNEL_SIZE_FEATURES.map((f) => KERNEL_FEATURE_NAMES.indexOf(f));
+export interface LogLinearFit {
+  /** the columns of x the power law is fitted on (default: every column); the others get weight 0 */
+  columns?: readonly number[];
+  /** the weights the ridge shrinks toward, by column (default 0): the slope where the data has none */
+  prior?: Readonly<Record<number, number>>;
+}
 
 /**
- * Ridge least squares with an unpenalised bias (features centred first), on `columns` of x only
- * (default: every column); the other columns get weight 0.
+ * How a kernel regressor fits its power law on the kernel feature vector: on the size features,
+ * shrunk toward time ∝ MACs (slope 1), so a type timed at one size only scales with work instead
+ * of staying constant (12 identical ViT Splits otherwise priced ShuffleNet's 5× smaller ones the same).
  */
-export function fitLogLinear(x0: readonly (readonly number[])[], y: readonly number[], columns?: readonly number[]): LogLinear {
+export function kernelPowerLaw(width: number): LogLinearFit {
+  if (width !== KERNEL_FEATURE_NAMES.length) return {};
+  return { columns: KERNEL_SIZE_FEATURES.map((f) => KERNEL_FEATURE_NAMES.indexOf(f)), prior: { [KERNEL_FEATURE_NAMES.indexOf('macs')]: 1 } };
+}
+
+/** Ridge least squares with an unpenalised bias (features centred first), toward `prior`. */
+export function fitLogLinear(x0: readonly (readonly number[])[], y: readonly number[], fit: LogLinearFit = {}): LogLinear {
   const n = x0.length;
   if (n === 0) throw new RangeError(`'x' must hold at least one row`);
   const width = x0[0]?.length ?? 0;
-  const cols = columns ?? Array.from({ length: width }, (_, j) => j);
+  const cols = fit.columns ?? Array.from({ length: width }, (_, j) => j);
+  const prior = cols.map((c) => fit.prior?.[c] ?? 0);
   const x = x0.map((r) => cols.map((c) => r[c] as number));
   const d = cols.length;
   const mean = Array.from({ length: d }, (_, j) => x.reduce((a, r) => a + (r[j] as number), 0) / n);
@@ -46,6 +61,7 @@ export function fitLogLinear(x0: readonly (readonly number[])[], y: readonly num
   const xtx = xc.transpose().mmul(xc);
   for (let j = 0; j < d; j++) xtx.set(j, j, xtx.get(j, j) + LAMBDA * n);
   const xty = xc.transpose().mmul(Matrix.columnVector(y.map((v) => v - yMean)));
+  for (let j = 0; j < d; j++) xty.set(j, 0, xty.get(j, 0) + LAMBDA * n * (prior[j] as number));
   const w = solve(xtx, xty).getColumn(0);
   const bias = yMean - w.reduce((a, wj, j) => a + wj * (mean[j] as number), 0);
   const weights = Array.from({ length: width }, () => 0);
@@ -56,7 +72,7 @@ export function fitLogLinear(x0: readonly (readonly number[])[], y: readonly num
 export const logLinearKind: KernelRegressorKind = {
   name: 'log-linear',
   description: 'ridge regression of log ms on log1p of the size features (macs, elements in, weights, out): a power law in work and bytes',
-  fit: (x, y) => fitLogLinear(x, y, x[0]?.length === KERNEL_FEATURE_NAMES.length ? SIZE_COLUMNS : undefined),
+  fit: (x, y) => fitLogLinear(x, y, kernelPowerLaw(x[0]?.length ?? 0)),
   load(json) {
     const j = json as Partial<LogLinearJson> | null;
     if (!j || j.kind !== 'log-linear' || !Array.isArray(j.weights) || typeof j.bias !== 'number') {

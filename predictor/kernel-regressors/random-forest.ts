@@ -1,7 +1,6 @@
 import { RandomForestRegression } from 'ml-random-forest';
 import { KernelRegressorFormatError } from './errors.ts';
-import { fitLogLinear, LogLinear, SIZE_COLUMNS } from './log-linear.ts';
-import { KERNEL_FEATURE_NAMES } from '../../ops-library/kernels/features.ts';
+import { fitLogLinear, kernelPowerLaw, LogLinear } from './log-linear.ts';
 import type { KernelRegressor, KernelRegressorKind } from './types.ts';
 
 interface ForestJson {
@@ -44,7 +43,7 @@ export const randomForestKind: KernelRegressorKind = {
   description: `log-linear power law plus a random forest (ml-random-forest, ${TREES} trees, ≤ ${MAX_FOREST_ROWS} rows) on its residuals`,
   fit(x, y, options = {}) {
     const all = x.map((r) => [...r]);
-    const base = fitLogLinear(all, y, all[0]?.length === KERNEL_FEATURE_NAMES.length ? SIZE_COLUMNS : undefined);
+    const base = fitLogLinear(all, y, kernelPowerLaw(all[0]?.length ?? 0));
     const fitted = base.predict(all);
     const step = Math.max(1, all.length / MAX_FOREST_ROWS);
     const pick = Array.from({ length: Math.min(all.length, MAX_FOREST_ROWS) }, (_, i) => Math.floor(i * step));

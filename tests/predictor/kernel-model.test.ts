@@ -73,7 +73,7 @@ test('a kernel type trained on few shapes extrapolates in size, not in the shape
   const train = Array.from({ length: 12 }, (_, i) => {
     const k = split(16 * (1 + i), 14);
     const elements = kernelFeatures(k)[KERNEL_FEATURE_NAMES.indexOf('inputElements')] as number;
-    return { ...k, ms: 1e-5 * elements * (1 + 0.02 * ((i * 7) % 5)) };
+    return { ...k, name: `split${i}`, ms: 1e-5 * elements * (1 + 0.02 * ((i * 7) % 5)) };
   });
   const other = split(32, 56);
   const truth = 1e-5 * 32 * 56 * 56;
@@ -81,5 +81,13 @@ test('a kernel type trained on few shapes extrapolates in size, not in the shape
     const model = trainKernelModel([{ id: 'one-model', kernels: train }], { kind, seed: 1 });
     const ms = model.cost(other).ms;
     assert.ok(ms > truth / 1.5 && ms < truth * 1.5, `${kind}: predicted ${ms.toFixed(4)} ms for a ${truth.toFixed(4)} ms kernel`);
+  }
+  // a type timed at one size only (ViT's 12 identical Splits) scales with work, not as a constant
+  const same = Array.from({ length: 12 }, (_, i) => ({ ...split(768, 14), name: `same${i}`, ms: 1e-5 * 768 * 196 * (1 + 0.02 * (i % 3)) }));
+  for (const kind of kernelRegressorKinds()) {
+    const model = trainKernelModel([{ id: 'one-shape', kernels: same }], { kind, seed: 1 });
+    const ms = model.cost(split(96, 14)).ms;
+    const small = 1e-5 * 96 * 196;
+    assert.ok(ms > small / 1.5 && ms < small * 1.5, `${kind}: predicted ${ms.toFixed(4)} ms for a ${small.toFixed(4)} ms kernel 8x smaller than every training kernel`);
   }
 });
