@@ -5,7 +5,7 @@ import { DEFAULT_QUOTAS, kernelCampaign, SAMPLE_FAMILIES, sampleGraph, sampleOut
 import { KernelProfileRecordSchema, type KernelProfileRecord } from '../../protocol/index.ts';
 import { withStore } from '../helpers/store.ts';
 
-test('the kernel campaign: deterministic per seed, unique keys, every family, families interleaved, quotas kept', () => {
+test('the kernel campaign: deterministic per seed, unique keys, every family, families interleaved, quotas kept', async () => {
   const a = kernelCampaign();
   assert.deepEqual(kernelCampaign().map((s) => s.key), a.map((s) => s.key));
   assert.notDeepEqual(kernelCampaign({ seed: 1 }).slice(0, 20).map((s) => s.key), a.slice(0, 20).map((s) => s.key));
@@ -68,12 +68,12 @@ test('a campaign limited to one configuration per family, profiled in context in
   assert.deepEqual(geluProfile.kernels.map((k) => k.op), ['com.microsoft:Gelu'], 'the Erf pattern fuses into one Gelu kernel');
 
   // and into a real SQLite file, read back by op
-  withStore((store) => {
-    store.upsertDevice({ id: 'dev-0123456789ab', name: 'x', hardware: { cpu: 'c', cores: 2, memoryBytes: 1e9, os: 'linux', arch: 'x64', gpus: [] }, runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 } });
-    assert.deepEqual(store.insertKernelProfiles(records), { inserted: records.length, duplicates: 0 });
-    const stored = store.listKernelProfiles({ source: 'sample' });
+  await withStore(async (store) => {
+    await store.upsertDevice({ id: 'dev-0123456789ab', name: 'x', hardware: { cpu: 'c', cores: 2, memoryBytes: 1e9, os: 'linux', arch: 'x64', gpus: [] }, runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 } });
+    assert.deepEqual((await store.insertKernelProfiles(records)), { inserted: records.length, duplicates: 0 });
+    const stored = (await store.listKernelProfiles({ source: 'sample' }));
     assert.deepEqual(stored.map((p) => p.spec), samples.map((s) => s.sample));
-    assert.ok(store.listTimedKernels({ op: 'LayerNormalization', source: 'sample' }).length >= 1);
+    assert.ok((await store.listTimedKernels({ op: 'LayerNormalization', source: 'sample' })).length >= 1);
   });
 });
 

@@ -21,9 +21,9 @@ const RESULT: ResultMessage = {
   stats: { median: 1, mean: 1, p10: 1, p90: 1, stddev: 0, min: 1, cv: 0, repeats: 3, outliers: 0 }, createdAt: new Date().toISOString(),
 };
 
-async function until(what: string, pred: () => boolean, timeoutMs = 60_000): Promise<void> {
+async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -38,18 +38,18 @@ test('a kernel-profiling campaign over the real collector: the agent measures ea
   const events: AgentEvent[] = [];
   try {
     const request = CampaignRequestSchema.parse({ space: 'nasbench201', networks: 2, seed: 11, kernels: true, settings: SETTINGS });
-    const campaign = store.createCampaign({ id: 'camp-kernels', createdAt: new Date().toISOString(), request, tasks: planTasks(request) });
+    const campaign = (await store.createCampaign({ id: 'camp-kernels', createdAt: new Date().toISOString(), request, tasks: planTasks(request) }));
     const device = await fingerprint(backend.info);
     const run = runAgent({ collector: collector.wsUrl, token: TOKEN, backend, device, stateDir: join(dir, 'agent'), log: (e) => events.push(e), signal: ctl.signal });
     run.catch(() => {});
-    await until('the campaign done', () => store.campaignProgress(campaign.id).some((p) => p.done === 2));
+    await until('the campaign done', async () => (await store.campaignProgress(campaign.id)).some((p) => p.done === 2));
     ctl.abort();
     await run;
 
-    const nets = store.listMeasurements({ deviceId: device.id, level: 'network', space: 'nasbench201' });
+    const nets = (await store.listMeasurements({ deviceId: device.id, level: 'network', space: 'nasbench201' }));
     assert.equal(nets.length, 2);
     for (const m of nets) {
-      const [p] = store.listKernelProfiles({ measurementId: m.id });
+      const [p] = (await store.listKernelProfiles({ measurementId: m.id }));
       assert.ok(p, `a kernel profile for ${m.key}`);
       assert.equal(p.key, m.key);
       assert.equal(p.calibrationMs, m.calibrationMs);
@@ -57,13 +57,13 @@ test('a kernel-profiling campaign over the real collector: the agent measures ea
       assert.ok(p.profile.kernels.some((k) => k.op === 'com.microsoft.nchwc:Conv'));
       assert.ok(p.profile.kernelSumMs > 0 && p.profile.kernelSumMs <= p.profile.runMs);
     }
-    assert.equal(store.listTimedKernels({ deviceId: device.id }).length, store.listKernelProfiles().reduce((n, p) => n + p.profile.kernels.length, 0));
+    assert.equal((await store.listTimedKernels({ deviceId: device.id })).length, (await store.listKernelProfiles()).reduce((n, p) => n + p.profile.kernels.length, 0));
     assert.equal(events.filter((e) => e.event === 'kernels' && e.kernels === 'attached').length, 2);
   } finally {
     ctl.abort();
     await backend.dispose();
     await collector.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

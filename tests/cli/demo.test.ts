@@ -64,11 +64,11 @@ test('hwlat demo measures with separate agent processes, trains, evaluates and r
 
   const store = openStore({ path: db });
   try {
-    const camp = store.getCampaign(r.campaignId);
+    const camp = (await store.getCampaign(r.campaignId));
     assert.ok(camp);
-    for (const p of store.campaignProgress(r.campaignId)) assert.deepEqual([p.done, p.total], [62, 62]);
+    for (const p of (await store.campaignProgress(r.campaignId))) assert.deepEqual([p.done, p.total], [62, 62]);
   } finally {
-    store.close();
+    await store.close();
   }
 
   const second = await hwlat([...ARGS, '--db', db, '--out', out], { timeoutMs: 180_000 });

@@ -145,13 +145,13 @@ function network(deviceId: string, arch: string, ms: number, n: number, extra: P
   };
 }
 
-function seedFleet(store: SqliteStore, t: HelpTable, devices: Array<[number, string, number]>): void {
+async function seedFleet(store: SqliteStore, t: HelpTable, devices: Array<[number, string, number]>): Promise<void> {
   for (const [n, column, count] of devices) {
     const d = dev(n);
-    store.upsertDevice(d);
-    store.startPass({ id: `pass-${d.id}`, deviceId: d.id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: 'cal', calibrationMs: null, calibrationTrace: [] });
+    await store.upsertDevice(d);
+    await store.startPass({ id: `pass-${d.id}`, deviceId: d.id, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: 'cal', calibrationMs: null, calibrationTrace: [] });
     const col = t.ms[t.devices.indexOf(column)] as Float64Array;
-    if (count > 0) store.insertMeasurements(Array.from({ length: count }, (_, i) => network(d.id, t.archs[i * 3] as string, col[i * 3] as number, i)));
+    if (count > 0) (await store.insertMeasurements(Array.from({ length: count }, (_, i) => network(d.id, t.archs[i * 3] as string, col[i * 3] as number, i))));
   }
 }
 
@@ -163,7 +163,7 @@ test('in the fleet: a few-shot campaign measures the plan, then hwlat fewshot --
     const newDev = dev(4).id;
     try {
       // three reference devices with 400 networks each; the new device with none yet; one with a single network
-      seedFleet(store, table, [[1, '1080ti_1', 400], [2, 'gold_6240', 400], [3, 'samsung_a50', 400], [4, NEW, 0], [5, 'pixel3', 1]]);
+      await seedFleet(store, table, [[1, '1080ti_1', 400], [2, 'gold_6240', 400], [3, 'samsung_a50', 400], [4, NEW, 0], [5, 'pixel3', 1]]);
       const collector = await startCollector({ store, token: 'tok-secret-0123456789', port: 0, host: '127.0.0.1' });
       try {
         const created = await hwlat(['campaign', 'create', '--collector', collector.url, '--token', 'tok-secret-0123456789', '--space', 'nasbench201', '--fewshot', '10', '--devices', newDev, '--json']);
@@ -171,22 +171,22 @@ test('in the fleet: a few-shot campaign measures the plan, then hwlat fewshot --
         const campaign = JSON.parse(created.stdout) as { id: string; tasks: number; request: { fewshot: number } };
         assert.equal(campaign.tasks, 10);
         assert.equal(campaign.request.fewshot, 10);
-        const jobs = store.listJobs({ campaignId: campaign.id });
-        assert.deepEqual(jobs.map((j) => j.task.key).sort(), fleetFewShotPlan(store, 'nasbench201', 10, 0).sort());
+        const jobs = (await store.listJobs({ campaignId: campaign.id }));
+        assert.deepEqual(jobs.map((j) => j.task.key).sort(), (await fleetFewShotPlan(store, 'nasbench201', 10, 0)).sort());
         // the new device's agent measures them (its latencies from the held-out HELP column)
-        const grant = store.leaseJobs({ deviceId: newDev, agentId: 'agent-4', max: 10, ttlMs: 60_000, now: Date.now() });
+        const grant = (await store.leaseJobs({ deviceId: newDev, agentId: 'agent-4', max: 10, ttlMs: 60_000, now: Date.now() }));
         const col = table.ms[table.devices.indexOf(NEW)] as Float64Array;
-        grant.jobs.forEach((j, i) => {
+        for (const [i, j] of grant.jobs.entries()) {
           const ms = col[table.archs.indexOf(j.task.key)] as number;
-          assert.equal(store.completeJob({ jobId: j.id, deviceId: newDev, measurement: network(newDev, j.task.key, ms, 1000 + i, { jobId: j.id }) }), 'stored');
-        });
-        assert.equal(store.campaignProgress(campaign.id)[0]?.done, 10);
+          assert.equal(await store.completeJob({ jobId: j.id, deviceId: newDev, measurement: network(newDev, j.task.key, ms, 1000 + i, { jobId: j.id }) }), 'stored');
+        }
+        assert.equal((await store.campaignProgress(campaign.id))[0]?.done, 10);
       } finally {
         await collector.close();
       }
-      assert.throws(() => fleetFewShotData(store, dev(5).id), /has 1 measured network\(s\) of 'nasbench201'; few-shot transfer needs at least 2/);
+      await assert.rejects(async () => (await fleetFewShotData(store, dev(5).id)), /has 1 measured network\(s\) of 'nasbench201'; few-shot transfer needs at least 2/);
     } finally {
-      store.close();
+      await store.close();
     }
     const out = join(dir, 'preds.csv');
     const r = await hwlat(['fewshot', '--db', db, '--device', newDev, '--out', out, '--json']);
@@ -209,7 +209,7 @@ test('in the fleet: a few-shot campaign measures the plan, then hwlat fewshot --
   });
 });
 
-test('planTasks: a few-shot campaign adds the plan\'s networks once, and needs a planner', () => {
+test('planTasks: a few-shot campaign adds the plan\'s networks once, and needs a planner', async () => {
   const request = CampaignRequestSchema.parse({ space: 'fbnet', networks: 2, seed: 1, fewshot: 3 });
   const sampled = planTasks({ ...request, fewshot: undefined });
   const tasks = planTasks(request, (space, k, seed) => {

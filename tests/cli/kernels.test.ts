@@ -30,11 +30,11 @@ test('hwlat kernels campaign stores profiled configurations, goes on where it st
 
   const store = openStore({ path: db });
   try {
-    const keys = store.listKernelProfiles({ source: 'sample' }).map((p) => p.key);
+    const keys = (await store.listKernelProfiles({ source: 'sample' })).map((p) => p.key);
     assert.equal(keys.length, 19);
     assert.equal(new Set(keys).size, 19);
   } finally {
-    store.close();
+    await store.close();
   }
 
   const list = await hwlat(['kernels', 'list', '--db', db, '--source', 'sample', '--json']);

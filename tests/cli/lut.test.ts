@@ -25,8 +25,8 @@ before(async () => {
 test('lut build writes the profiled device LUT in proxyless and csv; fbnet refuses nasbench201', async () => {
   const units = [...spaceUnits(getSpace('nasbench201')).keys()];
   const store = openStore({ path: db });
-  const expected = buildLut(store.listMeasurements({ deviceId, level: 'op' }));
-  store.close();
+  const expected = buildLut((await store.listMeasurements({ deviceId, level: 'op' })));
+  await store.close();
 
   for (const format of ['proxyless', 'csv'] as const) {
     const out = join(dir, `nb201.${format}`);
@@ -139,9 +139,9 @@ test('an fbnet table goes in as csv and out as fbnet json; a partial one lists t
 
 test('bad input: a clear error, exit 1, nothing stored', async () => {
   const store = openStore({ path: db });
-  const before = store.countMeasurements();
-  const devices = store.listDevices().length;
-  store.close();
+  const before = (await store.countMeasurements());
+  const devices = (await store.listDevices()).length;
+  await store.close();
   const yaml = join(dir, 'bad.yaml');
   writeFileSync(yaml, 'Conv-input:224x224x3-output:112x112x32: {count: 50, var: 0.04}\n');
   const cases: Array<[string[], RegExp]> = [
@@ -164,9 +164,9 @@ test('bad input: a clear error, exit 1, nothing stored', async () => {
     assert.match(res.stderr, pattern, args.join(' '));
   });
   const after = openStore({ path: db });
-  assert.equal(after.countMeasurements(), before);
-  assert.equal(after.listDevices().length, devices);
-  after.close();
+  assert.equal((await after.countMeasurements()), before);
+  assert.equal((await after.listDevices()).length, devices);
+  await after.close();
   assert.equal(existsSync(join(dir, 'none.sqlite')), false, 'a failed build creates no database');
 
   const helps = [['lut'], ['lut', 'build'], ['lut', 'import']];

@@ -27,8 +27,8 @@ test('hwlat profile --kernels stores each network with its kernels timed in cont
 
   const store = openStore({ path: db });
   try {
-    const nets = store.listMeasurements({ level: 'network' });
-    const profiles = store.listKernelProfiles();
+    const nets = (await store.listMeasurements({ level: 'network' }));
+    const profiles = (await store.listKernelProfiles());
     assert.equal(profiles.length, 2);
     for (const p of profiles) {
       KernelProfileRecordSchema.parse(p);
@@ -38,9 +38,9 @@ test('hwlat profile --kernels stores each network with its kernels timed in cont
       assert.equal(p.calibrationMs, m.calibrationMs);
     }
     assert.ok(profiles.some((p) => p.key === arch));
-    assert.equal(store.listTimedKernels().length, summary.kernels.kernels);
+    assert.equal((await store.listTimedKernels()).length, summary.kernels.kernels);
   } finally {
-    store.close();
+    await store.close();
   }
 
   // the human summary names the kernels too

@@ -42,12 +42,12 @@ test('profile writes op and network measurements to a real SQLite file and reads
   // the same file read directly through the store
   const store = openStore({ path: db });
   try {
-    assert.equal(store.countMeasurements({ level: 'op' }), 3);
-    const pass = store.getPass(summary.passId);
+    assert.equal((await store.countMeasurements({ level: 'op' })), 3);
+    const pass = (await store.getPass(summary.passId));
     assert.ok(pass?.finishedAt);
     assert.ok((pass?.calibrationTrace.length ?? 0) >= 3);
   } finally {
-    store.close();
+    await store.close();
   }
 
   // a second profile run (threads 2) is another device in the same file; nothing is lost

@@ -24,7 +24,7 @@ function m(i: number, o: Partial<Measurement>): Measurement {
   };
 }
 
-test('summariseQuality reads a device by groups: clean, noisy, unreliable, with one line for a note column', () => {
+test('summariseQuality reads a device by groups: clean, noisy, unreliable, with one line for a note column', async () => {
   const clean = Array.from({ length: 10 }, (_, i) => m(i, { calibrationMs: 1 + i / 100 }));
   assert.equal(summariseQuality(clean).verdict, 'clean');
   assert.equal(summariseQuality(clean).text, 'clean: cv 0.02');
@@ -40,7 +40,7 @@ test('summariseQuality reads a device by groups: clean, noisy, unreliable, with 
   assert.match(b.text, /^unreliable: 0% of groups re-measured, 30% disturbed \(3 measurements left out\), cv 0.02$/);
 });
 
-test('insufficientCleanData: no score from too few usable networks or too small a share', () => {
+test('insufficientCleanData: no score from too few usable networks or too small a share', async () => {
   assert.equal(insufficientCleanData({ usable: 40, total: 40 }), null);
   assert.equal(insufficientCleanData({ usable: 0, total: 0 }), null);
   assert.equal(insufficientCleanData({ usable: 8, total: 40 }), 'too little clean data: 8 of 40 networks usable');
@@ -48,10 +48,10 @@ test('insufficientCleanData: no score from too few usable networks or too small 
   assert.equal(insufficientCleanData({ usable: 30, total: 70 }), 'too little clean data: 30 of 70 networks usable');
 });
 
-test('training data and LUTs leave disturbed measurements out, say how many, and agree on one reference calibration', () => {
-  withStore((store) => {
-    store.upsertDevice(device);
-    store.startPass({ id: 'pass-q-1', deviceId: DEV, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: 'c', calibrationMs: null, calibrationTrace: [] });
+test('training data and LUTs leave disturbed measurements out, say how many, and agree on one reference calibration', async () => {
+  await withStore(async (store) => {
+    await store.upsertDevice(device);
+    await store.startPass({ id: 'pass-q-1', deviceId: DEV, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: 'c', calibrationMs: null, calibrationTrace: [] });
     const space = getSpace('fbnet');
     const units = [...spaceUnits(space).keys()];
     const archs = sampleArchs(space, { count: 30, seed: 3 });
@@ -62,9 +62,9 @@ test('training data and LUTs leave disturbed measurements out, say how many, and
     const badOps = units.slice(0, 5).map((key) => m(i++, { level: 'op', key, spec: null, stats: stats(0.5), calibrationMs: 5, quality: disturbed }));
     const nets = archs.map((arch, j) => m(i++, { key: arch, stats: stats(2 + j / 100), calibrationMs: 1, ...(j < 3 ? { quality: remeasured } : {}) }));
     const badNets = archs.slice(0, 4).map((arch) => m(i++, { key: arch, stats: stats(20), calibrationMs: 5, quality: disturbed }));
-    store.insertMeasurements([...ops, ...badOps, ...nets, ...badNets]);
+    await store.insertMeasurements([...ops, ...badOps, ...nets, ...badNets]);
 
-    const data = trainingData(store, DEV, 'fbnet');
+    const data = (await trainingData(store, DEV, 'fbnet'));
     assert.deepEqual(data.dropped, { ops: 5, networks: 4 });
     assert.equal(data.networks.length, 30);
     assert.equal(data.networkMeasurements, 34);
@@ -72,9 +72,9 @@ test('training data and LUTs leave disturbed measurements out, say how many, and
     assert.equal(data.calibrationMs, 1, 'the reference calibration ignores disturbed measurements');
     assert.ok([...data.lutMs.values()].every((v) => Math.abs(v - 0.05) < 1e-9), 'no disturbed op reached the LUT');
     assert.equal(data.quality.verdict, 'unreliable');
-    const lut = deviceLut(store, DEV, 'fbnet');
+    const lut = (await deviceLut(store, DEV, 'fbnet'));
     assert.equal(lut.calibrationMs, data.calibrationMs, "the LUT export's reference is the training data's");
-    assert.equal(referenceCalibration(store.listMeasurements({ deviceId: DEV })), 1);
+    assert.equal(referenceCalibration((await store.listMeasurements({ deviceId: DEV }))), 1);
   });
 });
 
@@ -86,7 +86,7 @@ test("the demo's note column names a noisy device and says why a device has no s
   assert.equal(demoNote({ error: null, quality: clean, dropped: { ops: 0, networks: 0 } }), '');
 });
 
-test('ContentionDetector: baselines from quiet rounds; a slow calibration, a starved CPU, a late timer each mark a round', () => {
+test('ContentionDetector: baselines from quiet rounds; a slow calibration, a starved CPU, a late timer each mark a round', async () => {
   const d = new ContentionDetector();
   d.startGroup();
   const quiet = { calibrationMs: 1, anchorMs: { fbnet: 2 }, slowdowns: [1, 1.01, 0.99], wallMs: 50, cpuMs: 49, timerLagMs: 1, stealFraction: 0 };
@@ -115,7 +115,7 @@ test('ContentionDetector: baselines from quiet rounds; a slow calibration, a sta
   assert.throws(() => new ContentionDetector({ tolerance: -1 }), (e: Error) => e instanceof RangeError && /'tolerance'/.test(e.message));
 });
 
-test('threadWarning: more threads than free cores', () => {
+test('threadWarning: more threads than free cores', async () => {
   assert.equal(threadWarning({ threads: 1, cores: 2, loadAverage: 0.2 }), null);
   assert.equal(threadWarning({ threads: 2, cores: 2, loadAverage: 0.1 }), null);
   assert.match(threadWarning({ threads: 2, cores: 2, loadAverage: 3.1 })!, /^2 threads but ~0 of 2 cores free \(load average 3.1\): ONNX Runtime's spinning threads collapse/);

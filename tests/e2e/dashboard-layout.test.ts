@@ -42,11 +42,11 @@ function layerMs(key: string, scale: number): number {
   return scale * (0.02 + (h % 1000) / 2000);
 }
 
-function seed(deviceId: string, name: string, scale: number, skip: readonly string[]): void {
-  store.upsertDevice(device(deviceId, name));
+async function seed(deviceId: string, name: string, scale: number, skip: readonly string[]): Promise<void> {
+  await store.upsertDevice(device(deviceId, name));
   const passId = `pass-fixture-${deviceId}`;
   const at = '2025-01-01T00:00:00.000Z';
-  store.startPass({ id: passId, deviceId, startedAt: at, finishedAt: at, calibrationKey: 'fixture', calibrationMs: 2, calibrationTrace: [] });
+  await store.startPass({ id: passId, deviceId, startedAt: at, finishedAt: at, calibrationKey: 'fixture', calibrationMs: 2, calibrationTrace: [] });
   const stats = (ms: number, i: number) => {
     const m = ms * (1 + 0.01 * Math.sin(i));
     return { median: m, mean: m, p10: 0.97 * m, p90: 1.04 * m, stddev: 0.02 * m, min: 0.95 * m, cv: 0.02, repeats: 20, outliers: 0 };
@@ -62,7 +62,7 @@ function seed(deviceId: string, name: string, scale: number, skip: readonly stri
     const sum = SPACE.units(arch).reduce((a, u) => a + layerMs(specKey(u), scale), 0);
     ms.push({ ...base, id: `${passId}:net:${n}`, level: 'network', space: SPACE.name, key: arch, stats: stats(0.8 * sum + 0.05, n) });
   });
-  assert.equal(store.insertMeasurements(ms).inserted, ms.length);
+  assert.equal((await store.insertMeasurements(ms)).inserted, ms.length);
 }
 
 before(async () => {
@@ -70,8 +70,8 @@ before(async () => {
   archs = sampleArchs(SPACE, { count: 24, seed: 5 });
   const fixed = new Set(SPACE.fixedUnits.map(specKey));
   missing = [...new Set(SPACE.units(archs[0] as string).map(specKey))].filter((k) => !fixed.has(k)).slice(0, 4);
-  seed(A, 'pixel-fixture', 1, []);
-  seed(B, 'tablet-fixture-with-a-long-name', 2.5, missing);
+  await seed(A, 'pixel-fixture', 1, []);
+  await seed(B, 'tablet-fixture-with-a-long-name', 2.5, missing);
   collector = await startCollector({ store, token: TOKEN, port: 0, host: '127.0.0.1' });
   // a campaign waiting for agents: its progress rows are on the page too
   const res = await fetch(`${collector.url}/api/campaigns`, {
@@ -297,7 +297,7 @@ test('the prediction says how many layers came from the LUT and the regressor, a
     assert.match(await predict(page, archs[0] as string, 'encoding-mlp'), /has no 'encoding-mlp' model/);
 
     // a preloaded predictor (`hwlat serve --model`, the demo) is named as such, and its encoding-mlp kind predicts
-    collector.predictors.preload(await predictorFor(trainingData(store, A, SPACE.name), { encodingBaseline: true, epochs: 20 }));
+    collector.predictors.preload(await predictorFor((await trainingData(store, A, SPACE.name)), { encodingBaseline: true, epochs: 20 }));
     await page.selectOption('#device-select', A);
     const shown = await predict(page, archs[0] as string, 'encoding-mlp');
     assert.match(shown, /· encoding-mlp/);

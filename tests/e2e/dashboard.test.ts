@@ -35,12 +35,12 @@ let archs: string[];
 
 async function profile(items: Parameters<typeof profileItems>[0]): Promise<number> {
   const passId = `pass-${randomUUID()}`;
-  store.startPass({ id: passId, deviceId, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+  await store.startPass({ id: passId, deviceId, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
   let stored = 0;
-  const result = await profileItems(items, { backend, deviceId, passId, ...QUICK, onMeasurements: (ms) => {
-    stored += store.insertMeasurements(ms).inserted;
+  const result = await profileItems(items, { backend, deviceId, passId, ...QUICK, onMeasurements: async (ms) => {
+    stored += (await store.insertMeasurements(ms)).inserted;
   } });
-  store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
+  await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
   return stored;
 }
 
@@ -85,10 +85,10 @@ function qualityMeasurement(passId: string, g: number, j: number, quality?: Meas
 }
 
 /** Stores QUALITY_DEVICE with its 30 measurements; returns them. */
-function seedQualityDevice(s: SqliteStore): Measurement[] {
-  s.upsertDevice(testDevice(QUALITY_DEVICE, 'noisy-box'));
+async function seedQualityDevice(s: SqliteStore): Promise<Measurement[]> {
+  await s.upsertDevice(testDevice(QUALITY_DEVICE, 'noisy-box'));
   const passId = 'pass-quality-fixture';
-  s.startPass({ id: passId, deviceId: QUALITY_DEVICE, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+  await s.startPass({ id: passId, deviceId: QUALITY_DEVICE, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
   const verdicts: Record<number, Array<MeasurementQuality | undefined>> = {
     0: [DISTURBED, DISTURBED, DISTURBED],
     1: [DISTURBED],
@@ -99,7 +99,7 @@ function seedQualityDevice(s: SqliteStore): Measurement[] {
     6: [CLEAN, CLEAN, CLEAN],
   };
   const ms = Array.from({ length: 10 }, (_, g) => [0, 1, 2].map((j) => qualityMeasurement(passId, g, j, verdicts[g]?.[j]))).flat();
-  assert.equal(s.insertMeasurements(ms).inserted, ms.length);
+  assert.equal((await s.insertMeasurements(ms)).inserted, ms.length);
   return ms;
 }
 
@@ -179,7 +179,7 @@ before(async () => {
   const device = await fingerprint(backend.info);
   deviceId = device.id;
   deviceName = device.name;
-  store.upsertDevice(device);
+  await store.upsertDevice(device);
   archs = sampleArchs(SPACE, { count: 24, seed: 3 });
   const stored = await profile([...opItems(SPACE.name, spaceUnits(SPACE)), ...networkItems(SPACE, archs)]);
   assert.equal(stored, spaceUnits(SPACE).size + archs.length);
@@ -251,8 +251,8 @@ test('GET /api/dashboard/devices/:id: counts per level and space, LUT coverage; 
 
 test('GET /api/devices: each device with the quality of its measurements (snake_case), recomputed as they grow; GET /api/measurements carries quality and cold', async () => {
   const qstore = openStore({ path: join(dir, 'quality.sqlite') });
-  const ms = seedQualityDevice(qstore);
-  qstore.upsertDevice(testDevice('dev-e3e3e3e3e3e3', 'empty-box'));
+  const ms = await seedQualityDevice(qstore);
+  await qstore.upsertDevice(testDevice('dev-e3e3e3e3e3e3', 'empty-box'));
   const qc = await startCollector({ store: qstore, token: TOKEN, port: 0, host: '127.0.0.1' });
   try {
     const devicesOf = async () => ((await (await fetch(`${qc.url}/api/devices`)).json()) as { devices: DeviceView[] }).devices;
@@ -263,14 +263,14 @@ test('GET /api/devices: each device with the quality of its measurements (snake_
     // the existing fields are as they were
     const { quality: _q, ...plain } = noisy;
     assert.deepEqual(plain, { ...testDevice(QUALITY_DEVICE, 'noisy-box'), measurements: 30 });
-    assert.deepEqual(plain, qstore.listDevices()[0]);
+    assert.deepEqual(plain, (await qstore.listDevices())[0]);
     assert.deepEqual(empty?.quality, { verdict: 'clean', text: 'clean: no measurements', groups: 0, remeasured_groups: 0, disturbed_groups: 0, disturbed_measurements: 0, median_cv: null });
     // the dashboard's device summary carries the same object
     const summary = (await (await fetch(`${qc.url}/api/dashboard/devices/${QUALITY_DEVICE}`)).json()) as DeviceSummaryView;
     assert.deepEqual(summary.quality, QUALITY_EXPECTED);
 
     // a new clean group: the figures follow (not a stale cached answer)
-    assert.equal(qstore.insertMeasurements([qualityMeasurement('pass-quality-fixture', 10, 0)]).inserted, 1);
+    assert.equal((await qstore.insertMeasurements([qualityMeasurement('pass-quality-fixture', 10, 0)])).inserted, 1);
     const grown = (await devicesOf())[0] as DeviceView;
     assert.deepEqual(grown.quality, {
       ...QUALITY_EXPECTED, groups: 11, text: 'unreliable: 27% of groups re-measured, 27% disturbed (5 measurements left out), cv 0.05',
@@ -290,7 +290,7 @@ test('GET /api/devices: each device with the quality of its measurements (snake_
     assert.ok(!('quality' in (byId.get('pass-quality-fixture-g8-m0') as object)), 'no verdict stored: none listed');
   } finally {
     await qc.close();
-    qstore.close();
+    await qstore.close();
   }
 });
 
@@ -365,7 +365,7 @@ test('POST /api/predict/onnx: an ONNX model\'s kernels summed with the device\'s
   const sum = p.kernels.reduce((a: number, k: any) => a + k.ms, 0);
   assert.ok(Math.abs(sum - p.latency_ms) <= 1e-9 * sum);
   for (const k of p.kernels) assert.ok(k.ms > 0 && Number.isFinite(k.ms) && (k.source === 'lut' || k.source === 'regressor'), JSON.stringify(k));
-  const measured = store.listMeasurements({ deviceId, level: 'network', key: archs[0] })[0]?.stats.median;
+  const measured = (await store.listMeasurements({ deviceId, level: 'network', key: archs[0] }))[0]?.stats.median;
   t.diagnostic(`ONNX kernel sum ${p.latency_ms.toFixed(3)} ms (${p.lut_hits} LUT hits, ${p.regressor_kernels} regressor) vs measured ${measured?.toFixed(3)} ms`);
   const twice = (await (await post(`device=${deviceId}&space=nasbench201&calibration_ms=${2 * p.calibration_ms}`, bytes)).json()) as any;
   assert.ok(Math.abs(twice.latency_ms - 2 * p.latency_ms) <= 1e-9 * p.latency_ms, 'twice the calibration, twice the latency');
@@ -451,7 +451,7 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.innerText(), new RegExp(`${deviceName}[\\s\\S]*ort-node · cpu · 1 thread`));
     // the device's data-quality line, as conditions/quality.ts words it (whatever this machine's profile got)
-    const ownQuality = summariseQuality(store.listMeasurements({ deviceId }));
+    const ownQuality = summariseQuality((await store.listMeasurements({ deviceId })));
     assert.equal(await row.locator('.quality').textContent(), ownQuality.text);
     assert.equal(await row.locator('.quality').getAttribute('data-verdict'), ownQuality.verdict);
     await page.locator(`#device-quality[data-verdict="${ownQuality.verdict}"]`).waitFor({ timeout: 20_000 });
@@ -514,7 +514,7 @@ test('the dashboard in headless Chromium: devices, campaign progress, LUT heatma
     t.diagnostic(`screenshot: ${shot}`);
 
     // a device with disturbed and re-measured data appears live; its quality line is a warning
-    seedQualityDevice(store);
+    await seedQualityDevice(store);
     const noisyRow = page.locator(`#device-table tbody tr[data-device="${QUALITY_DEVICE}"]`);
     await noisyRow.waitFor({ timeout: 20_000 });
     const rowQuality = noisyRow.locator('.quality.warn[data-verdict="unreliable"]');

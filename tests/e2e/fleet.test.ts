@@ -38,31 +38,31 @@ async function createCampaign(url: string, body: Record<string, unknown>): Promi
 const QUICK = { batch: 1, warmup: 1, minRepeats: 3, minTimeMs: 0 };
 
 /** Every job of the campaign has exactly one measurement, on its own device. */
-function assertExactlyOnce(db: string, campaignId: string, devices: number): number {
+async function assertExactlyOnce(db: string, campaignId: string, devices: number): Promise<number> {
   const store = openStore({ path: db });
   try {
-    const campaign = store.getCampaign(campaignId);
+    const campaign = (await store.getCampaign(campaignId));
     assert.ok(campaign);
-    const progress = store.campaignProgress(campaignId);
+    const progress = (await store.campaignProgress(campaignId));
     assert.equal(progress.length, devices);
     for (const p of progress) assert.equal(p.done, p.total, `device ${p.deviceId}: ${p.done}/${p.total}`);
     // one result completes each job; the only other measurements a job may have are disturbed
     // ones (two agents measuring at once on a small machine disturb each other), kept marked
-    const completing = new Set(store.listJobs({ campaignId }).map((j) => j.resultId));
-    const measured = store.listMeasurements({}).filter((m) => typeof m.jobId === 'string');
+    const completing = new Set((await store.listJobs({ campaignId })).map((j) => j.resultId));
+    const measured = (await store.listMeasurements({})).filter((m) => typeof m.jobId === 'string');
     for (const m of measured) if (!completing.has(m.id)) assert.equal(m.quality?.verdict, 'disturbed', `measurement ${m.id} of job ${m.jobId} neither completed it nor is marked disturbed`);
     const jobIds = measured.filter((m) => completing.has(m.id)).map((m) => m.jobId);
     assert.equal(new Set(jobIds).size, jobIds.length, 'no job has two completing measurements');
     const total = progress.reduce((a, p) => a + p.total, 0);
-    assert.equal(store.countJobs({ campaignId, status: 'done' }), total);
+    assert.equal((await store.countJobs({ campaignId, status: 'done' })), total);
     // the agents measured each network job beside its space's anchor, and it reached the store
-    for (const m of store.listMeasurements({})) {
+    for (const m of (await store.listMeasurements({}))) {
       if (m.level === 'network') assert.ok((m.anchorMs ?? 0) > 0, `network measurement ${m.id} carries an anchorMs`);
       else assert.equal('anchorMs' in m, false, `op measurement ${m.id} carries no anchorMs`);
     }
     return total;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -87,7 +87,7 @@ test('two agents with different settings (two device ids) finish a campaign: one
   assert.equal(await a2.exited, 0);
   serve.proc.kill('SIGTERM');
   await serve.proc.exited;
-  assert.equal(assertExactlyOnce(db, c.id, 2), 14);
+  assert.equal(await assertExactlyOnce(db, c.id, 2), 14);
 });
 
 test('an agent killed with SIGKILL mid-lease: its jobs are re-leased and finished by another agent', async () => {
@@ -110,14 +110,16 @@ test('an agent killed with SIGKILL mid-lease: its jobs are re-leased and finishe
   assert.equal(await rescuer.exited, 0);
   serve.proc.kill('SIGTERM');
   await serve.proc.exited;
-  assertExactlyOnce(db, c.id, 1);
+  await assertExactlyOnce(db, c.id, 1);
   const store = openStore({ path: db });
   try {
-    const ids = store.listMeasurements({}).map((m) => m.jobId as string);
-    const reLeased = ids.map((id) => store.getJob(id)).filter((j) => (j?.attempts ?? 0) >= 2);
+    const ids = (await store.listMeasurements({})).map((m) => m.jobId as string);
+    const jobs = [];
+    for (const id of ids) jobs.push(await store.getJob(id));
+    const reLeased = jobs.filter((j) => (j?.attempts ?? 0) >= 2);
     assert.ok(reLeased.length >= 1, 'at least one job of the killed agent was leased again');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -147,16 +149,16 @@ test('the collector killed with SIGKILL while results stream in, restarted on th
   assert.equal(await a2.exited, 0);
   serve.proc.kill('SIGTERM');
   await serve.proc.exited;
-  const total = assertExactlyOnce(db, c.id, 2);
+  const total = await assertExactlyOnce(db, c.id, 2);
   const acked = [a1, a2].flatMap((a) => a.events.filter((e) => e.event === 'ack').flatMap((e) => e.resultIds as string[]));
   const store = openStore({ path: db });
   try {
-    const stored = new Set(store.listMeasurements({}).map((m) => m.id));
+    const stored = new Set((await store.listMeasurements({})).map((m) => m.id));
     for (const id of acked) assert.ok(stored.has(id), `acked result ${id} is stored`);
     // exactly one completing measurement per job; disturbed extras are kept, marked
-    const disturbed = store.listMeasurements({}).filter((m) => m.quality?.verdict === 'disturbed').length;
-    assert.ok(store.countMeasurements() >= total && store.countMeasurements() <= total + disturbed, `${store.countMeasurements()} measurements for ${total} jobs (${disturbed} disturbed)`);
+    const disturbed = (await store.listMeasurements({})).filter((m) => m.quality?.verdict === 'disturbed').length;
+    assert.ok((await store.countMeasurements()) >= total && (await store.countMeasurements()) <= total + disturbed, `${(await store.countMeasurements())} measurements for ${total} jobs (${disturbed} disturbed)`);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -28,15 +28,15 @@ const others: Array<{ close(): Promise<void> | void }> = [];
 /** Profiles items in a new pass of the device and stores them, as `hwlat profile` does. */
 async function profile(items: Parameters<typeof profileItems>[0]): Promise<number> {
   const passId = `pass-${randomUUID()}`;
-  store.startPass({ id: passId, deviceId, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+  await store.startPass({ id: passId, deviceId, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
   let stored = 0;
   const result = await profileItems(items, {
     backend, deviceId, passId, warmup: 0, minRepeats: 3, minTimeMs: 0,
-    onMeasurements: (ms) => {
-      stored += store.insertMeasurements(ms).inserted;
+    onMeasurements: async (ms) => {
+      stored += (await store.insertMeasurements(ms)).inserted;
     },
   });
-  store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
+  await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: result.calibrationMs, calibrationTrace: result.calibrationTrace });
   return stored;
 }
 
@@ -52,7 +52,7 @@ before(async () => {
   backend = await createBackend('ort-node', { threads: 1 });
   const device = await fingerprint(backend.info);
   deviceId = device.id;
-  store.upsertDevice(device);
+  await store.upsertDevice(device);
   archs = sampleArchs(SPACE, { count: 12, seed: 0 });
   const stored = await profile([...opItems(SPACE.name, spaceUnits(SPACE)), ...networkItems(SPACE, archs)]);
   assert.equal(stored, spaceUnits(SPACE).size + 12);

@@ -60,7 +60,7 @@ before(async () => {
 });
 after(async () => {
   await collector.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -92,7 +92,7 @@ test('a wrong token is refused and the connection closed; nothing is registered'
   const err = await c.next();
   assert.equal(err.code, 'unauthorized');
   assert.equal(await c.closed, 4001);
-  assert.equal(store.getDevice('dev-ffffffffffff'), undefined);
+  assert.equal((await store.getDevice('dev-ffffffffffff')), undefined);
 });
 
 test('results for unknown or never-leased jobs are refused and store nothing; valid ones are acked once', async () => {
@@ -106,14 +106,14 @@ test('results for unknown or never-leased jobs are refused and store nothing; va
   const c = await client();
   c.ws.send(JSON.stringify(hello()));
   await c.next((m) => m.type === 'welcome');
-  const before = store.countMeasurements();
+  const before = (await store.countMeasurements());
 
   c.ws.send(JSON.stringify(result('no-such-job', 'result-unknown-1')));
   const unknown = await c.next();
   assert.equal(unknown.code, 'unknown_job');
   assert.equal(unknown.resultId, 'result-unknown-1');
 
-  const jobId = store.listJobs({ campaignId: campaign.id })[0]?.id as string;
+  const jobId = (await store.listJobs({ campaignId: campaign.id }))[0]?.id as string;
   c.ws.send(JSON.stringify(result(jobId, 'result-notleased-1')));
   const notLeased = await c.next();
   assert.equal(notLeased.code, 'not_leased', JSON.stringify(notLeased));
@@ -121,7 +121,7 @@ test('results for unknown or never-leased jobs are refused and store nothing; va
   const badStats = await c.next();
   assert.equal(badStats.code, 'bad_message');
   assert.equal(badStats.field, 'stats.median');
-  assert.equal(store.countMeasurements(), before);
+  assert.equal((await store.countMeasurements()), before);
 
   // lease both jobs, send one result twice: exactly one measurement, two acks
   c.ws.send(JSON.stringify({ type: 'lease_request', max: 8 }));
@@ -132,7 +132,7 @@ test('results for unknown or never-leased jobs are refused and store nothing; va
   c.ws.send(JSON.stringify(result(j, 'result-good-0001')));
   c.ws.send(JSON.stringify(result(j, 'result-good-0002')));
   for (let i = 0; i < 3; i++) assert.equal((await c.next((m) => m.type === 'ack')).type, 'ack');
-  assert.equal(store.countMeasurements(), before + 1);
+  assert.equal((await store.countMeasurements()), before + 1);
   const progress = ((await (await fetch(`${collector.url}/api/campaigns/${campaign.id}`)).json()) as any).progress;
   assert.deepEqual(progress.map((p: any) => [p.deviceId, p.done, p.leased]), [[device.id, 1, 1]]);
   c.ws.close();
@@ -161,7 +161,7 @@ test('a job_failed requeues its job with one more failure; after three it is giv
     assert.equal(lease.jobs.length, 1, `lease ${i}: ${JSON.stringify(lease)}`);
     jobId ||= lease.jobs[0].id;
     assert.equal(lease.jobs[0].id, jobId);
-    const job = store.getJob(jobId)!;
+    const job = (await store.getJob(jobId))!;
     assert.deepEqual([job.status, job.attempts, job.failures, job.lastError], ['leased', i + 1, i, i === 0 ? null : `unknown op 'Foo' (${i - 1})`]);
     c.ws.send(JSON.stringify({ type: 'job_failed', jobId, error: `unknown op 'Foo' (${i})` }));
   }
@@ -171,7 +171,7 @@ test('a job_failed requeues its job with one more failure; after three it is giv
   assert.deepEqual(empty.jobs, []);
   assert.equal(empty.leaseId, null);
   assert.deepEqual(await progress(), [{ deviceId: other.id, total: 1, queued: 0, leased: 0, done: 0, failed: 1 }]);
-  const given = store.getJob(jobId)!;
+  const given = (await store.getJob(jobId))!;
   assert.deepEqual([given.status, given.failures, given.lastError], ['queued', 3, "unknown op 'Foo' (2)"]);
   assert.deepEqual(
     events.filter((e) => e.event === 'job_failed').map((e) => [e.jobId, e.failures, e.gaveUp]),
@@ -185,7 +185,7 @@ test('a job_failed requeues its job with one more failure; after three it is giv
   c.ws.send(JSON.stringify({ type: 'job_failed', jobId: 'no-such-job', error: 'boom' }));
   const unknown = await c.next((m) => m.type === 'error');
   assert.deepEqual([unknown.code, unknown.field, unknown.jobId], ['unknown_job', 'jobId', 'no-such-job']);
-  const foreign = store.listJobs({ deviceId: device.id })[0]!.id;
+  const foreign = (await store.listJobs({ deviceId: device.id }))[0]!.id;
   c.ws.send(JSON.stringify({ type: 'job_failed', jobId: foreign, error: 'boom' }));
   const wrongDevice = await c.next((m) => m.type === 'error');
   assert.deepEqual([wrongDevice.code, wrongDevice.field, wrongDevice.jobId], ['wrong_device', 'jobId', foreign]);
@@ -194,8 +194,8 @@ test('a job_failed requeues its job with one more failure; after three it is giv
   assert.deepEqual([empties.code, empties.field, empties.jobId], ['bad_message', 'error', jobId]);
   c.ws.send(JSON.stringify({ type: 'job_failed', jobId, error: 'x'.repeat(2001) }));
   assert.equal((await c.next((m) => m.type === 'error')).field, 'error');
-  assert.equal(store.getJob(jobId)!.failures, 3);
-  assert.equal(store.getJob(foreign)!.failures, 0);
+  assert.equal((await store.getJob(jobId))!.failures, 3);
+  assert.equal((await store.getJob(foreign))!.failures, 0);
   c.ws.close();
 });
 
@@ -217,7 +217,7 @@ test('a real agent reports a job it cannot build; the collector gives it up and 
     }
     // a spec no agent can build (the HTTP planner never makes one; a bug or a newer planner could)
     const settings = { batch: 1, warmup: 1, minRepeats: 3, minTimeMs: 0 };
-    store.createCampaign({
+    (await store.createCampaign({
       id: 'camp-unbuildable',
       createdAt: new Date().toISOString(),
       request: { space: 'nasbench201', ops: true, networks: 0, seed: 0, devices: [real.id], settings },
@@ -225,18 +225,18 @@ test('a real agent reports a job it cannot build; the collector gives it up and 
         { level: 'op', space: null, key: 'conv-good', spec: { op: 'conv2d', input: [4, 8, 8], out: 8, kernel: 3 } },
         { level: 'op', space: null, key: 'op-bad', spec: { op: 'no_such_op' } },
       ],
-    });
+    }));
     const finishBy = Date.now() + 30_000;
-    let progress = store.campaignProgress('camp-unbuildable');
+    let progress = (await store.campaignProgress('camp-unbuildable'));
     while (!progress.every(campaignFinished)) {
       assert.ok(Date.now() < finishBy, `the campaign finishes: ${JSON.stringify(progress)}`);
       await new Promise((r) => setTimeout(r, 50));
-      progress = store.campaignProgress('camp-unbuildable');
+      progress = (await store.campaignProgress('camp-unbuildable'));
     }
     ctl.abort();
     const summary = await run;
     assert.deepEqual(progress, [{ deviceId: real.id, total: 2, queued: 0, leased: 0, done: 1, failed: 1 }]);
-    const bad = store.getJob(`camp-unbuildable:${real.id}:1`)!;
+    const bad = (await store.getJob(`camp-unbuildable:${real.id}:1`))!;
     assert.deepEqual([bad.status, bad.attempts, bad.failures], ['queued', 3, 3]);
     assert.match(String(bad.lastError), /no_such_op/);
     const reported = agentEvents.filter((e) => e.event === 'job_failed');

@@ -13,12 +13,12 @@ const dir = mkdtempSync(join(tmpdir(), 'hwlat-lut-reimport-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'lat.sqlite');
 
-function lutOf(deviceId: string) {
+async function lutOf(deviceId: string) {
   const store = openStore({ path: db });
   try {
-    return { lut: deviceLut(store, deviceId), measurements: store.countMeasurements({ deviceId }) };
+    return { lut: (await deviceLut(store, deviceId)), measurements: (await store.countMeasurements({ deviceId })) };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -39,7 +39,7 @@ Logits-input:7x7x1280-output:1000: {count: 50, mean: 0.21, var: 0.0001, median: 
   const id = /device (dev-[0-9a-f]{12}) \(note10-ofa\)/.exec(first.stdout)?.[1] as string;
   // one line, the device as `lut build` names it: id (name)
   assert.equal(first.stdout, `imported 4 entries (proxyless, ${file}) as device ${id} (note10-ofa)\n`);
-  const { lut, measurements } = lutOf(id);
+  const { lut, measurements } = await lutOf(id);
   assert.equal(measurements, 4);
   const spread = lut.entries.get('expanded_conv-input:112x112x16-output:56x56x24-expand:3-kernel:3-stride:2-idskip:0');
   assert.ok(spread && Math.abs(spread.var - 0.01) < 1e-15, `std 0.1 is stored as var 0.01, got ${spread?.var}`);
@@ -66,7 +66,7 @@ Logits-input:7x7x1280-output:1000: {count: 50, mean: 0.21, var: 0.0001, median: 
   }
   const plain = await hwlat(args);
   assert.equal(plain.stdout, `nothing new: the 4 entries of ${file} (proxyless) are already stored for device ${id} (note10-ofa)\n`);
-  const now = lutOf(id);
+  const now = await lutOf(id);
   assert.equal(now.measurements, 4, 'no measurement added');
   assert.deepEqual(now.lut.entries, lut.entries, 'counts not doubled, figures unchanged');
 
@@ -76,5 +76,5 @@ Logits-input:7x7x1280-output:1000: {count: 50, mean: 0.21, var: 0.0001, median: 
   const more = await hwlat(['lut', 'import', '--db', db, '--device', 'note10-ofa', '--format', 'proxyless', '--file', grown, '--json']);
   assert.equal(more.code, 0, more.stderr);
   assert.deepEqual([JSON.parse(more.stdout).inserted, JSON.parse(more.stdout).duplicates], [2, 3]);
-  assert.equal(lutOf(id).measurements, 6);
+  assert.equal((await lutOf(id)).measurements, 6);
 });

@@ -18,7 +18,7 @@ Logits-input:7x7x1280-output:1000: {count: 0, mean: 0.21, var: 0}
 not-a-proxyless-key: {count: 3, mean: 2, var: 1, median: 1.9, p10: 1.1, p90: 3}
 `;
 
-test('an imported LUT becomes valid op-level measurements with deterministic ids', () => {
+test('an imported LUT becomes valid op-level measurements with deterministic ids', async () => {
   const entries = LUT_FORMATS.proxyless.parse(YAML);
   const ms = lutToMeasurements(entries, { deviceId: DEV, passId: 'pass-imported-x', space: 'proxyless-mobile', specOf: specsOfSpace('proxyless-mobile'), createdAt: '2025-01-01T00:00:00.000Z' });
   assert.deepEqual(ms.map((m) => m.id), ['pass-imported-x:0', 'pass-imported-x:1', 'pass-imported-x:2', 'pass-imported-x:3']);
@@ -40,22 +40,22 @@ test('an imported LUT becomes valid op-level measurements with deterministic ids
   assert.throws(() => lutToMeasurements(new Map(), { deviceId: '', passId: 'p', space: null }), /'options.deviceId' must be a non-empty string/);
 });
 
-test('stored in a real SQLite file and built back, the LUT keeps its figures; re-importing is idempotent', () => {
+test('stored in a real SQLite file and built back, the LUT keeps its figures; re-importing is idempotent', async () => {
   const store = openStore({ path: join(dir, 'lut.sqlite') });
   try {
-    store.upsertDevice({
+    (await store.upsertDevice({
       id: DEV, name: 'imported-test',
       hardware: { cpu: 'imported', cores: 0, memoryBytes: 0, os: 'imported', arch: 'unknown', gpus: [] },
       runtime: { backend: 'imported', provider: 'proxyless', version: 'lut', threads: 0 },
-    });
+    }));
     const now = new Date().toISOString();
-    store.startPass({ id: 'pass-imported-x', deviceId: DEV, startedAt: now, finishedAt: now, calibrationKey: 'imported', calibrationMs: null, calibrationTrace: [] });
+    await store.startPass({ id: 'pass-imported-x', deviceId: DEV, startedAt: now, finishedAt: now, calibrationKey: 'imported', calibrationMs: null, calibrationTrace: [] });
     const entries = LUT_FORMATS.proxyless.parse(YAML);
     const ms = lutToMeasurements(entries, { deviceId: DEV, passId: 'pass-imported-x', space: 'proxyless-mobile', specOf: specsOfSpace(getSpace('proxyless-mobile')) });
-    assert.deepEqual(store.insertMeasurements(ms), { inserted: 4, duplicates: 0 });
-    assert.deepEqual(store.insertMeasurements(lutToMeasurements(entries, { deviceId: DEV, passId: 'pass-imported-x', space: 'proxyless-mobile' })), { inserted: 0, duplicates: 4 });
+    assert.deepEqual((await store.insertMeasurements(ms)), { inserted: 4, duplicates: 0 });
+    assert.deepEqual((await store.insertMeasurements(lutToMeasurements(entries, { deviceId: DEV, passId: 'pass-imported-x', space: 'proxyless-mobile' }))), { inserted: 0, duplicates: 4 });
 
-    const lut = buildLut(store.listMeasurements({ deviceId: DEV, level: 'op' }));
+    const lut = buildLut((await store.listMeasurements({ deviceId: DEV, level: 'op' })));
     assert.equal(lut.calibrationMs, null);
     assert.equal(lut.space, 'proxyless-mobile');
     assert.deepEqual([...lut.entries.keys()].sort(), [...entries.keys()].sort());
@@ -67,6 +67,6 @@ test('stored in a real SQLite file and built back, the LUT keeps its figures; re
       assert.deepEqual([got.median, got.p10, got.p90], [e.median, e.p10, e.p90], key);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -67,23 +67,25 @@ before(async () => {
   const store = openStore({ path: join(dir, 'lat.sqlite') });
   try {
     const device = await fingerprint(backend.info);
-    store.upsertDevice(device);
+    await store.upsertDevice(device);
     const passId = 'pass-predictor-train-test';
-    store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
+    await store.startPass({ id: passId, deviceId: device.id, startedAt: new Date().toISOString(), finishedAt: null, calibrationKey: CALIBRATION_KEY, calibrationMs: null, calibrationTrace: [] });
     const res = await profileItems([...opItems(nb201.name, spaceUnits(nb201)), ...networkItems(nb201, TRAIN_ARCHS)], {
       backend, deviceId: device.id, passId, warmup: 1, minRepeats: 3, minTimeMs: 0,
-      onMeasurements: (ms) => void store.insertMeasurements(ms),
+      onMeasurements: async (ms) => {
+        await store.insertMeasurements(ms);
+      },
     });
-    store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: res.calibrationMs, calibrationTrace: res.calibrationTrace });
-    data = trainingData(store, device.id, nb201.name);
+    await store.finishPass(passId, { finishedAt: new Date().toISOString(), calibrationMs: res.calibrationMs, calibrationTrace: res.calibrationTrace });
+    data = (await trainingData(store, device.id, nb201.name));
   } finally {
-    store.close();
+    await store.close();
     await backend.dispose();
   }
   full = await trainPredictor({ deviceId: data.deviceId, space: data.space, calibrationMs: data.calibrationMs, lutMs: data.lutMs, networks: data.networks, epochs: EPOCHS });
 });
 
-test('a real profile trains all three kinds; they predict positive, finite latencies for unseen architectures', () => {
+test('a real profile trains all three kinds; they predict positive, finite latencies for unseen architectures', async () => {
   const units = spaceUnits(nb201).size;
   assert.equal(data.lutMs.size, units, 'every unit of the space was profiled');
   assert.equal(data.networks.length, 30);
@@ -146,7 +148,7 @@ test('savePredictor → loadPredictor gives identical predictions for every kind
   assert.deepEqual((await loadPredictor(out)).predictBatch(UNSEEN), full.predictBatch(UNSEEN));
 });
 
-test('a current calibration scales every figure of a prediction by (cal / ref)^β, β the learned elasticity', () => {
+test('a current calibration scales every figure of a prediction by (cal / ref)^β, β the learned elasticity', async () => {
   const ref = full.data.calibrationMs as number;
   const beta = full.data.calibrationElasticity as number;
   assert.ok(beta >= 0 && beta <= 2, `elasticity ${beta}`);

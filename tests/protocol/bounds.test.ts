@@ -16,7 +16,7 @@ const firstField = (schema: { safeParse(v: unknown): any }, v: unknown): string 
   return r.success ? null : describeZodError(r.error).field;
 };
 
-test('stats: bounded, finite and ordered (min <= p10 <= median <= p90); good figures pass', () => {
+test('stats: bounded, finite and ordered (min <= p10 <= median <= p90); good figures pass', async () => {
   assert.equal(firstField(LatencyStatsSchema, GOOD_STATS), null);
   // one sample: every figure equal, stddev and cv 0
   assert.equal(firstField(LatencyStatsSchema, { median: 2, mean: 2, p10: 2, p90: 2, stddev: 0, min: 2, cv: 0, repeats: 1, outliers: 0 }), null);
@@ -36,7 +36,7 @@ test('stats: bounded, finite and ordered (min <= p10 <= median <= p90); good fig
   assert.ok(!r.success && /p90 \(0\.5 ms\) must be >= median \(1 ms\)/.test(describeZodError(r.error).message));
 });
 
-test('results and measurements: wallMs, calibrationMs, anchorMs and cold figures are bounded too', () => {
+test('results and measurements: wallMs, calibrationMs, anchorMs and cold figures are bounded too', async () => {
   const res = resultFor('job-1', 'result-00000001', 'pass-00000001');
   assert.equal(firstField(ResultSchema, res), null);
   assert.equal(firstField(ResultSchema, { ...res, wallMs: 1e300 }), 'wallMs');
@@ -64,7 +64,7 @@ before(async () => {
 });
 after(async () => {
   await collector.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -94,11 +94,11 @@ test('a real collector refuses absurd results naming the field; nothing is store
     const reply = await a.next((m) => m.resultId === resultId);
     assert.deepEqual([reply.type, reply.code, reply.field], ['error', 'bad_message', field], JSON.stringify(reply));
   }
-  assert.equal(store.countMeasurements(), 0);
-  assert.equal(store.getJob(jobId)?.status, 'leased');
+  assert.equal((await store.countMeasurements()), 0);
+  assert.equal((await store.getJob(jobId))?.status, 'leased');
   // a sane result still completes the job
   a.send(resultFor(jobId, 'result-sane-0001', passId));
   assert.deepEqual((await a.next((m) => m.type === 'ack')).resultIds, ['result-sane-0001']);
-  assert.equal(store.getJob(jobId)?.status, 'done');
+  assert.equal((await store.getJob(jobId))?.status, 'done');
   a.ws.close();
 });
