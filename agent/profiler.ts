@@ -1,5 +1,5 @@
 import { calibrationModel, anchorModel, ContentionDetector, qualityOf } from '../conditions/index.ts';
-import { buildOnnx, getSpace, lowerNetwork, lowerSpec, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
+import { networkOnnx, opOnnx, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import type { Measurement, MeasurementLevel, MeasurementQuality } from '../protocol/index.ts';
 import type { LoadedModel, RuntimeBackend } from './backends/types.ts';
 import { measureInterleaved, roundsForRuns } from './harness/harness.ts';
@@ -26,7 +26,7 @@ export function opItems(space: string | null, units: Iterable<[string, OpSpec]>)
     space,
     key,
     spec,
-    model: (batch) => buildOnnx(lowerSpec(spec), { batch }),
+    model: (batch) => opOnnx(spec, { batch }),
   }));
 }
 
@@ -36,7 +36,7 @@ export function networkItems(space: SearchSpace, archs: readonly string[]): Prof
     level: 'network',
     space: space.name,
     key: space.format(space.parse(arch)),
-    model: (batch) => buildOnnx(lowerNetwork(space.expand(arch)), { batch }),
+    model: (batch) => networkOnnx(space, arch, { batch }),
   }));
 }
 

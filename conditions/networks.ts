@@ -1,4 +1,4 @@
-import { buildOnnx, getSpace, lowerNetwork, SPACES } from '../ops-library/index.ts';
+import { networkOnnx, SPACES } from '../ops-library/index.ts';
 
 /**
  * The calibration workload, measured in every interleaved round so each measurement carries its
@@ -11,7 +11,7 @@ export const CALIBRATION_KEY = `network:${CALIBRATION_NETWORK.space}:${CALIBRATI
 
 /** The calibration network's ONNX bytes (batch 1: the calibration figure is per device, not per batch). */
 export function calibrationModel(): Uint8Array {
-  return buildOnnx(lowerNetwork(getSpace(CALIBRATION_NETWORK.space).expand(CALIBRATION_NETWORK.arch)), { batch: 1 });
+  return networkOnnx(CALIBRATION_NETWORK.space, CALIBRATION_NETWORK.arch, { batch: 1 });
 }
 
 /**
@@ -41,5 +41,5 @@ export function anchorArch(space: string): string | null {
  */
 export function anchorModel(space: string, batch: number): Uint8Array | null {
   const arch = anchorArch(space);
-  return arch === null ? null : buildOnnx(lowerNetwork(getSpace(space).expand(arch)), { batch });
+  return arch === null ? null : networkOnnx(space, arch, { batch });
 }

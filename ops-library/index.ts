@@ -9,6 +9,7 @@ export { NB201_EDGES, NB201_EDGE_ENDS, formatNb201Cell } from './ops/nasbench201
 export * from './graph.ts';
 export * from './features.ts';
 export * from './onnx/builder.ts';
+export { networkOnnx, opOnnx } from './onnx/models.ts';
 export * from './onnx/import/index.ts';
 export * from './spaces/types.ts';
 export { SPACES, getSpace, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';

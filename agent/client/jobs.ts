@@ -1,4 +1,4 @@
-import { buildOnnx, getSpace, lowerNetwork, lowerSpec, validateSpec, type OpSpec } from '../../ops-library/index.ts';
+import { networkOnnx, opOnnx, validateSpec, type OpSpec } from '../../ops-library/index.ts';
 import type { Job, JobTask, MeasureSettings } from '../../protocol/index.ts';
 import type { ProfileItem } from '../profiler.ts';
 
@@ -11,9 +11,9 @@ export function buildTaskModel(task: JobTask, batch: number): Uint8Array {
   if (task.level === 'op') {
     const spec: unknown = task.spec;
     validateSpec(spec);
-    return buildOnnx(lowerSpec(spec), { batch });
+    return opOnnx(spec, { batch });
   }
-  return buildOnnx(lowerNetwork(getSpace(task.space).expand(task.key)), { batch });
+  return networkOnnx(task.space, task.key, { batch });
 }
 
 /**
