@@ -3,7 +3,8 @@ import { calibrationFactor } from '../conditions/index.ts';
 import { kernelResidualAt } from './kernel-residual.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
-import { architectureUnits, buildSpaceTables, lutSum, networkFeatures, oneHotBatch, oneHotLayout, type SpaceTables, type UnitCost } from './tables.ts';
+import { choiceIndex, oneHotBatch, type ChoiceIndex } from './choices.ts';
+import { architectureUnits, buildSpaceTables, lutSum, networkFeatures, type SpaceTables, type UnitCost } from './tables.ts';
 import type { tf } from './tf.ts';
 import { PREDICTOR_KINDS, type BreakdownRow, type Prediction, type PredictorData, type PredictorKind } from './types.ts';
 
@@ -26,7 +27,7 @@ export interface PredictOptions {
 export class LatencyPredictor {
   readonly space: SearchSpace;
   readonly tables: SpaceTables;
-  private readonly layout: { offsets: Int32Array; width: number };
+  private readonly layout: ChoiceIndex;
 
   constructor(
     readonly data: PredictorData,
@@ -35,7 +36,7 @@ export class LatencyPredictor {
   ) {
     this.space = getSpace(data.space);
     this.tables = buildSpaceTables(this.space, (spec, key) => unitCost(data, spec, key));
-    this.layout = oneHotLayout(this.space);
+    this.layout = choiceIndex(this.space);
     // the linear correction folded into per-candidate scores: ŷ = s0 + Σ_p s[p][choice]
     const c = data.correction;
     this.weights = c.kernel.map((k, d) => (k * c.yScale) / (c.scale[d] as number));
@@ -49,7 +50,6 @@ export class LatencyPredictor {
     const cw = this.conditionWeights;
     this.conditionFixed = cw ? dot(this.tables.fixedFeatures, cw) : 0;
     this.conditionChoices = cw ? this.tables.choiceFeatures.map((cs) => Float64Array.from(cs.map((v) => dot(v, cw)))) : [];
-    this.names = this.space.positions.map((p) => new Map(p.choices.map((ch, i) => [ch.name, i])));
   }
 
   private readonly weights: number[];
@@ -59,17 +59,13 @@ export class LatencyPredictor {
   private readonly bias: number;
   private readonly fixedScore: number;
   private readonly choiceScores: Float64Array[];
-  private readonly names: Array<Map<string, number>>;
 
   /**
    * Candidate indices of an arch string: the space's parser (its errors name the problem), with
    * one Map lookup per position instead of a search.
    */
   indices(arch: string): Int32Array {
-    const names = this.space.parse(arch);
-    const out = new Int32Array(names.length);
-    for (let p = 0; p < names.length; p++) out[p] = this.names[p]?.get(names[p] as string) as number;
-    return out;
+    return this.layout.indices(arch);
   }
 
   get deviceId(): string {

@@ -91,12 +91,6 @@ export function buildSpaceTables(space: SearchSpace, unitLatency: UnitLatency): 
   };
 }
 
-/** Candidate indices of an arch string, position by position. */
-export function choiceIndices(space: SearchSpace, arch: string): Int32Array {
-  const names = space.parse(arch);
-  return Int32Array.from(names.map((n, i) => (space.positions[i] as SearchSpace['positions'][number]).choices.findIndex((c) => c.name === n)));
-}
-
 /** Features, LUT sum and units of a non-additive space's architecture, from space.units(arch). */
 function exact(t: SpaceTables, idx: Int32Array): { features: Float64Array; lutMs: number; units: UnitCost[] } {
   const sig = idx.join(',');
@@ -143,22 +137,4 @@ export function architectureUnits(t: SpaceTables, idx: Int32Array): Array<{ posi
     for (const unit of t.choices[p]?.[c] ?? []) out.push({ position: pos.name, choice: pos.choices[c]?.name ?? null, unit });
   });
   return out;
-}
-
-/** Start of each position's block in the one-hot architecture encoding, and its width. */
-export function oneHotLayout(space: SearchSpace): { offsets: Int32Array; width: number } {
-  const offsets: number[] = [];
-  let width = 0;
-  for (const p of space.positions) {
-    offsets.push(width);
-    width += p.choices.length;
-  }
-  return { offsets: Int32Array.from(offsets), width };
-}
-
-/** One-hot encodings of a batch of architectures, row-major [batch, width]. */
-export function oneHotBatch(layout: { offsets: Int32Array; width: number }, batch: readonly Int32Array[]): Float32Array {
-  const x = new Float32Array(batch.length * layout.width);
-  batch.forEach((idx, i) => idx.forEach((c, p) => (x[i * layout.width + (layout.offsets[p] as number) + c] = 1)));
-  return x;
 }

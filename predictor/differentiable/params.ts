@@ -1,6 +1,6 @@
 import type { tf } from '../tf.ts';
 import type { LatencyPredictor } from '../predictor.ts';
-import { oneHotLayout } from '../tables.ts';
+import { oneHotLayout } from '../choices.ts';
 import { PREDICTOR_KINDS, type PredictorKind } from '../types.ts';
 import type { DenseParams, LatencyParams } from './types.ts';
 

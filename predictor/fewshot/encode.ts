@@ -1,4 +1,5 @@
 import type { SearchSpace } from '../../ops-library/index.ts';
+import { choiceIndex } from '../choices.ts';
 
 /** Architectures as one choice index per position, and the one-hot layout over all positions. */
 export interface ArchCodes {
@@ -16,18 +17,12 @@ export interface ArchCodes {
  * ArchParseError) and lays the choices out as one-hot columns.
  */
 export function encodeArchs(space: SearchSpace, archs: readonly string[]): ArchCodes {
-  const offsets: number[] = [];
-  let width = 0;
-  const index = space.positions.map((pos) => {
-    offsets.push(width);
-    width += pos.choices.length;
-    return new Map(pos.choices.map((c, i) => [c.name, i]));
-  });
+  const { offsets, width, indices } = choiceIndex(space);
   const p = space.positions.length;
   const codes = new Int32Array(archs.length * p);
   archs.forEach((arch, i) => {
-    const choices = space.parse(arch);
-    for (let j = 0; j < p; j++) codes[i * p + j] = (offsets[j] as number) + ((index[j] as Map<string, number>).get(choices[j] as string) as number);
+    const idx = indices(arch);
+    for (let j = 0; j < p; j++) codes[i * p + j] = (offsets[j] as number) + (idx[j] as number);
   });
   return { n: archs.length, p, codes, width };
 }
