@@ -1,19 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import type { RuntimeInfo } from '../../protocol/index.ts';
-import type { BackendFactory, BackendOptions, LoadedModel, RuntimeBackend } from './types.ts';
+import type { BackendFactory, BackendOptions } from './types.ts';
 import type { ProviderInfo } from './provider-info.ts';
+import type { TensorClass } from './input-feeds.ts';
 import { makeFeeds } from './ort-feeds.ts';
+import { OrtBackend, providerLoadError, resolveOptions, type OrtRuntime, type ResolvedOptions } from './ort-session.ts';
 import { probeModel } from './probe-model.ts';
 
 const BACKEND_NAME = 'ort-node';
-const OPT_LEVELS = Object.freeze(['disabled', 'basic', 'extended', 'all'] as const);
-
-/** BackendOptions with the defaults filled in and checked. */
-interface Resolved {
-  provider: string;
-  threads: number;
-  graphOptimizationLevel: (typeof OPT_LEVELS)[number];
-}
+const RUNTIME: OrtRuntime = { name: 'onnxruntime-node', create: (model, options) => ort.InferenceSession.create(model, options), Tensor: ort.Tensor as unknown as TensorClass };
 
 /** The onnxruntime-node version; env.versions.node is set when the package registers itself. */
 export function ortNodeVersion(): string {
@@ -24,7 +19,7 @@ function knownProviders(): string[] {
   return ort.listSupportedBackends().map((b) => b.name);
 }
 
-function sessionOptions(opts: Resolved): ort.InferenceSession.SessionOptions {
+function sessionOptions(opts: ResolvedOptions): ort.InferenceSession.SessionOptions {
   return {
     // Only the requested provider: a silent fall-back to CPU would record CPU latencies under a GPU label.
     executionProviders: [opts.provider],
@@ -36,95 +31,12 @@ function sessionOptions(opts: Resolved): ort.InferenceSession.SessionOptions {
   };
 }
 
-function validate(options: BackendOptions): Resolved {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`'options' must be an object, got ${options === null ? 'null' : typeof options}`);
-  }
-  const provider = options.provider ?? 'cpu';
-  const known = knownProviders();
-  if (typeof provider !== 'string' || !known.includes(provider)) {
-    throw new RangeError(`'provider' ${JSON.stringify(provider)} is not an onnxruntime-node provider; known: ${known.join(', ')}`);
-  }
-  const threads = options.threads ?? 0;
-  if (typeof threads !== 'number') throw new TypeError(`'threads' must be a number, got ${typeof threads}`);
-  if (!Number.isInteger(threads) || threads < 0) {
-    throw new RangeError(`'threads' must be an integer >= 0 (0 = runtime default), got ${threads}`);
-  }
-  const level = options.graphOptimizationLevel ?? 'all';
-  if (!OPT_LEVELS.includes(level)) {
-    throw new RangeError(`'graphOptimizationLevel' must be one of ${OPT_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
-  }
-  return { provider, threads, graphOptimizationLevel: level };
-}
-
-function providerLoadError(provider: string, cause: unknown): Error {
-  const why = (cause instanceof Error ? cause.message : String(cause)).trim();
-  const hint =
-    provider === 'cuda' || provider === 'tensorrt'
-      ? "install the CUDA libraries with `hwlat setup --cuda`, or use provider 'cpu'"
-      : provider === 'cpu'
-        ? 'the onnxruntime-node install looks broken; reinstall it'
-        : `check that this machine has the drivers '${provider}' needs, or use provider 'cpu'`;
-  return new Error(`onnxruntime-node could not load execution provider '${provider}': ${why}; ${hint}`, { cause });
-}
-
-class OrtNodeModel implements LoadedModel {
-  private last: ort.InferenceSession.OnnxValueMapType | null = null;
-
-  constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly feeds: Record<string, ort.Tensor>,
-    private readonly onDispose: () => void,
-  ) {}
-
-  async run(): Promise<void> {
-    const outputs = await this.session.run(this.feeds);
-    // Dropping the data right away keeps memory flat over thousands of repeats; dims stay readable.
-    for (const name in outputs) outputs[name]?.dispose();
-    this.last = outputs;
-  }
-
-  async outputShapes(): Promise<Record<string, readonly number[]>> {
-    if (this.last === null) await this.run();
-    const shapes: Record<string, readonly number[]> = {};
-    for (const [name, value] of Object.entries(this.last ?? {})) shapes[name] = [...value.dims];
-    return shapes;
-  }
-
-  async dispose(): Promise<void> {
-    this.onDispose();
-    await this.session.release();
-  }
-}
-
-class OrtNodeBackend implements RuntimeBackend {
-  private readonly models = new Set<OrtNodeModel>();
-
-  constructor(
-    readonly info: RuntimeInfo,
-    private readonly options: ort.InferenceSession.SessionOptions,
-  ) {}
-
-  async load(model: Uint8Array): Promise<LoadedModel> {
-    if (!(model instanceof Uint8Array)) {
-      throw new TypeError(`'model' must be a Uint8Array of ONNX bytes, got ${typeof model}`);
-    }
-    const session = await ort.InferenceSession.create(model, this.options);
-    let feeds: Record<string, ort.Tensor>;
-    try {
-      feeds = makeFeeds(session);
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
-    const loaded: OrtNodeModel = new OrtNodeModel(session, feeds, () => this.models.delete(loaded));
-    this.models.add(loaded);
-    return loaded;
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.all([...this.models].map((m) => m.dispose()));
-  }
+function loadHint(provider: string): string {
+  return provider === 'cuda' || provider === 'tensorrt'
+    ? "install the CUDA libraries with `hwlat setup --cuda`, or use provider 'cpu'"
+    : provider === 'cpu'
+      ? 'the onnxruntime-node install looks broken; reinstall it'
+      : `check that this machine has the drivers '${provider}' needs, or use provider 'cpu'`;
 }
 
 /**
@@ -139,16 +51,16 @@ class OrtNodeBackend implements RuntimeBackend {
  * await backend.dispose();
  */
 export const createOrtNodeBackend: BackendFactory = async (options: BackendOptions = {}) => {
-  const opts = validate(options);
+  const opts = resolveOptions(options, { runtime: RUNTIME.name, providers: knownProviders(), defaultProvider: 'cpu' });
   const sessionOpts = sessionOptions(opts);
   try {
     const probe = await ort.InferenceSession.create(probeModel(), sessionOpts);
     await probe.release();
   } catch (e) {
-    throw providerLoadError(opts.provider, e);
+    throw providerLoadError(RUNTIME.name, opts.provider, e, loadHint(opts.provider));
   }
   const info: RuntimeInfo = { backend: BACKEND_NAME, provider: opts.provider, version: ortNodeVersion(), threads: opts.threads };
-  return new OrtNodeBackend(Object.freeze(info), sessionOpts);
+  return new OrtBackend(Object.freeze(info), RUNTIME, sessionOpts);
 };
 
 /**

@@ -1,9 +1,10 @@
 import * as ort from 'onnxruntime-web';
 import type { RuntimeInfo } from '../../protocol/index.ts';
-import { runsPerSampleFor, timerResolutionMs } from '../harness/timer.ts';
-import { makeFeedsWith, type TensorClass } from './input-feeds.ts';
+import { timerResolutionMs } from '../harness/timer.ts';
+import type { TensorClass } from './input-feeds.ts';
+import { OrtBackend, providerLoadError, resolveOptions, sessionFeeds, type OrtRuntime, type ResolvedOptions } from './ort-session.ts';
 import { probeModel } from './probe-model.ts';
-import type { BackendFactory, BackendOptions, LoadedModel, RuntimeBackend } from './types.ts';
+import type { BackendFactory, BackendOptions } from './types.ts';
 
 // One file for Node and the browser: in Node `onnxruntime-web` resolves to its Node build (wasm
 // only), in the page bundle (esbuild, platform browser) to the browser build (wasm and WebGPU).
@@ -12,37 +13,11 @@ import type { BackendFactory, BackendOptions, LoadedModel, RuntimeBackend } from
 const BACKEND_NAME = 'ort-web';
 /** Providers measured through this backend. onnxruntime-web also has webgl and webnn; not measured yet. */
 export const ORT_WEB_PROVIDERS: readonly string[] = Object.freeze(['wasm', 'webgpu']);
-const OPT_LEVELS = Object.freeze(['disabled', 'basic', 'extended', 'all'] as const);
+const RUNTIME: OrtRuntime = { name: 'onnxruntime-web', create: (model, options) => ort.InferenceSession.create(model, options), Tensor: ort.Tensor as unknown as TensorClass };
 
 /** The onnxruntime-web version. */
 export function ortWebVersion(): string {
   return ort.env.versions.web ?? ort.env.versions.common;
-}
-
-interface Resolved {
-  provider: string;
-  threads: number;
-  graphOptimizationLevel: (typeof OPT_LEVELS)[number];
-}
-
-function validate(options: BackendOptions): Resolved {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`'options' must be an object, got ${options === null ? 'null' : typeof options}`);
-  }
-  const provider = options.provider ?? 'wasm';
-  if (typeof provider !== 'string' || !ORT_WEB_PROVIDERS.includes(provider)) {
-    throw new RangeError(`'provider' ${JSON.stringify(provider)} is not an onnxruntime-web provider; known: ${ORT_WEB_PROVIDERS.join(', ')}`);
-  }
-  const threads = options.threads ?? 0;
-  if (typeof threads !== 'number') throw new TypeError(`'threads' must be a number, got ${typeof threads}`);
-  if (!Number.isInteger(threads) || threads < 0) {
-    throw new RangeError(`'threads' must be an integer >= 0 (0 = runtime default), got ${threads}`);
-  }
-  const level = options.graphOptimizationLevel ?? 'all';
-  if (!OPT_LEVELS.includes(level)) {
-    throw new RangeError(`'graphOptimizationLevel' must be one of ${OPT_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
-  }
-  return { provider, threads, graphOptimizationLevel: level };
 }
 
 /** Whether wasm threads can run: browsers need SharedArrayBuffer, i.e. a cross-origin isolated page. */
@@ -74,7 +49,7 @@ export function setUpThreads(requested: number): number {
   return wanted;
 }
 
-function sessionOptions(opts: Resolved): ort.InferenceSession.SessionOptions {
+function sessionOptions(opts: ResolvedOptions): ort.InferenceSession.SessionOptions {
   return {
     // Only the requested provider: onnxruntime-web still runs ops WebGPU lacks on wasm inside the
     // session (per node), but never swaps the whole session to wasm under a webgpu label.
@@ -84,98 +59,10 @@ function sessionOptions(opts: Resolved): ort.InferenceSession.SessionOptions {
   };
 }
 
-function providerLoadError(provider: string, cause: unknown): Error {
-  const why = (cause instanceof Error ? cause.message : String(cause)).trim();
-  const hint =
-    provider === 'webgpu'
-      ? 'WebGPU needs a browser with navigator.gpu and an adapter (a secure context: https or localhost; Chromium flag --enable-unsafe-webgpu where it is off); use provider wasm otherwise'
-      : "check that onnxruntime-web's .wasm files are reachable (env.wasm.wasmPaths in a browser)";
-  return new Error(`onnxruntime-web could not load execution provider '${provider}': ${why}; ${hint}`, { cause });
-}
-
-class OrtWebModel implements LoadedModel {
-  runsPerSample = 1;
-  private last: ort.InferenceSession.OnnxValueMapType | null = null;
-
-  constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly feeds: Record<string, ort.Tensor>,
-    private readonly onDispose: () => void,
-  ) {}
-
-  private async once(): Promise<void> {
-    const outputs = await this.session.run(this.feeds);
-    for (const name in outputs) outputs[name]?.dispose();
-    this.last = outputs;
-  }
-
-  async run(): Promise<void> {
-    for (let i = 0; i < this.runsPerSample; i++) await this.once();
-  }
-
-  /**
-   * Runs the model until the clock has ticked enough to estimate one run's time, then sets
-   * runsPerSample so that one sample spans at least 100 ticks (1% rounding error at most).
-   */
-  async calibrate(resolutionMs: number): Promise<void> {
-    await this.once(); // first run: allocation, WebGPU shader compilation
-    const t0 = performance.now();
-    let runs = 0;
-    let elapsed = 0;
-    // a model that spans 100 ticks in one run needs one run per sample: no need to run it more here
-    // (a network on a software WebGPU adapter takes seconds)
-    do {
-      await this.once();
-      runs++;
-      elapsed = performance.now() - t0;
-    } while (elapsed < 100 * resolutionMs && (runs < 3 || elapsed < 20 * resolutionMs) && runs < 1000);
-    this.runsPerSample = runsPerSampleFor(elapsed / runs, resolutionMs);
-  }
-
-  async outputShapes(): Promise<Record<string, readonly number[]>> {
-    if (this.last === null) await this.once();
-    const shapes: Record<string, readonly number[]> = {};
-    for (const [name, value] of Object.entries(this.last ?? {})) shapes[name] = [...value.dims];
-    return shapes;
-  }
-
-  async dispose(): Promise<void> {
-    this.onDispose();
-    await this.session.release();
-  }
-}
-
-class OrtWebBackend implements RuntimeBackend {
-  private readonly models = new Set<OrtWebModel>();
-
-  constructor(
-    readonly info: RuntimeInfo,
-    private readonly options: ort.InferenceSession.SessionOptions,
-    /** performance.now()'s grain here, measured once */
-    readonly timerResolutionMs: number,
-  ) {}
-
-  async load(model: Uint8Array): Promise<LoadedModel> {
-    if (!(model instanceof Uint8Array)) {
-      throw new TypeError(`'model' must be a Uint8Array of ONNX bytes, got ${typeof model}`);
-    }
-    const session = await ort.InferenceSession.create(model, this.options);
-    let loaded: OrtWebModel;
-    try {
-      const feeds = makeFeedsWith(ort.Tensor as unknown as TensorClass, session) as Record<string, ort.Tensor>;
-      loaded = new OrtWebModel(session, feeds, () => this.models.delete(loaded));
-      await loaded.calibrate(this.timerResolutionMs);
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
-    this.models.add(loaded);
-    return loaded;
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.all([...this.models].map((m) => m.dispose()));
-  }
+function loadHint(provider: string): string {
+  return provider === 'webgpu'
+    ? 'WebGPU needs a browser with navigator.gpu and an adapter (a secure context: https or localhost; Chromium flag --enable-unsafe-webgpu where it is off); use provider wasm otherwise'
+    : "check that onnxruntime-web's .wasm files are reachable (env.wasm.wasmPaths in a browser)";
 }
 
 /**
@@ -193,19 +80,22 @@ class OrtWebBackend implements RuntimeBackend {
  * await backend.dispose();
  */
 export const createOrtWebBackend: BackendFactory = async (options: BackendOptions = {}) => {
-  const opts = validate(options);
+  const opts = resolveOptions(options, { runtime: RUNTIME.name, providers: ORT_WEB_PROVIDERS, defaultProvider: 'wasm' });
   const sessionOpts = sessionOptions(opts);
   const threads = setUpThreads(opts.threads);
   try {
     const probe = await ort.InferenceSession.create(probeModel(), sessionOpts);
     try {
-      await probe.run(makeFeedsWith(ort.Tensor as unknown as TensorClass, probe) as Record<string, ort.Tensor>);
+      await probe.run(sessionFeeds(RUNTIME, probe));
     } finally {
       await probe.release();
     }
   } catch (e) {
-    throw providerLoadError(opts.provider, e);
+    throw providerLoadError(RUNTIME.name, opts.provider, e, loadHint(opts.provider));
   }
   const info: RuntimeInfo = { backend: BACKEND_NAME, provider: opts.provider, version: ortWebVersion(), threads };
-  return new OrtWebBackend(Object.freeze(info), sessionOpts, timerResolutionMs());
+  // performance.now()'s grain here, measured once: each model's runs per sample are set from it
+  const resolutionMs = timerResolutionMs();
+  const backend = new OrtBackend(Object.freeze(info), RUNTIME, sessionOpts, (model) => model.calibrate(resolutionMs));
+  return Object.assign(backend, { timerResolutionMs: resolutionMs });
 };
