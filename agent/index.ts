@@ -10,6 +10,6 @@ export * from './transport/outbox-types.ts';
 export * from './transport/outbox.ts';
 export * from './transport/ws-client.ts';
 export * from './client/jobs.ts';
-export * from './client/agent-loop.ts';
+export * from './client/node-agent.ts';
 export * from './kernel-profile.ts';
 export * from './kernel-campaign.ts';

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-web';
 import type { DeviceProfile } from '../../protocol/index.ts';
-import { runAgentLoop, type AgentSummary } from '../client/agent-core.ts';
+import { runAgentLoop, type AgentSummary } from '../client/loop.ts';
 import { CollectorRefusedError, type AgentEvent } from '../transport/ws-client.ts';
 import { chooseBackend } from './choose-backend.ts';
 import { browserProfile, probeBrowser } from './fingerprint.ts';
@@ -8,7 +8,7 @@ import { IdbOutbox } from './idb-outbox.ts';
 import { emptyCounts, progressView, type DeviceJobs, type TabCounts } from './progress.ts';
 
 /**
- * The /agent page: the browser device agent. Same loop (agent/client/agent-core.ts), harness,
+ * The /agent page: the browser device agent. Same loop (agent/client/loop.ts), harness,
  * protocol and ops-library as the Node agent; the runtime is onnxruntime-web and the outbox is
  * IndexedDB. URL parameters: `token` (required the first time; see takeToken), `backend` (auto | wasm | webgpu), `threads`,
  * `name`, `maxJobs`, `collectors` (other replicas to fail over to; see otherCollectors). The collector's HTML gives the ws path and the ort asset folder in data-*.

@@ -22,7 +22,7 @@ after(async () => {
 
 test('the page bundle shares the agent loop, harness, protocol and ops-library, and holds nothing Node-only', async () => {
   const { code, inputs } = await bundleBrowserEntry(AGENT_PAGE_ENTRY);
-  for (const shared of ['agent/client/agent-core.ts', 'agent/transport/ws-client.ts', 'agent/harness/harness.ts', 'agent/profiler.ts', 'protocol/messages.ts', 'ops-library/onnx/builder.ts', 'agent/browser/ws-shim.ts']) {
+  for (const shared of ['agent/client/loop.ts', 'agent/transport/ws-client.ts', 'agent/harness/harness.ts', 'agent/profiler.ts', 'protocol/messages.ts', 'ops-library/onnx/builder.ts', 'agent/browser/ws-shim.ts']) {
     assert.ok(inputs.includes(shared), `${shared} is in the bundle`);
   }
   const nodeOnly = inputs.filter((i) => /node_modules\/(ws|better-sqlite3|onnxruntime-node|systeminformation)\/|agent\/transport\/outbox\.ts|agent\/fingerprint\.ts|^collector\//.test(i));

@@ -3,11 +3,11 @@ import { kernelProfilerFor } from '../backends/kernel-profilers.ts';
 import { nodeProbe } from '../probe-node.ts';
 import { Outbox } from '../transport/outbox.ts';
 import type { ResultOutbox } from '../transport/outbox-types.ts';
-import { runAgentLoop, type AgentLoopOptions, type AgentSummary } from './agent-core.ts';
+import { runAgentLoop, type AgentLoopOptions, type AgentSummary } from './loop.ts';
 
-// The loop itself lives in agent-core.ts (no Node imports) so the browser page runs the same code;
+// The loop itself lives in loop.ts (no Node imports) so the browser page runs the same code;
 // this file adds what the Node agent keeps on disk.
-export { resultMessage, runAgentLoop, type AgentLoopOptions, type AgentSummary } from './agent-core.ts';
+export { resultMessage, runAgentLoop, type AgentLoopOptions, type AgentSummary } from './loop.ts';
 
 export interface RunAgentOptions extends Omit<AgentLoopOptions, 'outbox'> {
   /** folder for the agent's durable state (the outbox lives in `<stateDir>/outbox`) */
