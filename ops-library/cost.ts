@@ -1,4 +1,4 @@
-import type { PrimGraph, PrimNode } from './prim.ts';
+import type { PrimGraph, PrimNode } from './prim-graph.ts';
 import { numel, type Shape } from './shape.ts';
 
 /** Per-sample cost of a lowered graph. FLOPs count a multiply-add as 2; MACs count it as 1. */

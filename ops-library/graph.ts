@@ -1,6 +1,6 @@
 import { opDef, validateSpec } from './ops/registry.ts';
 import type { OpSpec } from './ops/types.ts';
-import { Lowering, type PrimGraph } from './prim.ts';
+import { Lowering, type PrimGraph } from './prim-graph.ts';
 import { formatShape, type Chw, type Shape } from './shape.ts';
 
 /** One layer of a network: a spec with its concrete input shape and its canonical key. */

@@ -1,6 +1,6 @@
 export * from './errors.ts';
 export * from './shape.ts';
-export * from './prim.ts';
+export * from './prim-graph.ts';
 export * from './cost.ts';
 export * from './ops/types.ts';
 export { OPS, opDef, validateSpec } from './ops/registry.ts';

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import type { PrimGraph, PrimNode } from '../prim.ts';
+import type { PrimGraph, PrimNode } from '../prim-graph.ts';
 import type { Shape } from '../shape.ts';
 import { WeightSource } from './weights.ts';
 

@@ -1,4 +1,4 @@
-import { ACTIVATIONS } from '../prim.ts';
+import { ACTIVATIONS } from '../prim-graph.ts';
 import { convOut, type Chw } from '../shape.ts';
 import type { BasicBlockSpec, ConvBnActSpec, ExpandedConvSpec, LogitsSpec, OpDef } from './types.ts';
 import { assertChw, assertPositiveInt, oneOf, optActivation, optBoolean, optPositiveInt } from './validate.ts';

@@ -1,4 +1,4 @@
-import type { Lowering } from '../prim.ts';
+import type { Lowering } from '../prim-graph.ts';
 import type { Nb201CellSpec, Nb201Edge, Nb201HeadSpec, Nb201OpSpec, Nb201ReductionSpec, OpDef } from './types.ts';
 import { assertChw, assertPositiveInt, oneOf } from './validate.ts';
 

@@ -2,7 +2,7 @@ import { lookup } from '../errors.ts';
 import * as blocks from './blocks.ts';
 import { fbnetBlock } from './fbnet.ts';
 import { nb201Cell, nb201Head, nb201Op, nb201Reduction } from './nasbench201.ts';
-import * as p from './primitives.ts';
+import * as p from './layers.ts';
 import type { OpDef, OpName, OpSpec } from './types.ts';
 
 const defs: OpDef<any>[] = [

@@ -1,4 +1,4 @@
-import type { Activation, Lowering } from '../prim.ts';
+import type { Activation, Lowering } from '../prim-graph.ts';
 import type { Chw, Shape } from '../shape.ts';
 
 export type FbnetCandidate = 'k3_e1' | 'k3_e1_g2' | 'k3_e3' | 'k3_e6' | 'k5_e1' | 'k5_e1_g2' | 'k5_e3' | 'k5_e6' | 'skip';

@@ -1,4 +1,4 @@
-import { ACTIVATIONS } from '../prim.ts';
+import { ACTIVATIONS } from '../prim-graph.ts';
 import { assertChw, assertPositiveInt } from '../shape.ts';
 
 // Small field checks shared by the op definitions; each names the field it rejects.

@@ -1,6 +1,6 @@
 import { opDef, validateSpec } from '../../ops/registry.ts';
 import type { Network } from '../../graph.ts';
-import { Lowering, type PrimGraph, type PrimNode } from '../../prim.ts';
+import { Lowering, type PrimGraph, type PrimNode } from '../../prim-graph.ts';
 import type { AttrValue, IrGraph, IrNode, IrValue } from './types.ts';
 
 const f32 = Math.fround;
