@@ -1,6 +1,6 @@
 import { getSpace, type OpSpec, type SearchSpace } from '../ops-library/index.ts';
 import { calibrationFactor } from '../conditions/index.ts';
-import { kernelResidualAt } from './kernel-residual.ts';
+import { rbfResidualAt } from './rbf-residual.ts';
 import { predictKernel } from './kernels.ts';
 import { predictRows } from './regressors.ts';
 import { choiceIndex, oneHotBatch, type ChoiceIndex } from './choices.ts';
@@ -163,7 +163,7 @@ export class LatencyPredictor {
           for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.max(0.1, 1 + (r[i] as number));
         }
         const kr = this.data.kernelResidual;
-        if (kr) for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.exp(kernelResidualAt(kr, batch[i] as Int32Array));
+        if (kr) for (let i = 0; i < batch.length; i++) out[i] = (out[i] as number) * Math.exp(rbfResidualAt(kr, batch[i] as Int32Array));
         for (let i = 0; i < batch.length; i++) out[i] = Math.max(floor, out[i] as number);
         return out;
       }

@@ -5,7 +5,7 @@ import { LatencyPredictor, unitCost } from './predictor.ts';
 import { fitRegressor, makeRegressor } from './regressors.ts';
 import { relativeRidge } from './ridge.ts';
 import { calibrationSlope } from '../conditions/index.ts';
-import { fitKernelResidual, kernelResidualAt, KERNEL_RESIDUAL_GRID, KERNEL_RESIDUAL_MAX_SUPPORT, type KernelResidual } from './kernel-residual.ts';
+import { fitRbfResidual, rbfResidualAt, RBF_RESIDUAL_GRID, RBF_RESIDUAL_MAX_SUPPORT, type RbfResidual } from './rbf-residual.ts';
 import { inHoldout } from './split.ts';
 import { choiceIndices, oneHotBatch, oneHotLayout } from './choices.ts';
 import { buildSpaceTables, networkFeatures } from './tables.ts';
@@ -194,18 +194,18 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
     } else residual.dispose();
   }
 
-  // non-additive spaces: the kernel correction over the choices, kept only if it helps on validation
+  // non-additive spaces: the RBF correction over the choices, kept only if it helps on validation
   if (!space.additive && space.positions.length > 0 && train.length >= 20 && valid !== train) {
     // the solve is cubic in the support: an evenly spaced subset of a large training set
-    const step = Math.max(1, train.length / KERNEL_RESIDUAL_MAX_SUPPORT);
-    const support = Array.from({ length: Math.min(train.length, KERNEL_RESIDUAL_MAX_SUPPORT) }, (_, i) => train[Math.floor(i * step)] as (typeof train)[number]);
+    const step = Math.max(1, train.length / RBF_RESIDUAL_MAX_SUPPORT);
+    const support = Array.from({ length: Math.min(train.length, RBF_RESIDUAL_MAX_SUPPORT) }, (_, i) => train[Math.floor(i * step)] as (typeof train)[number]);
     const base = predictor.predictIndices(support.map((r) => r.idx), 'composite', { conditions: support.map((r) => predictor.condition(r.calibrationMs)) });
     const logResidual = support.map((r, i) => Math.log(r.ms / (base[i] as number)));
     const baseValid = predictor.predictIndices(valid.map((r) => r.idx), 'composite', { conditions: validConditions() });
-    let best: { err: number; k: KernelResidual | null } = { err: validationError(baseValid), k: null };
-    for (const [gamma, lambda] of KERNEL_RESIDUAL_GRID) {
-      const k = fitKernelResidual({ codes: support.map((r) => r.idx), choices: space.positions.map((pos) => pos.choices.length), logResidual, gamma, lambda });
-      const e = validationError(valid.map((r, i) => (baseValid[i] as number) * Math.exp(kernelResidualAt(k, r.idx))));
+    let best: { err: number; k: RbfResidual | null } = { err: validationError(baseValid), k: null };
+    for (const [gamma, lambda] of RBF_RESIDUAL_GRID) {
+      const k = fitRbfResidual({ codes: support.map((r) => r.idx), choices: space.positions.map((pos) => pos.choices.length), logResidual, gamma, lambda });
+      const e = validationError(valid.map((r, i) => (baseValid[i] as number) * Math.exp(rbfResidualAt(k, r.idx))));
       if (e < best.err) best = { err: e, k };
     }
     if (best.k) {

@@ -1,7 +1,7 @@
 import type { AccuracyMetrics } from './metrics.ts';
 import type { KernelModels } from './kernels.ts';
 import type { UnitSource } from './tables.ts';
-import type { KernelResidual } from './kernel-residual.ts';
+import type { RbfResidual } from './rbf-residual.ts';
 
 export type PredictorKind = 'lut-sum' | 'composite' | 'encoding-mlp';
 export const PREDICTOR_KINDS: readonly PredictorKind[] = Object.freeze(['lut-sum', 'composite', 'encoding-mlp']);
@@ -102,10 +102,12 @@ export interface PredictorData {
   /** present when the residual MLP improved the composite on validation */
   residual: ResidualSpec | null;
   /**
-   * non-additive spaces: a kernel-ridge correction of the composite's log residual over the
-   * choices (kernel-residual.ts), present when it improved the composite on validation
+   * non-additive spaces: a ridge correction of the composite's log residual with an RBF on the
+   * Hamming distance between choices (rbf-residual.ts), present when it improved the composite on
+   * validation. The field keeps its stored name (kernel ridge's "kernel", not an ORT kernel) so
+   * predictor.json files already written load unchanged.
    */
-  kernelResidual?: KernelResidual | null;
+  kernelResidual?: RbfResidual | null;
   /** the kind `predict` uses unless told otherwise: the one that won on validation */
   chosen: PredictorKind;
   /** relative error band (p10, p90) per kind on validation networks */

@@ -33,8 +33,8 @@ export function latencyParams(predictor: LatencyPredictor, options: { kind?: Pre
   const data = predictor.data;
   const space = predictor.space;
   if (space.positions.length === 0) throw new RangeError(`space '${space.name}' is a fixed network: it has no positions to differentiate over`);
-  // the kernel correction is fitted only for non-additive spaces, whose model here is enumerated
-  if (space.additive && data.kernelResidual) throw new RangeError(`'${space.name}' is additive but its predictor has a kernel correction: it cannot be laid out on the probability grid`);
+  // the RBF correction is fitted only for non-additive spaces, whose model here is enumerated
+  if (space.additive && data.kernelResidual) throw new RangeError(`'${space.name}' is additive but its predictor has an RBF correction: it cannot be laid out on the probability grid`);
   const scale = predictor.calibrationScale(options.calibrationMs);
   const L = space.positions.length;
   const C = Math.max(...space.positions.map((p) => p.choices.length));

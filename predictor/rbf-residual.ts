@@ -1,5 +1,5 @@
 /**
- * A kernel-ridge correction of the composite's log residual over the architecture's choices, for
+ * An RBF (kernel-ridge) correction of the composite's log residual over the architecture's choices, for
  * spaces that are not a sum over positions (NAS-Bench-201's cell). There the latency depends on how
  * the edges combine: which node's ReLU two convolutions share, which Adds ONNX Runtime fuses into a
  * convolution, which reorders its NCHWc layout inserts. The per-unit features cannot say that, and
@@ -10,7 +10,7 @@
  */
 import { Matrix, solve } from 'ml-matrix';
 
-export interface KernelResidual {
+export interface RbfResidual {
   gamma: number;
   /** [support · positions] candidate indices of the training architectures */
   support: number[];
@@ -25,25 +25,25 @@ export interface KernelResidual {
 const MAX_TABLE = 1 << 17;
 
 /** The candidate (γ, λ) pairs validation chooses among: fixed, not tuned per device. */
-export const KERNEL_RESIDUAL_GRID: ReadonlyArray<readonly [number, number]> = Object.freeze(
+export const RBF_RESIDUAL_GRID: ReadonlyArray<readonly [number, number]> = Object.freeze(
   [0.3, 0.7, 1.5].flatMap((g) => [0.1, 0.3, 1].map((l) => Object.freeze([g, l] as const))),
 );
 
 /** at most this many support architectures: the solve is cubic in them */
-export const KERNEL_RESIDUAL_MAX_SUPPORT = 800;
+export const RBF_RESIDUAL_MAX_SUPPORT = 800;
 
 /**
  * Fits log(measured / predicted) ≈ Σ_j α_j · exp(−γ · hamming(arch, arch_j)) by kernel ridge
  * (K + λI) α = r over the training architectures.
  *
  * @example
- * const k = fitKernelResidual({ codes: train.map((r) => r.idx), choices: [5, 5, 5, 5, 5, 5], logResidual, gamma: 0.7, lambda: 0.3 });
- * kernelResidualAt(k, idx); // log factor to multiply the composite's prediction by
+ * const k = fitRbfResidual({ codes: train.map((r) => r.idx), choices: [5, 5, 5, 5, 5, 5], logResidual, gamma: 0.7, lambda: 0.3 });
+ * rbfResidualAt(k, idx); // log factor to multiply the composite's prediction by
  */
-export function fitKernelResidual(o: { codes: readonly Int32Array[]; choices: readonly number[]; logResidual: readonly number[]; gamma: number; lambda: number }): KernelResidual {
+export function fitRbfResidual(o: { codes: readonly Int32Array[]; choices: readonly number[]; logResidual: readonly number[]; gamma: number; lambda: number }): RbfResidual {
   const n = o.codes.length;
   if (n === 0 || n !== o.logResidual.length) throw new RangeError(`'codes' and 'logResidual' must be non-empty and of the same length, got ${n} and ${o.logResidual.length}`);
-  if (n > KERNEL_RESIDUAL_MAX_SUPPORT) throw new RangeError(`'codes' must hold at most ${KERNEL_RESIDUAL_MAX_SUPPORT} architectures (the solve is cubic), got ${n}`);
+  if (n > RBF_RESIDUAL_MAX_SUPPORT) throw new RangeError(`'codes' must hold at most ${RBF_RESIDUAL_MAX_SUPPORT} architectures (the solve is cubic), got ${n}`);
   if (!(o.gamma > 0) || !(o.lambda > 0)) throw new RangeError(`'gamma' and 'lambda' must be > 0, got ${o.gamma} and ${o.lambda}`);
   const P = (o.codes[0] as Int32Array).length;
   if (o.choices.length !== P) throw new RangeError(`'choices' must give the candidates of each of the ${P} positions, got ${o.choices.length}`);
@@ -74,7 +74,7 @@ interface Compiled {
 const TABLE_AFTER = 4096;
 
 /** typed copies of a fitted (or loaded) correction, made once: this is the prediction's hot path */
-const compiled = new WeakMap<KernelResidual, Compiled>();
+const compiled = new WeakMap<RbfResidual, Compiled>();
 
 function sumAt(c: Compiled, P: number, idx: ArrayLike<number>): number {
   const { support, alpha, w } = c;
@@ -85,7 +85,7 @@ function sumAt(c: Compiled, P: number, idx: ArrayLike<number>): number {
   return s;
 }
 
-function compile(k: KernelResidual): Compiled {
+function compile(k: RbfResidual): Compiled {
   // exp(−γ·d) for d = 0..positions, once rather than once per support architecture
   const c: Compiled = {
     support: Int32Array.from(k.support), alpha: Float64Array.from(k.alpha),
@@ -94,7 +94,7 @@ function compile(k: KernelResidual): Compiled {
   return c;
 }
 
-function tabulate(k: KernelResidual, c: Compiled): void {
+function tabulate(k: RbfResidual, c: Compiled): void {
   const size = k.choices.reduce((a, n) => a * n, 1);
   {
     // NAS-Bench-201: 15,625 architectures × 400 support ones, ~0.2 s once; then a lookup each
@@ -113,7 +113,7 @@ function tabulate(k: KernelResidual, c: Compiled): void {
 }
 
 /** The log correction factor of one architecture (candidate indices). */
-export function kernelResidualAt(k: KernelResidual, idx: Int32Array): number {
+export function rbfResidualAt(k: RbfResidual, idx: Int32Array): number {
   let c = compiled.get(k);
   if (!c) compiled.set(k, (c = compile(k)));
   if (!c.table && ++c.calls === TABLE_AFTER && k.choices.reduce((a, n) => a * n, 1) <= MAX_TABLE) tabulate(k, c);
