@@ -11,6 +11,10 @@
 # Debian package creates it) and DIR is handed to it. The binaries are Debian's
 # (/usr/lib/postgresql/VERSION/bin, the newest VERSION), or PG_BIN if set.
 #
+# PG_THROWAWAY_OPTIONS, if set, is appended to the server's options and wins over the ones above
+# (scripts/bench/ingest.ts passes "-c fsync=on -c synchronous_commit=on -c full_page_writes=on" to
+# measure with a production server's durability).
+#
 # Example (what .ci/run does):
 #   url=$(scripts/pg-throwaway.sh start /tmp/hwlat-pg)   # e.g. postgres://postgres@127.0.0.1:41234/postgres
 #   HWLAT_TEST_PG=$url node scripts/run-tests.mjs store-postgres
@@ -72,7 +76,7 @@ case "$cmd" in
       exit 1
     }
     if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${PG_THROWAWAY_OPTIONS:-}" \
       start >/dev/null; then
       echo "$0: the server did not start on 127.0.0.1:$port; its log:" >&2
       tail -n 20 "$dir/server.log" >&2 || true

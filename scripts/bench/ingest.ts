@@ -1,126 +1,221 @@
-// Collector ingest benchmark: N concurrent simulated agents (real ws clients, one device each)
-// lease jobs and send synthetic results to a real `hwlat serve` process for a bounded time.
-// Prints results/s ingested, ack latency percentiles and the loss count (acked but not stored).
+// Collector ingest benchmark: N concurrent simulated agents (real ws clients, one device each,
+// tests/helpers/sim-agent.ts) lease jobs and send synthetic results to real `hwlat serve`
+// processes for a bounded time. With --replicas R, R collectors share one database; agent i starts
+// on replica i mod R and is given every replica's URL, so it fails over as `hwlat agent
+// --collector A,B` does (same agent id, its unacknowledged results re-sent under the same ids).
+// With --kill, the replica serving the most agents is SIGKILLed at 1/3 and 2/3 of the run and
+// restarted on the same port after each kill (agents stay where they failed over to, as hwlat
+// agent does, so killing the same replica twice would hit no agent the second time).
 //
-//   npx tsx scripts/bench/ingest.ts [--agents 50] [--seconds 20] [--tasks 2000] [--batch 16] [--json]
-import { randomUUID } from 'node:crypto';
+// Prints acknowledged results/s, ack latency percentiles, and, read back from the database
+// afterwards: lost (acknowledged but not stored) and duplicated (a job with more than one stored
+// result) counts, and the load average (the machine may be shared).
+//
+//   npx tsx scripts/bench/ingest.ts [--db sqlite|postgres|postgres://…] [--replicas 1] [--kill]
+//     [--agents 50] [--seconds 20] [--tasks 2000] [--batch 16] [--pg-settings durable|test] [--json]
+//
+// --db sqlite (default): a temp SQLite file. --db postgres: a throwaway cluster
+// (scripts/pg-throwaway.sh), with a production server's durability (fsync, synchronous commit,
+// full-page writes) unless --pg-settings test (the tests' settings: none of them).
+// --db postgres://…: that database (the benchmark writes a campaign and 50 devices into it).
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { quantile } from 'simple-statistics';
-import WebSocket from 'ws';
-import { openStore } from '../../collector/index.ts';
-import { PROTOCOL_VERSION, type DeviceProfile } from '../../protocol/index.ts';
-import { getJson, startServe } from '../../tests/helpers/procs.ts';
+import { openStoreAt } from '../../collector/index.ts';
+import { freePort, getJson, startServe, type HwlatProcess } from '../../tests/helpers/procs.ts';
+import { runSimAgent, type SimAgentReport } from '../../tests/helpers/sim-agent.ts';
 
 const { values: args } = parseArgs({
   options: {
+    db: { type: 'string', default: 'sqlite' },
+    replicas: { type: 'string', default: '1' },
+    kill: { type: 'boolean', default: false },
     agents: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '20' },
     tasks: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '16' },
+    'pg-settings': { type: 'string', default: 'durable' },
     json: { type: 'boolean', default: false },
   },
 });
-const AGENTS = Number(args.agents);
-const SECONDS = Number(args.seconds);
-const BATCH = Number(args.batch);
+const positiveInt = (name: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+};
+const AGENTS = positiveInt('agents', args.agents);
+const SECONDS = positiveInt('seconds', args.seconds);
+const BATCH = positiveInt('batch', args.batch);
+const REPLICAS = positiveInt('replicas', args.replicas);
+const TASKS = positiveInt('tasks', args.tasks);
+if (args['pg-settings'] !== 'durable' && args['pg-settings'] !== 'test') throw new RangeError(`--pg-settings must be 'durable' or 'test', got '${args['pg-settings']}'`);
+if (args.db !== 'sqlite' && args.db !== 'postgres' && !/^postgres(ql)?:\/\//i.test(args.db)) {
+  throw new RangeError(`--db must be 'sqlite', 'postgres' (a throwaway cluster) or a postgres:// URL, got '${args.db}'`);
+}
 const TOKEN = 'bench-token-0123456789';
+const PG_THROWAWAY = fileURLToPath(new URL('../pg-throwaway.sh', import.meta.url));
+const log = (line: string) => {
+  if (!args.json) process.stderr.write(`${line}\n`);
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'hwlat-ingest-'));
-const db = join(dir, 'ingest.sqlite');
-const serve = await startServe({ db, token: TOKEN, leaseTtlMs: 60_000 });
-const created = await getJson(`${serve.url}/api/campaigns`, {
-  method: 'POST',
-  headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ space: 'nasbench201', networks: Number(args.tasks), devices: 'all' }),
-});
-if (created.status !== 201) throw new Error(`campaign: ${JSON.stringify(created.body)}`);
+const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })];
+const cleanUp = () => {
+  for (const c of cleanups.splice(0).reverse()) c();
+};
+process.once('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-const stats = { median: 1.5, mean: 1.6, p10: 1.4, p90: 1.8, stddev: 0.1, min: 1.3, cv: 0.06, repeats: 20, outliers: 1 };
-const ackLatency: number[] = [];
-const acked = new Set<string>();
-let sent = 0;
-let errors = 0;
-const deadline = Date.now() + SECONDS * 1000;
-
-async function simulatedAgent(i: number): Promise<void> {
-  const hex = i.toString(16).padStart(12, '0');
-  const device: DeviceProfile = {
-    id: `dev-${hex}`,
-    name: `sim-${i}`,
-    hardware: { cpu: 'Simulated', cores: 4, memoryBytes: 2 ** 32, os: 'sim', arch: 'x64', gpus: [] },
-    runtime: { backend: 'sim', provider: 'cpu', version: '0', threads: 1 },
-  };
-  const passId = `pass-${randomUUID()}`;
-  const ws = new WebSocket(serve.wsUrl);
-  const pending = new Map<string, number>();
-  let onLease: ((m: any) => void) | null = null;
-  let drained: (() => void) | null = null;
-  ws.on('message', (data) => {
-    const m = JSON.parse(data.toString());
-    if (m.type === 'lease') onLease?.(m);
-    else if (m.type === 'ack') {
-      for (const id of m.resultIds as string[]) {
-        const t0 = pending.get(id);
-        if (t0 !== undefined) ackLatency.push(performance.now() - t0);
-        pending.delete(id);
-        acked.add(id);
-      }
-      if (pending.size === 0) drained?.();
-    } else if (m.type === 'error') errors++;
-  });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  const welcome = new Promise<void>((r) => ws.once('message', () => r()));
-  ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, token: TOKEN, agentId: `agent-${randomUUID()}`, device, pass: { id: passId, startedAt: new Date().toISOString(), calibrationKey: 'sim' } }));
-  await welcome;
-  while (Date.now() < deadline) {
-    const lease = await new Promise<any>((r) => {
-      onLease = r;
-      ws.send(JSON.stringify({ type: 'lease_request', max: BATCH }));
-    });
-    if (lease.jobs.length === 0) break;
-    const done = new Promise<void>((r) => (drained = r));
-    for (const job of lease.jobs) {
-      const resultId = randomUUID();
-      pending.set(resultId, performance.now());
-      sent++;
-      ws.send(JSON.stringify({ type: 'result', resultId, jobId: job.id, passId, stats, batch: 1, warmup: 3, wallMs: 40, calibrationMs: 1, createdAt: new Date().toISOString() }));
-    }
-    await done;
-  }
-  ws.close();
+/** The database the collectors share, and what it is, for the report. */
+async function database(): Promise<{ db: string; kind: string }> {
+  if (args.db === 'sqlite') return { db: join(dir, 'ingest.sqlite'), kind: 'SQLite (temp file)' };
+  if (args.db !== 'postgres') return { db: args.db, kind: `PostgreSQL (${new URL(args.db).host})` };
+  // its own directory under tmp, not inside `dir`: under root the server runs as 'postgres', which
+  // cannot enter a 0700 directory of root's
+  const cluster = mkdtempSync(join(tmpdir(), 'hwlat-ingest-pg-'));
+  rmSync(cluster, { recursive: true }); // the script creates it and hands it to the server's user
+  const durable = args['pg-settings'] === 'durable';
+  const env = { ...process.env, PG_THROWAWAY_OPTIONS: durable ? '-c fsync=on -c synchronous_commit=on -c full_page_writes=on' : '' };
+  const res = spawnSync(PG_THROWAWAY, ['start', cluster], { encoding: 'utf8', env });
+  if (res.status !== 0) throw new Error(`could not start a throwaway PostgreSQL (${PG_THROWAWAY}): ${res.stderr.trim()}`);
+  cleanups.push(() => void spawnSync(PG_THROWAWAY, ['stop', cluster], { stdio: 'ignore' }));
+  const server = res.stdout.trim();
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  const { rows } = await admin.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+  await admin.query('CREATE DATABASE hwlat');
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = '/hwlat';
+  return { db: url.toString(), kind: `PostgreSQL ${rows[0]?.version} (throwaway cluster, ${durable ? 'fsync and synchronous commit on' : 'fsync and synchronous commit off'})` };
 }
 
+const { db, kind } = await database();
+log(`database: ${kind}; starting ${REPLICAS} collector${REPLICAS > 1 ? 's' : ''} …`);
+const load0 = loadavg();
+
+// one port per replica, chosen up front, so a killed replica comes back where its agents look
+const replicas: Array<{ port: number; proc: HwlatProcess; wsUrl: string; url: string }> = [];
+for (let r = 0; r < REPLICAS; r++) {
+  const s = await startServe({ db, token: TOKEN, port: await freePort(), leaseTtlMs: 60_000 });
+  replicas.push({ port: s.port, proc: s.proc, wsUrl: s.wsUrl, url: s.url });
+}
+cleanups.push(() => replicas.forEach((r) => r.proc.kill('SIGKILL')));
+const wsUrls = replicas.map((r) => r.wsUrl);
+
+const created = await getJson(`${replicas[0]!.url}/api/campaigns`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ space: 'nasbench201', networks: TASKS, devices: 'all' }),
+});
+if (created.status !== 201) throw new Error(`campaign: ${JSON.stringify(created.body)}`);
+const campaignId = created.body.id as string;
+log(`campaign ${campaignId}: ${TASKS} tasks per device; ${AGENTS} agents for ${SECONDS} s …`);
+
+// device ids unique to this run: a database given with --db postgres://… may hold earlier runs'
+const runTag = randomBytes(3).toString('hex');
+const agentAt = new Map<number, string>(); // agent → the ws URL it is connected to now
+const deadline = Date.now() + SECONDS * 1000;
 const t0 = performance.now();
-await Promise.all(Array.from({ length: AGENTS }, (_, i) => simulatedAgent(i + 1)));
+const agents = Array.from({ length: AGENTS }, (_, i) => {
+  const home = i % REPLICAS;
+  return runSimAgent({
+    urls: [...wsUrls.slice(home), ...wsUrls.slice(0, home)],
+    token: TOKEN,
+    deviceId: `dev-${runTag}${i.toString(16).padStart(6, '0')}`,
+    batch: BATCH,
+    stop: () => Date.now() >= deadline,
+    onConnect: (url) => agentAt.set(i, url),
+  });
+});
+
+const kills: Array<{ atSeconds: number; replica: number; agentsOnIt: number; downSeconds: number }> = [];
+const killer = (async () => {
+  if (!args.kill) return;
+  for (const at of [1 / 3, 2 / 3]) {
+    const when = t0 + at * SECONDS * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, when - performance.now())));
+    const counts = replicas.map((r) => [...agentAt.values()].filter((u) => u === r.wsUrl).length);
+    const victim = counts.indexOf(Math.max(...counts));
+    const rep = replicas[victim]!;
+    const tk = performance.now();
+    rep.proc.kill('SIGKILL');
+    await rep.proc.exited;
+    log(`killed replica ${victim} (${counts[victim]} agents on it) at ${((tk - t0) / 1000).toFixed(1)} s; restarting it`);
+    const s = await startServe({ db, token: TOKEN, port: rep.port, leaseTtlMs: 60_000 });
+    rep.proc = s.proc;
+    kills.push({ atSeconds: Number(((tk - t0) / 1000).toFixed(1)), replica: victim, agentsOnIt: counts[victim]!, downSeconds: Number(((performance.now() - tk) / 1000).toFixed(1)) });
+  }
+})();
+
+const reports: SimAgentReport[] = await Promise.all(agents);
 const seconds = (performance.now() - t0) / 1000;
-serve.proc.kill('SIGTERM');
-await serve.proc.exited;
+await killer;
+const load1 = loadavg();
+for (const r of replicas) r.proc.kill('SIGTERM');
+await Promise.all(replicas.map((r) => r.proc.exited));
 
-const store = openStore({ path: db });
-const storedIds = new Set((await store.listMeasurements({})).map((m) => m.id));
+// what the database holds, read back after the collectors are gone
+log('reading back what was stored …');
+const acked = new Map<string, string>();
+for (const r of reports) for (const [id, job] of r.acked) acked.set(id, job);
+const store = await openStoreAt(db);
+const storedJobOf = new Map<string, string | undefined>();
+const resultsPerJob = new Map<string, number>();
+for (const r of reports) {
+  for (const m of await store.listMeasurements({ deviceId: r.deviceId })) {
+    storedJobOf.set(m.id, m.jobId ?? undefined);
+    if (m.jobId && m.quality?.verdict !== 'disturbed') resultsPerJob.set(m.jobId, (resultsPerJob.get(m.jobId) ?? 0) + 1);
+  }
+}
+const jobs = await store.listJobs({ campaignId });
 await store.close();
-rmSync(dir, { recursive: true, force: true });
-const lost = [...acked].filter((id) => !storedIds.has(id)).length;
+const lost = [...acked.keys()].filter((id) => !storedJobOf.has(id)).length;
+const duplicated = [...resultsPerJob.values()].filter((n) => n > 1).length;
+// a job marked done must point at a stored result of its own
+const inconsistent = jobs.filter((j) => j.status === 'done' && (j.resultId === null || storedJobOf.get(j.resultId) !== j.id)).length;
+const doneJobs = jobs.filter((j) => j.status === 'done').length;
 
+const latencies = reports.flatMap((r) => r.ackLatencyMs).sort((a, b) => a - b);
+const q = (p: number) => (latencies.length > 0 ? quantile(latencies, p) : NaN);
+const round = (x: number, d = 1) => Number(x.toFixed(d));
 const result = {
+  database: kind,
+  replicas: REPLICAS,
+  kill: args.kill,
   agents: AGENTS,
-  seconds: Number(seconds.toFixed(1)),
-  sent,
+  batch: BATCH,
+  seconds: round(seconds),
+  sent: reports.reduce((s, r) => s + r.sent, 0),
   acked: acked.size,
-  stored: storedIds.size,
+  stored: storedJobOf.size,
+  jobsDone: doneJobs,
   resultsPerSecond: Math.round(acked.size / seconds),
-  ackLatencyMs: { p50: quantile(ackLatency, 0.5), p99: quantile(ackLatency, 0.99), max: Math.max(...ackLatency) },
-  errors,
+  ackLatencyMs: { p50: round(q(0.5)), p99: round(q(0.99)), max: round(latencies.at(-1) ?? NaN) },
+  failovers: reports.reduce((s, r) => s + r.failovers, 0),
+  resent: reports.reduce((s, r) => s + r.resent, 0),
+  kills,
+  errors: reports.flatMap((r) => r.errors).length,
   lost,
+  duplicated,
+  inconsistent,
+  loadAverage: { start: load0.map((x) => round(x, 2)), end: load1.map((x) => round(x, 2)) },
 };
 if (args.json) console.log(JSON.stringify(result, null, 2));
 else {
-  console.log(`${AGENTS} simulated agents for ${result.seconds} s against one collector process (batch ${BATCH} results per lease)`);
-  console.log(`results sent ${sent}, acked ${acked.size}, stored ${storedIds.size}, error replies ${errors}`);
-  console.log(`ingest ${result.resultsPerSecond} results/s; ack latency p50 ${result.ackLatencyMs.p50.toFixed(1)} ms, p99 ${result.ackLatencyMs.p99.toFixed(1)} ms, max ${result.ackLatencyMs.max.toFixed(1)} ms`);
-  console.log(`lost (acked but not stored): ${lost}`);
+  const f = (n: number) => n.toLocaleString('en-US');
+  console.log(`${AGENTS} simulated agents for ${result.seconds} s against ${REPLICAS} collector process${REPLICAS > 1 ? 'es' : ''} on ${kind} (batch ${BATCH} results per lease)`);
+  for (const k of kills) console.log(`  SIGKILL replica ${k.replica} at ${k.atSeconds} s with ${k.agentsOnIt} agents on it; back after ${k.downSeconds} s`);
+  console.log(`results sent ${f(result.sent)}, acked ${f(acked.size)}, stored ${f(storedJobOf.size)}, jobs done ${f(doneJobs)}, error replies ${result.errors}; failovers ${result.failovers}, results re-sent ${result.resent}`);
+  console.log(`ingest ${f(result.resultsPerSecond)} acked results/s; ack latency p50 ${result.ackLatencyMs.p50} ms, p99 ${result.ackLatencyMs.p99} ms, max ${result.ackLatencyMs.max} ms`);
+  console.log(`lost (acked but not stored): ${lost}; duplicated (jobs with more than one result): ${duplicated}; done jobs without their result: ${inconsistent}`);
+  console.log(`load average (1/5/15 min): ${result.loadAverage.start.join(' ')} at the start, ${result.loadAverage.end.join(' ')} at the end (${availableParallelism()} cores)`);
 }
-if (lost > 0) process.exitCode = 1;
+if (lost > 0 || duplicated > 0 || inconsistent > 0) process.exitCode = 1;
+cleanUp();
