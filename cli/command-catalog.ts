@@ -29,9 +29,9 @@ export const COMMANDS: readonly CatalogEntry[] = Object.freeze([
   { name: 'fewshot', summary: "predict a new device's latency from a few of its measurements and reference devices", load: async () => (await import('./commands/fewshot.ts')).fewshotCommand() },
   { name: 'onnx', summary: 'ONNX models: strip weights for small uploads', load: async () => (await import('./commands/onnx.ts')).onnxCommand() },
   { name: 'kernels', summary: 'kernels timed in context: run the kernel-sampling campaign, list what is stored', load: async () => (await import('./commands/kernels.ts')).kernelsCommand() },
-  { name: 'export', summary: "export a predictor's differentiable expected-latency model (ONNX or JSON)", load: async () => (await import('./commands/latency.ts')).exportCommand() },
+  { name: 'export', summary: "export a predictor's differentiable expected-latency model (ONNX or JSON)", load: async () => (await import('./commands/export.ts')).exportCommand() },
   { name: 'db', summary: 'copy a database between SQLite and PostgreSQL (either way, without loss)', load: async () => (await import('./commands/db.ts')).dbCommand() },
-  { name: 'search', summary: 'a differentiable architecture search (supernet on MNIST) with E[latency] in the loss', load: async () => (await import('./commands/latency.ts')).searchCommand() },
+  { name: 'search', summary: 'a differentiable architecture search (supernet on MNIST) with E[latency] in the loss', load: async () => (await import('./commands/search.ts')).searchCommand() },
 ]);
 
 /** The command an argument list runs (`hwlat help <name>` counts as <name>); undefined for none. */

@@ -41,3 +41,11 @@ export function numberOption(flag: string, min: number): (value: string) => numb
     return n;
   };
 }
+
+/** An option whose value must be one of `known`; the error names the flag and lists them. */
+export function choiceOption<T extends string>(flag: string, known: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!(known as readonly string[]).includes(v)) throw new RangeError(`'${flag}' must be one of ${known.join(', ')}, got '${v}'`);
+    return v as T;
+  };
+}

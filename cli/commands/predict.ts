@@ -5,16 +5,11 @@ import { predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts'
 import { getSpace } from '../../ops-library/index.ts';
 import { insufficientCleanData } from '../../conditions/index.ts';
 import { evalReportHtml, evaluatePredictors, loadPredictor, PREDICTOR_KINDS, savePredictor, type PredictorKind } from '../../predictor/index.ts';
-import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { choiceOption, emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { archStrings, exampleArch, examples } from '../help-examples.ts';
 import { chooseDevice, dbOption, openDb } from '../store-options.ts';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
-
-function kindOption(value: string): PredictorKind {
-  if (!(PREDICTOR_KINDS as readonly string[]).includes(value)) throw new RangeError(`'--kind' must be one of ${PREDICTOR_KINDS.join(', ')}, got '${value}'`);
-  return value as PredictorKind;
-}
 
 function metricsRows(metrics: Partial<Record<PredictorKind, { within10: number; mape: number; rmse: number; spearman: number; kendall: number }>>, chosen?: string) {
   return PREDICTOR_KINDS.filter((k) => metrics[k]).map((k) => {
@@ -162,7 +157,7 @@ export function predictCommand(): Command {
     .option('--arch <string>', 'one architecture string')
     .option('--archs <csv>', "CSV with 'arch_id,arch'")
     .option('--out <csv>', "where to write 'arch_id,latency_ms' (with --archs)")
-    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, kindOption)
+    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choiceOption('--kind', PREDICTOR_KINDS))
     .option('--calibration <ms>', "the device's current calibration latency: predict for its speed now", numberOption('--calibration', 0))
     .option('--json', 'machine-readable output')
     .addHelpText(

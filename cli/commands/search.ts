@@ -1,67 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { getSpace } from '../../ops-library/index.ts';
-import { initTf, loadPredictor, PREDICTOR_KINDS, type LatencyPredictor, type PredictorKind } from '../../predictor/index.ts';
-import { LATENCY_LOSSES, LatencyModel, latencyJson, latencyOnnx, type LatencyLossName } from '../../predictor/differentiable/index.ts';
+import { initTf, PREDICTOR_KINDS, type PredictorKind } from '../../predictor/index.ts';
+import { LATENCY_LOSSES, LatencyModel, type LatencyLossName } from '../../predictor/differentiable/index.ts';
 import { loadMnist, measureArchs, runSearch, SAMPLERS, type Sampler } from '../search/index.ts';
-import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
+import { choiceOption, emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
-
-const EXPORT_FORMATS = Object.freeze(['onnx', 'json'] as const);
-type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-function choice<T extends string>(flag: string, known: readonly T[]): (v: string) => T {
-  return (v: string) => {
-    if (!(known as readonly string[]).includes(v)) throw new RangeError(`'${flag}' must be one of ${known.join(', ')}, got '${v}'`);
-    return v as T;
-  };
-}
-
-/** A predictor directory that must be of `space` (the flag is checked against the directory). */
-async function predictorOf(dir: string, space: string): Promise<LatencyPredictor> {
-  getSpace(space); // an unknown space is named before the directory is read
-  const predictor = await loadPredictor(dir);
-  if (predictor.data.space !== space) throw new RangeError(`'--space ${space}' does not match the predictor's space '${predictor.data.space}'`);
-  return predictor;
-}
-
-function write(path: string, bytes: Uint8Array | string): void {
-  try {
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new Error(`cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-export function exportCommand(): Command {
-  return new Command('export')
-    .description('export the differentiable expected-latency model of a predictor: ONNX (probs [layers, candidates] → latency_ms) or JSON (LUT matrix + correction weights + formula)')
-    .requiredOption('--model <dir>', 'predictor directory (from `hwlat train`)')
-    .requiredOption('--space <name>', "search space (must be the predictor's)")
-    .requiredOption('--format <format>', `${EXPORT_FORMATS.join(' or ')}`, choice('--format', EXPORT_FORMATS))
-    .requiredOption('--out <file>', 'file to write')
-    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choice('--kind', PREDICTOR_KINDS))
-    .option('--calibration <ms>', "the device's current calibration latency: export for its speed now", numberOption('--calibration', 0))
-    .option('--json', 'machine-readable output')
-    .addHelpText(
-      'after',
-      examples(
-        'hwlat export --model models/fbnet --space fbnet --format onnx --out fbnet_latency.onnx',
-        'hwlat export --model models/proxyless --space proxyless-mobile --format json --kind lut-sum --out proxyless_latency.json --json',
-      ),
-    )
-    .action(async (o: { model: string; space: string; format: ExportFormat; out: string; kind?: PredictorKind; calibration?: number; json?: boolean }) => {
-      await initTf();
-      const predictor = await predictorOf(o.model, o.space);
-      const model = LatencyModel.fromPredictor(predictor, { kind: o.kind, calibrationMs: o.calibration });
-      const p = model.params;
-      const bytes = o.format === 'onnx' ? latencyOnnx(p) : `${JSON.stringify(latencyJson(p))}\n`;
-      write(o.out, bytes);
-      const summary = { out: o.out, format: o.format, space: p.space, device: p.deviceId, kind: p.kind, form: p.form, layers: p.layers, candidates: p.candidates, bytes: bytes.length };
-      emit(Boolean(o.json), summary, () =>
-        `wrote ${o.out} (${o.format}, ${bytes.length} bytes): E[latency] of '${p.space}' on ${p.deviceId} by '${p.kind}', input probs [${p.layers}, ${p.candidates}]`);
-    });
-}
+import { predictorOf } from '../predictor-dir.ts';
 
 interface SearchFlags {
   model: string;
@@ -92,10 +36,10 @@ export function searchCommand(): Command {
     .requiredOption('--model <dir>', 'predictor directory of this machine (from `hwlat train`)')
     .requiredOption('--space <name>', "search space (must be the predictor's; fbnet, fbnet-imagenet, proxyless-mobile)")
     .option('--target-ms <ms>', 'pull E[latency] toward this latency instead of down', numberOption('--target-ms', 0))
-    .option('--loss <name>', `latency loss: ${Object.keys(LATENCY_LOSSES).join(', ')}`, choice('--loss', Object.keys(LATENCY_LOSSES) as LatencyLossName[]), 'proxyless-mul-log')
+    .option('--loss <name>', `latency loss: ${Object.keys(LATENCY_LOSSES).join(', ')}`, choiceOption('--loss', Object.keys(LATENCY_LOSSES) as LatencyLossName[]), 'proxyless-mul-log')
     .option('--no-latency', 'search for accuracy alone (the baseline a latency-aware search is compared with)')
-    .option('--sampler <name>', `architecture step: ${SAMPLERS.join(' (ProxylessNAS binarised paths) or ')} (FBNet Gumbel-softmax, every path)`, choice('--sampler', SAMPLERS), 'two-path')
-    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choice('--kind', PREDICTOR_KINDS))
+    .option('--sampler <name>', `architecture step: ${SAMPLERS.join(' (ProxylessNAS binarised paths) or ')} (FBNet Gumbel-softmax, every path)`, choiceOption('--sampler', SAMPLERS), 'two-path')
+    .option('--kind <kind>', `predictor kind: ${PREDICTOR_KINDS.join(', ')} (default: the trained default)`, choiceOption('--kind', PREDICTOR_KINDS))
     .option('--alpha <x>', 'loss α (mul#log default 0.2, FBNet 0.2)', numberOption('--alpha', 0))
     .option('--beta <x>', 'loss β (mul#log default 0.3, FBNet 0.6)', numberOption('--beta', 0))
     .option('--lambda <x>', 'add#linear λ (default 0.1)', numberOption('--lambda', 0))
