@@ -1,15 +1,14 @@
 /**
  * How strongly a space's networks follow the calibration workload when the machine's speed moves.
  *
- * Every measurement carries the calibration figure of its own group (DESIGN.md, Measurement), and
- * normalising by it — ms · ref / cal — assumes a network slows down exactly as much as the
- * calibration network does. Measured here it does not: when the machine was 10% slower on the
- * calibration network, NAS-Bench-201 networks were only ~6% slower (memory-bound depthwise
- * convolutions in the calibration network suffer more from a busy neighbour than small dense
- * convolutions), so exponent-1 normalisation over-corrected slow groups and put 81% of a later
- * pass's networks within ±10% instead of 92%. The predictor therefore learns the elasticity β in
+ * Every measurement carries the calibration figure of its own group (Measurement.calibrationMs),
+ * and normalising by it — ms · ref / cal — assumes a network slows down exactly as much as the
+ * calibration network does. It does not: the calibration network's memory-bound depthwise
+ * convolutions suffer more from a busy neighbour than small dense convolutions, so exponent-1
+ * normalisation over-corrects slow groups. The predictor therefore learns the elasticity β in
  * ms ∝ cal^β from its training networks (they spread over many groups and calibration figures)
- * and predicts at a calibration c as ms_ref · (c / ref)^β.
+ * and predicts at a calibration c as ms_ref · (c / ref)^β. The measurements behind this are in
+ * docs/benchmarks.md ("Predictor accuracy on this machine", calibration elasticity).
  */
 
 /** A prior on β − 1: N(0, 0.5²). A pass whose calibration hardly moved leaves β at 1. */

@@ -20,9 +20,7 @@ export function calibrationModel(): Uint8Array {
  * Its median goes with each of the group's network measurements (`anchorMs`), and the predictor
  * normalises by it: a network of the space follows its own space's anchor when the machine's
  * speed moves far more closely than it follows the calibration network (FBNet k3_e1 ×22), whose
- * depthwise convolutions are memory-bound. On this machine NAS-Bench-201 re-measurements agreed
- * within ±10% for 97.7% of networks after calibration normalisation with the learned exponent and
- * for 98.5% after normalising by this anchor (docs/benchmarks.md, anchor normalisation).
+ * depthwise convolutions are memory-bound (docs/benchmarks.md, anchor normalisation).
  */
 export const ANCHOR_NETWORKS: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(Object.values(SPACES).flatMap((space) => (space.anchor === null ? [] : [[space.name, space.anchor]]))),

@@ -18,7 +18,7 @@ interface Scaled {
  * what the LUT sum is compared with, not part of it).
  *
  * Measurements come from different passes, and the machine's speed differs between passes
- * (DESIGN.md: 14–22% between processes), so every measurement is first rescaled to one reference
+ * (docs/benchmarks.md, reproducibility across processes), so every measurement is first rescaled to one reference
  * calibration: value × (ref / m.calibrationMs), ref = options.calibrationMs ?? the reference
  * calibration of the op-level measurements (conditions/reference.ts). A measurement without a
  * calibration is used as it is (there is nothing to rescale it by); with no calibration anywhere

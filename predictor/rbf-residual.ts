@@ -5,8 +5,7 @@
  * convolution, which reorders its NCHWc layout inserts. The per-unit features cannot say that, and
  * 500 networks are too few to train a network on it; a kernel on the Hamming distance between two
  * architectures (k = exp(−γ·distance)) can express any such interaction and shrinks to 0 where the
- * data say nothing. On this machine's NAS-Bench-201 data it took the composite's cross-pass
- * MAPE from 4.1% to 3.7% (docs/benchmarks.md).
+ * data say nothing (its effect on NAS-Bench-201: docs/benchmarks.md, kernel correction).
  */
 import { Matrix, solve } from 'ml-matrix';
 

@@ -238,10 +238,6 @@ export async function trainPredictor(o: TrainOptions): Promise<LatencyPredictor>
 }
 
 /**
- * A predictor from a LUT alone (no network measurements yet, or an imported ProxylessNAS/FBNet
- * LUT): the LUT sum, with the per-kernel regressor for missing keys. Its correction is the identity.
- */
-/**
  * Mini-batches of 256 and a bounded number of gradient steps, so training time does not grow
  * with the number of networks (100,000 networks train in seconds, not hours).
  */
@@ -257,6 +253,10 @@ function rowsOf(flat: Float32Array, width: number): number[][] {
   return rows;
 }
 
+/**
+ * A predictor from a LUT alone (no network measurements yet, or an imported ProxylessNAS/FBNet
+ * LUT): the LUT sum, with the per-kernel regressor for missing keys. Its correction is the identity.
+ */
 export async function buildLutPredictor(o: Omit<TrainOptions, 'networks'>): Promise<LatencyPredictor> {
   await initTf();
   const lut: Record<string, number> = Object.fromEntries(o.lutMs);

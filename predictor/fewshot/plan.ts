@@ -8,9 +8,8 @@ import type { PlanOptions } from './types.ts';
  * the fleet's latency structure, by k-means (k-means++ start, 10 Lloyd rounds) over the reference
  * devices' standardised log-latencies, each centre replaced by its nearest unused candidate, from
  * a seeded pool of candidates. With no usable reference device it clusters the one-hot choices
- * instead. (A leverage/D-optimal design was tried first: it picks extreme architectures and put
- * 4 points fewer within ±10% in the leave-one-device-out benchmark; see docs/benchmarks.md.)
- * Returns architecture indices into `archs`.
+ * instead: representative architectures, not extreme ones, are what pin a device's typical
+ * latencies (docs/benchmarks.md, few-shot transfer: k-means vs leverage plans). Returns architecture indices into `archs`.
  *
  * @example
  * const space = getSpace('fbnet');

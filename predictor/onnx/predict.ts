@@ -13,7 +13,8 @@ export interface OnnxPredictOptions {
  * (decomposeOnnx), each a LUT hit when the device measured that exact key, else the per-kernel
  * regressor (predictor/kernels.ts, trained on the LUT). There is no network-level correction: it
  * is learned per search space, and an arbitrary graph belongs to none, so this is the plain
- * kernel sum, which over-predicts whole networks by the per-call overhead fusion saves (DESIGN.md).
+ * kernel sum, which over-predicts whole networks by the per-call overhead fusion saves (docs/benchmarks.md,
+ * ONNX upload: kernel sum vs measured).
  *
  * @example
  * const p = await loadPredictor('models/nasbench201');

@@ -134,7 +134,7 @@ async function repeatability() {
         medianMs: median(im),
         medianCv: median(inter.map((x) => x.cvs[i]!)),
         spread: spread(im),
-        // divided by the pass's calibration median: what DESIGN's normalisation leaves
+        // divided by the pass's calibration median: what calibration normalisation leaves
         spreadNormalised: spread(inter.map((x) => x.medians[i]! / x.cal)),
       },
       alone: { medianMs: median(am), medianCv: median(alone.map((x) => x.cvs[i]!)), spread: spread(am) },
