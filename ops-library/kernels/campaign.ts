@@ -271,9 +271,9 @@ function drawVariant(r: Rng, f: SampleFamily): KernelSample | null {
       return { kind: 'conv', cin: c, cout: c, hw: st.hw, kernel: weighted(r, [[3, 6], [5, 3], [7, 1]]), stride: NEXT[st.hw] !== undefined && r() < 0.25 ? 2 : 1, groups: c, act: cnnActV(r), residual: false };
     }
     case 'groupconv': {
-      // RegNet/ResNeXt: a group width times a group count, widths below NCHWc's block included
+      // RegNet/ResNeXt: a group width times a group count (ResNeXt-50 32×4d's 4, RegNetY's 8 to 48), widths below NCHWc's block included
       const st = stage(r);
-      const width = pick(r, [8, 8, 12, 16, 24, 48]);
+      const width = pick(r, [4, 8, 8, 12, 16, 24, 48]);
       const groups = Math.max(2, Math.round(channelV(r, st) / width));
       const c = width * groups;
       return { kind: 'conv', cin: c, cout: c, hw: st.hw, kernel: r() < 0.85 ? 3 : 1, stride: NEXT[st.hw] !== undefined && r() < 0.3 ? 2 : 1, groups, act: r() < 0.8 ? 'relu' : 'none', residual: false };
