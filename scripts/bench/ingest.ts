@@ -3,8 +3,8 @@
 // processes for a bounded time. With --replicas R, R collectors share one database; agent i starts
 // on replica i mod R and is given every replica's URL, so it fails over as `hwlat agent
 // --collector A,B` does (same agent id, its unacknowledged results re-sent under the same ids).
-// With --kill, the replica serving the most agents is SIGKILLed at 1/3 and 2/3 of the run and
-// restarted on the same port after each kill (agents stay where they failed over to, as hwlat
+// With --kill, the replica serving the most agents is SIGKILLed at 1/4 and 1/2 of the run (or once
+// the first is back) and restarted on the same port after each kill (agents stay where they failed over to, as hwlat
 // agent does, so killing the same replica twice would hit no agent the second time).
 //
 // Prints acknowledged results/s, ack latency percentiles, and, read back from the database
@@ -18,16 +18,14 @@
 // (scripts/pg-throwaway.sh), with a production server's durability (fsync, synchronous commit,
 // full-page writes) unless --pg-settings test (the tests' settings: none of them).
 // --db postgres://…: that database (the benchmark writes a campaign and 50 devices into it).
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { quantile } from 'simple-statistics';
 import { openStoreAt } from '../../collector/index.ts';
+import { benchDatabase, checkDbArgument, cpuMs, postgresCpuMs } from './bench-db.ts';
 import { freePort, getJson, startServe, type HwlatProcess } from '../../tests/helpers/procs.ts';
 import { runSimAgent, type SimAgentReport } from '../../tests/helpers/sim-agent.ts';
 
@@ -55,11 +53,8 @@ const BATCH = positiveInt('batch', args.batch);
 const REPLICAS = positiveInt('replicas', args.replicas);
 const TASKS = positiveInt('tasks', args.tasks);
 if (args['pg-settings'] !== 'durable' && args['pg-settings'] !== 'test') throw new RangeError(`--pg-settings must be 'durable' or 'test', got '${args['pg-settings']}'`);
-if (args.db !== 'sqlite' && args.db !== 'postgres' && !/^postgres(ql)?:\/\//i.test(args.db)) {
-  throw new RangeError(`--db must be 'sqlite', 'postgres' (a throwaway cluster) or a postgres:// URL, got '${args.db}'`);
-}
+checkDbArgument(args.db);
 const TOKEN = 'bench-token-0123456789';
-const PG_THROWAWAY = fileURLToPath(new URL('../pg-throwaway.sh', import.meta.url));
 const log = (line: string) => {
   if (!args.json) process.stderr.write(`${line}\n`);
 };
@@ -72,31 +67,7 @@ const cleanUp = () => {
 process.once('exit', cleanUp);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-/** The database the collectors share, and what it is, for the report. */
-async function database(): Promise<{ db: string; kind: string }> {
-  if (args.db === 'sqlite') return { db: join(dir, 'ingest.sqlite'), kind: 'SQLite (temp file)' };
-  if (args.db !== 'postgres') return { db: args.db, kind: `PostgreSQL (${new URL(args.db).host})` };
-  // its own directory under tmp, not inside `dir`: under root the server runs as 'postgres', which
-  // cannot enter a 0700 directory of root's
-  const cluster = mkdtempSync(join(tmpdir(), 'hwlat-ingest-pg-'));
-  rmSync(cluster, { recursive: true }); // the script creates it and hands it to the server's user
-  const durable = args['pg-settings'] === 'durable';
-  const env = { ...process.env, PG_THROWAWAY_OPTIONS: durable ? '-c fsync=on -c synchronous_commit=on -c full_page_writes=on' : '' };
-  const res = spawnSync(PG_THROWAWAY, ['start', cluster], { encoding: 'utf8', env });
-  if (res.status !== 0) throw new Error(`could not start a throwaway PostgreSQL (${PG_THROWAWAY}): ${res.stderr.trim()}`);
-  cleanups.push(() => void spawnSync(PG_THROWAWAY, ['stop', cluster], { stdio: 'ignore' }));
-  const server = res.stdout.trim();
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  const { rows } = await admin.query<{ version: string }>("SELECT current_setting('server_version') AS version");
-  await admin.query('CREATE DATABASE hwlat');
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = '/hwlat';
-  return { db: url.toString(), kind: `PostgreSQL ${rows[0]?.version} (throwaway cluster, ${durable ? 'fsync and synchronous commit on' : 'fsync and synchronous commit off'})` };
-}
-
-const { db, kind } = await database();
+const { db, kind, postmaster } = await benchDatabase({ db: args.db, dir, durable: args['pg-settings'] === 'durable', sqliteName: 'ingest.sqlite' });
 log(`database: ${kind}; starting ${REPLICAS} collector${REPLICAS > 1 ? 's' : ''} …`);
 const load0 = loadavg();
 
@@ -116,13 +87,20 @@ const created = await getJson(`${replicas[0]!.url}/api/campaigns`, {
 });
 if (created.status !== 201) throw new Error(`campaign: ${JSON.stringify(created.body)}`);
 const campaignId = created.body.id as string;
-log(`campaign ${campaignId}: ${TASKS} tasks per device; ${AGENTS} agents for ${SECONDS} s …`);
+log(`campaign ${campaignId}: ${TASKS} tasks per device; ${AGENTS} agents saying hello …`);
 
 // device ids unique to this run: a database given with --db postgres://… may hold earlier runs'
 const runTag = randomBytes(3).toString('hex');
 const agentAt = new Map<number, string>(); // agent → the ws URL it is connected to now
-const deadline = Date.now() + SECONDS * 1000;
-const t0 = performance.now();
+// every agent says hello (its device's jobs are created then) before the clock starts: this
+// measures ingest, not 50 devices registering at once (that time is reported on its own)
+let go!: () => void;
+const start = new Promise<void>((r) => (go = r));
+let allConnected!: () => void;
+const connected = new Promise<void>((r) => (allConnected = r));
+let deadline = Infinity;
+let t0 = 0;
+const tr = performance.now();
 const agents = Array.from({ length: AGENTS }, (_, i) => {
   const home = i % REPLICAS;
   return runSimAgent({
@@ -131,25 +109,46 @@ const agents = Array.from({ length: AGENTS }, (_, i) => {
     deviceId: `dev-${runTag}${i.toString(16).padStart(6, '0')}`,
     batch: BATCH,
     stop: () => Date.now() >= deadline,
-    onConnect: (url) => agentAt.set(i, url),
+    start,
+    onConnect: (url) => {
+      agentAt.set(i, url);
+      if (agentAt.size === AGENTS) allConnected();
+    },
   });
 });
+await Promise.race([connected, Promise.all(agents)]);
+const registerSeconds = (performance.now() - tr) / 1000;
+log(`${AGENTS} devices registered (their jobs created) in ${registerSeconds.toFixed(1)} s; ingesting for ${SECONDS} s …`);
+// CPU used during the timed window: by the collectors (each process from t0, or from its restart,
+// to the end, or to its kill), by PostgreSQL (a throwaway cluster only) and by the simulated agents
+let collectorCpuMs = 0;
+const cpuFrom = new Map<number, number>();
+for (const r of replicas) cpuFrom.set(r.proc.child.pid!, cpuMs(r.proc.child.pid));
+const pgCpu0 = postmaster !== undefined ? postgresCpuMs(postmaster) : 0;
+const agentCpu0 = process.cpuUsage();
+deadline = Date.now() + SECONDS * 1000;
+t0 = performance.now();
+go();
 
 const kills: Array<{ atSeconds: number; replica: number; agentsOnIt: number; downSeconds: number }> = [];
 const killer = (async () => {
   if (!args.kill) return;
-  for (const at of [1 / 3, 2 / 3]) {
+  // the second kill waits for the first replica to be back (a restart takes seconds on a busy machine)
+  for (const at of [1 / 4, 1 / 2]) {
     const when = t0 + at * SECONDS * 1000;
     await new Promise((r) => setTimeout(r, Math.max(0, when - performance.now())));
     const counts = replicas.map((r) => [...agentAt.values()].filter((u) => u === r.wsUrl).length);
     const victim = counts.indexOf(Math.max(...counts));
     const rep = replicas[victim]!;
     const tk = performance.now();
+    const pid = rep.proc.child.pid!;
+    collectorCpuMs += cpuMs(pid) - (cpuFrom.get(pid) ?? 0);
     rep.proc.kill('SIGKILL');
     await rep.proc.exited;
     log(`killed replica ${victim} (${counts[victim]} agents on it) at ${((tk - t0) / 1000).toFixed(1)} s; restarting it`);
     const s = await startServe({ db, token: TOKEN, port: rep.port, leaseTtlMs: 60_000 });
     rep.proc = s.proc;
+    cpuFrom.set(s.proc.child.pid!, cpuMs(s.proc.child.pid));
     kills.push({ atSeconds: Number(((tk - t0) / 1000).toFixed(1)), replica: victim, agentsOnIt: counts[victim]!, downSeconds: Number(((performance.now() - tk) / 1000).toFixed(1)) });
   }
 })();
@@ -158,6 +157,10 @@ const reports: SimAgentReport[] = await Promise.all(agents);
 const seconds = (performance.now() - t0) / 1000;
 await killer;
 const load1 = loadavg();
+for (const r of replicas) collectorCpuMs += cpuMs(r.proc.child.pid) - (cpuFrom.get(r.proc.child.pid!) ?? 0);
+const pgCpuMs = postmaster !== undefined ? postgresCpuMs(postmaster) - pgCpu0 : null;
+const agentCpu = process.cpuUsage(agentCpu0);
+const agentCpuMs = (agentCpu.user + agentCpu.system) / 1000;
 for (const r of replicas) r.proc.kill('SIGTERM');
 await Promise.all(replicas.map((r) => r.proc.exited));
 
@@ -191,6 +194,7 @@ const result = {
   kill: args.kill,
   agents: AGENTS,
   batch: BATCH,
+  registerSeconds: round(registerSeconds),
   seconds: round(seconds),
   sent: reports.reduce((s, r) => s + r.sent, 0),
   acked: acked.size,
@@ -205,16 +209,26 @@ const result = {
   lost,
   duplicated,
   inconsistent,
+  // ms of CPU per acknowledged result, and how many of the machine's cores the three kept busy
+  cpuMsPerResult: {
+    collectors: round(collectorCpuMs / Math.max(1, acked.size), 2),
+    postgres: pgCpuMs === null ? null : round(pgCpuMs / Math.max(1, acked.size), 2),
+    agents: round(agentCpuMs / Math.max(1, acked.size), 2),
+  },
+  coresBusy: round((collectorCpuMs + (pgCpuMs ?? 0) + agentCpuMs) / 1000 / seconds, 2),
   loadAverage: { start: load0.map((x) => round(x, 2)), end: load1.map((x) => round(x, 2)) },
 };
 if (args.json) console.log(JSON.stringify(result, null, 2));
 else {
   const f = (n: number) => n.toLocaleString('en-US');
   console.log(`${AGENTS} simulated agents for ${result.seconds} s against ${REPLICAS} collector process${REPLICAS > 1 ? 'es' : ''} on ${kind} (batch ${BATCH} results per lease)`);
+  console.log(`(${AGENTS} devices said hello and got their ${TASKS} jobs each in ${result.registerSeconds} s before the clock started)`);
   for (const k of kills) console.log(`  SIGKILL replica ${k.replica} at ${k.atSeconds} s with ${k.agentsOnIt} agents on it; back after ${k.downSeconds} s`);
   console.log(`results sent ${f(result.sent)}, acked ${f(acked.size)}, stored ${f(storedJobOf.size)}, jobs done ${f(doneJobs)}, error replies ${result.errors}; failovers ${result.failovers}, results re-sent ${result.resent}`);
   console.log(`ingest ${f(result.resultsPerSecond)} acked results/s; ack latency p50 ${result.ackLatencyMs.p50} ms, p99 ${result.ackLatencyMs.p99} ms, max ${result.ackLatencyMs.max} ms`);
   console.log(`lost (acked but not stored): ${lost}; duplicated (jobs with more than one result): ${duplicated}; done jobs without their result: ${inconsistent}`);
+  const c = result.cpuMsPerResult;
+  console.log(`CPU per acked result: collectors ${c.collectors} ms, ${c.postgres === null ? 'PostgreSQL not measured (not a throwaway cluster)' : `PostgreSQL ${c.postgres} ms`}, simulated agents ${c.agents} ms; together they kept ${result.coresBusy} cores busy`);
   console.log(`load average (1/5/15 min): ${result.loadAverage.start.join(' ')} at the start, ${result.loadAverage.end.join(' ')} at the end (${availableParallelism()} cores)`);
 }
 if (lost > 0 || duplicated > 0 || inconsistent > 0) process.exitCode = 1;

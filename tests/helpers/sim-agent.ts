@@ -23,6 +23,8 @@ export interface SimAgentOptions {
   reconnectMs?: number;
   /** called each time the agent is welcomed by a collector (its ws URL) */
   onConnect?: (url: string) => void;
+  /** the first lease waits for this (a benchmark times ingest, not devices registering) */
+  start?: Promise<void>;
 }
 
 export interface SimAgentReport {
@@ -146,6 +148,10 @@ export async function runSimAgent(o: SimAgentOptions): Promise<SimAgentReport> {
           }
         } else if (m.request === 'lease_request' && passing) {
           onLease?.({ jobs: [], retryAfterMs: m.retryAfterMs ?? 200 });
+        } else if (m.request === 'hello' && passing) {
+          // the collector could not record the hello (it closes the connection): as hwlat agent
+          // does, move on and say it again
+          die(`hello: ${m.code}`);
         } else if (m.request !== 'heartbeat') {
           // a refused hello or request: the agent is wrong, and another collector would say the same
           report.errors.push({ code: m.code, message: m.message });
@@ -176,6 +182,7 @@ export async function runSimAgent(o: SimAgentOptions): Promise<SimAgentReport> {
         report.resent++;
         send(out.frame);
       }
+      if (o.start) await Promise.race([o.start, wait<void>(() => {})]);
       for (;;) {
         if (outbox.size > 0) await wait<void>((r) => (onDrained = r));
         if (o.stop()) break;
