@@ -399,7 +399,7 @@ export function familyOf(s: KernelSample): SampleFamily {
  * that a run cut short by a time limit still covers every family. Deterministic for a seed.
  *
  * @example
- * const samples = kernelCampaign();          // 4,7xx configurations
+ * const samples = kernelCampaign();          // 4,870 configurations
  * const quick = kernelCampaign({ quotas: { conv: 5, dwconv: 5 } }).slice(0, 20);
  */
 export function kernelCampaign(options: CampaignOptions = {}): CampaignSample[] {
