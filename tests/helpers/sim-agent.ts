@@ -25,6 +25,8 @@ export interface SimAgentOptions {
   onConnect?: (url: string) => void;
   /** the first lease waits for this (a benchmark times ingest, not devices registering) */
   start?: Promise<void>;
+  /** how long "measuring" a lease takes before its results go out (default 0: at once) */
+  measureMs?: number;
 }
 
 export interface SimAgentReport {
@@ -194,6 +196,9 @@ export async function runSimAgent(o: SimAgentOptions): Promise<SimAgentReport> {
           await sleep(Math.min(lease.retryAfterMs ?? 200, 500));
           continue;
         }
+        // the connection may die meanwhile: the results then go into the outbox unsent, and out
+        // to the next collector
+        if (o.measureMs) await sleep(o.measureMs);
         const now = performance.now();
         for (const job of lease.jobs as Array<{ id: string }>) {
           const resultId = randomUUID();
