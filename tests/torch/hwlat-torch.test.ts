@@ -138,7 +138,7 @@ before(async () => {
   ]);
   assert.equal(ex.code, 0, ex.stderr);
   assert.equal(pr.code, 0, pr.stderr);
-  cliCase = { path, arch, predictMs: (JSON.parse(pr.stdout) as { ms: number }).ms };
+  cliCase = { path, arch, predictMs: (JSON.parse(pr.stdout) as { latency_ms: number }).latency_ms };
   process.stderr.write(`# reference cases ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 });
 
