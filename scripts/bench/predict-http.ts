@@ -17,9 +17,14 @@
 // Prints requests/s, latency percentiles (every response's own time, µs resolution), errors and
 // the server's CPU time per request (Linux /proc).
 //
+// --db sqlite (default): a temp SQLite file; --db postgres: a throwaway PostgreSQL cluster
+// (scripts/bench/bench-db.ts); --db postgres://…: that database. --replicas N: N `hwlat serve`
+// processes on the database, requests spread round-robin over them (each load phase splits its
+// connections evenly; every replica trains its own predictor on its first request).
+//
 //   npx tsx scripts/bench/predict-http.ts [--space nasbench201] [--networks 20] [--seconds 10]
 //     [--connections 32] [--rate 2000] [--scenarios single,lean,batch] [--batch 1000]
-//     [--preload] [--kind lut-sum|composite|encoding-mlp] [--json]
+//     [--preload] [--kind lut-sum|composite|encoding-mlp] [--db sqlite|postgres|URL] [--replicas 1] [--json]
 //
 // Scenarios: single = one arch with its breakdown (the default response); lean = one arch with
 // `breakdown: false`; batch = `archs` of --batch architectures per request (saturation only).
@@ -29,7 +34,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -37,6 +42,7 @@ import autocannon from 'autocannon';
 import { quantile } from 'simple-statistics';
 import { getSpace, sampleArchs } from '../../ops-library/index.ts';
 import { spawnHwlat, type HwlatProcess } from '../../tests/helpers/procs.ts';
+import { benchDatabase, checkDbArgument } from './bench-db.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,6 +55,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '1000' },
     preload: { type: 'boolean', default: false },
     kind: { type: 'string' },
+    db: { type: 'string', default: 'sqlite' },
+    replicas: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     // internal: a load phase run as a child process
     worker: { type: 'string' },
@@ -63,6 +71,9 @@ const RATE = Number(args.rate);
 const BATCH = Number(args.batch);
 const SCENARIOS = args.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of SCENARIOS) if (!['single', 'lean', 'batch'].includes(s)) throw new RangeError(`unknown scenario '${s}'; known: single, lean, batch`);
+const REPLICAS = Number(args.replicas);
+if (!Number.isInteger(REPLICAS) || REPLICAS < 1) throw new RangeError(`--replicas must be a positive integer, got '${args.replicas}'`);
+checkDbArgument(args.db);
 const TOKEN = 'bench-token-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/hwlat.js', import.meta.url));
 const POOL_SEED = 12345;
@@ -125,22 +136,33 @@ function post(agent: Agent, target: URL, body: string, onDone: (status: number |
   req.end(body);
 }
 
-/** Closed loop: autocannon with CONNECTIONS connections for SECONDS. */
-async function saturate(url: string, bodies: readonly string[]): Promise<LoadOutcome> {
+/** Closed loop: autocannon with CONNECTIONS connections for SECONDS, split evenly over the replicas. */
+async function saturate(urls: readonly string[], bodies: readonly string[]): Promise<LoadOutcome> {
   let next = 0;
   const latencies: number[] = [];
-  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+  const runs = await Promise.all(urls.map((url, i) => saturateOne(url, bodies, Math.floor(CONNECTIONS / urls.length) + (i < CONNECTIONS % urls.length ? 1 : 0), () => next++, latencies)));
+  return outcome('saturation', latencies, {
+    seconds: Math.max(...runs.map((r) => r.duration)),
+    requests: runs.reduce((s, r) => s + r.requests.total, 0),
+    errors: runs.reduce((s, r) => s + r.errors + r.timeouts, 0),
+    non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    bytes: runs.reduce((s, r) => s + r.throughput.total, 0),
+  });
+}
+
+async function saturateOne(url: string, bodies: readonly string[], connections: number, nextIndex: () => number, latencies: number[]): Promise<autocannon.Result> {
+  return new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url: `${url}/api/predict`,
-        connections: CONNECTIONS,
+        connections,
         duration: SECONDS,
         requests: [
           {
             method: 'POST',
             path: '/api/predict',
             headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] as string }),
+            setupRequest: (req) => ({ ...req, body: bodies[nextIndex() % bodies.length] as string }),
           },
         ],
       },
@@ -151,15 +173,16 @@ async function saturate(url: string, bodies: readonly string[]): Promise<LoadOut
       if (status === 200) latencies.push(ms);
     });
   });
-  return outcome('saturation', latencies, {
-    seconds: r.duration, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx, bytes: r.throughput.total,
-  });
 }
 
-/** Open loop: RATE requests per second for SECONDS (after one uncounted second) over at most CONNECTIONS sockets. */
-async function paced(url: string, bodies: readonly string[]): Promise<LoadOutcome> {
-  const target = new URL(`${url}/api/predict`);
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+/**
+ * Open loop: RATE requests per second for SECONDS (after one uncounted second) over at most
+ * CONNECTIONS sockets in all, the requests taking the replicas in turn.
+ */
+async function paced(urls: readonly string[], bodies: readonly string[]): Promise<LoadOutcome> {
+  const targets = urls.map((url) => new URL(`${url}/api/predict`));
+  // maxSockets is per host:port, so each replica gets its share of the connections
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, Math.floor(CONNECTIONS / urls.length)) });
   const interval = 1000 / RATE;
   const warmup = Math.round(RATE);
   const total = warmup + Math.round(RATE * SECONDS);
@@ -176,7 +199,7 @@ async function paced(url: string, bodies: readonly string[]): Promise<LoadOutcom
       // timed from when it is issued: waiting for a free socket counts, the pacing timer's lag does not
       const sent = performance.now();
       if (i === warmup) countedFrom = sent;
-      post(agent, target, bodies[i % bodies.length] as string, (status, n) => {
+      post(agent, targets[i % targets.length] as URL, bodies[i % bodies.length] as string, (status, n) => {
         if (status === null) errors++;
         else if (status !== 200) non2xx++;
         else if (i >= warmup) {
@@ -197,9 +220,9 @@ async function paced(url: string, bodies: readonly string[]): Promise<LoadOutcom
   return outcome('rate', latencies, { seconds: (performance.now() - countedFrom) / 1000, requests: total - warmup, errors, non2xx, bytes });
 }
 
-/** Unloaded latency: `n` requests one after the other over one keep-alive connection. */
-async function sequential(url: string, bodies: readonly string[], n: number): Promise<LoadOutcome> {
-  const target = new URL(`${url}/api/predict`);
+/** Unloaded latency: `n` requests one after the other, over one keep-alive connection per replica, taking them in turn. */
+async function sequential(urls: readonly string[], bodies: readonly string[], n: number): Promise<LoadOutcome> {
+  const targets = urls.map((url) => new URL(`${url}/api/predict`));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const latencies: number[] = [];
   let errors = 0;
@@ -209,7 +232,7 @@ async function sequential(url: string, bodies: readonly string[], n: number): Pr
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await new Promise<void>((resolve) =>
-      post(agent, target, bodies[i % bodies.length] as string, (status, b) => {
+      post(agent, targets[i % targets.length] as URL, bodies[i % bodies.length] as string, (status, b) => {
         if (status === null) errors++;
         else if (status !== 200) non2xx++;
         else {
@@ -252,7 +275,7 @@ async function inChild(mode: Mode, scenario: string, url: string, deviceId: stri
 }
 
 if (args.worker) {
-  const url = args.url as string;
+  const url = (args.url as string).split(',');
   const bodies = requestBodies(SCENARIOS[0] as string, args.device as string);
   const mode = args.worker as Mode;
   const result = mode === 'saturation' ? await saturate(url, bodies) : mode === 'rate' ? await paced(url, bodies) : await sequential(url, bodies, 500);
@@ -266,9 +289,9 @@ async function main(): Promise<void> {
     if (!args.json) process.stderr.write(`${line}\n`);
   };
   const dir = mkdtempSync(join(tmpdir(), 'hwlat-predict-http-'));
-  const db = join(dir, 'lat.sqlite');
-  let serve: HwlatProcess | undefined;
+  const serves: HwlatProcess[] = [];
   try {
+    const { db, kind: dbKind } = await benchDatabase({ db: args.db, dir, durable: true, sqliteName: 'lat.sqlite' });
     log(`profiling ${SPACE.name}: every layer key and ${args.networks} networks (3 repeats each) …`);
     const t0 = performance.now();
     const { stdout } = await promisify(execFile)(
@@ -287,18 +310,31 @@ async function main(): Promise<void> {
       await promisify(execFile)(process.execPath, [BIN, 'train', '--db', db, '--device', deviceId, '--space', SPACE.name, '--out', model, '--json'], { maxBuffer: 16 * 1024 * 1024 });
       serveArgs.push('--model', model);
     }
-    serve = spawnHwlat(serveArgs, 'collector');
-    const url = (await serve.waitFor((e) => e.event === 'listening', 60_000)).url as string;
-    const pid = serve.child.pid;
+    log(`starting ${REPLICAS} collector${REPLICAS > 1 ? 's' : ''} on ${dbKind} …`);
+    const urls: string[] = [];
+    for (let r = 0; r < REPLICAS; r++) {
+      const serve = spawnHwlat(serveArgs, 'collector');
+      serves.push(serve);
+      urls.push((await serve.waitFor((e) => e.event === 'listening', 60_000)).url as string);
+    }
+    const url = urls.join(',');
 
-    // the first request trains the predictor (unless preloaded); the next ones are served from the cache
+    // the first request to each replica trains its predictor (unless preloaded); the next ones are served from its cache
     const first = JSON.parse(requestBodies('single', deviceId)[0] as string) as Record<string, unknown>;
-    const tw = performance.now();
-    const res = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(first) });
-    const warm = (await res.json()) as Record<string, any>;
-    if (res.status !== 200) throw new Error(`POST /api/predict: ${res.status} ${JSON.stringify(warm)}`);
-    const firstSeconds = (performance.now() - tw) / 1000;
-    log(`first request: ${firstSeconds.toFixed(2)} s; kind '${warm.kind}' (${warm.predictor.source}), ${warm.predictor.networks} training networks`);
+    let warm: Record<string, any> = {};
+    let firstSeconds = 0;
+    for (const u of urls) {
+      const tw = performance.now();
+      const res = await fetch(`${u}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(first) });
+      warm = (await res.json()) as Record<string, any>;
+      if (res.status !== 200) throw new Error(`POST ${u}/api/predict: ${res.status} ${JSON.stringify(warm)}`);
+      firstSeconds = Math.max(firstSeconds, (performance.now() - tw) / 1000);
+    }
+    log(`first request: ${firstSeconds.toFixed(2)} s (the slowest replica); kind '${warm.kind}' (${warm.predictor.source}), ${warm.predictor.networks} training networks`);
+    const serversCpuMs = () => {
+      const each = serves.map((s) => cpuMs(s.child.pid));
+      return each.some((x) => x === null) ? null : (each as number[]).reduce((a, b) => a + b, 0);
+    };
 
     const unloaded = await inChild('sequential', 'single', url, deviceId);
     const results: ScenarioResult[] = [];
@@ -306,9 +342,9 @@ async function main(): Promise<void> {
       const modes: Mode[] = RATE > 0 && scenario !== 'batch' ? ['saturation', 'rate'] : ['saturation'];
       for (const mode of modes) {
         log(`load: ${scenario}, ${mode === 'rate' ? `${RATE} requests/s over at most` : 'saturation over'} ${CONNECTIONS} connections, ${SECONDS} s …`);
-        const cpu0 = cpuMs(pid);
+        const cpu0 = serversCpuMs();
         const r = await inChild(mode, scenario, url, deviceId);
-        const cpu1 = cpuMs(pid);
+        const cpu1 = serversCpuMs();
         const perRequest = scenario === 'batch' ? BATCH : 1;
         const { ok, bytes, ...rest } = r;
         results.push({
@@ -327,6 +363,9 @@ async function main(): Promise<void> {
     }
 
     const out = {
+      database: dbKind,
+      replicas: REPLICAS,
+      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
       space: SPACE.name,
       device: deviceId,
       profile: { stored: profile.stored, ops: profile.ops, networks: profile.networks, seconds: Number(profileSeconds.toFixed(1)) },
@@ -341,6 +380,7 @@ async function main(): Promise<void> {
     }
     const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
     const lines = [
+      `${REPLICAS} collector${REPLICAS > 1 ? 's' : ''} on ${dbKind}, requests spread over ${REPLICAS > 1 ? 'them' : 'it'}; load average ${out.loadAverage.join(' ')} at the end (${availableParallelism()} cores)`,
       `${SPACE.name} on ${deviceId}: predictor '${out.predictor.kind}' (${out.predictor.source}, ${out.predictor.trainingNetworks} training networks), first request ${out.predictor.firstRequestSeconds} s`,
       `one connection, sequential: p50 ${f(unloaded.latencyMs.p50, 3)} ms, p99 ${f(unloaded.latencyMs.p99, 3)} ms`,
       '',
@@ -356,8 +396,8 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    serve?.kill('SIGTERM');
-    await serve?.exited;
+    for (const s of serves) s.kill('SIGTERM');
+    await Promise.all(serves.map((s) => s.exited));
     rmSync(dir, { recursive: true, force: true });
   }
 }
