@@ -165,6 +165,11 @@ export class Lowering {
     return this.node({ kind: 'identity' }, [x], this.shape(x));
   }
 
+  /** nodes lowered so far (what `finish(x).nodes.length` says, without copying the graph) */
+  get nodeCount(): number {
+    return this.nodeList.length;
+  }
+
   finish(output: number): PrimGraph {
     return Object.freeze({
       inputs: Object.freeze([...this.inputList]),

@@ -25,7 +25,6 @@ export interface WNode {
  * a topological order (`sort()` after insertions); value consumers are recomputed on demand.
  */
 export class WorkGraph {
-  nodes: WNode[];
   readonly values: Map<string, WValue>;
   readonly inputs: readonly string[];
   readonly outputs: Set<string>;
@@ -33,16 +32,38 @@ export class WorkGraph {
   readonly opset: number;
   private index: { producer: Map<string, WNode>; consumers: Map<string, WNode[]> } | null = null;
   private counter = 0;
+  /**
+   * The node order, removed nodes included until the next read of `nodes`: a pass removing one
+   * node at a time would otherwise filter the whole list per removal (quadratic in the graph).
+   */
+  private list: WNode[];
+  /** how many entries of `list` are removed nodes still to be dropped */
+  private deadInList = 0;
 
   constructor(ir: IrGraph) {
-    this.values = new Map([...ir.values].map(([k, v]) => [k, { ...v }]));
+    this.values = new Map();
+    for (const [k, v] of ir.values) this.values.set(k, { ...v });
     this.inputs = ir.inputs;
     this.outputs = new Set(ir.outputs);
     this.opset = ir.opset;
-    this.nodes = ir.nodes.map((n) => ({ name: n.name, op: n.op, attrs: { ...n.attrs }, inputs: [...n.inputs], outputs: [...n.outputs], covers: [n.name] }));
+    this.list = ir.nodes.map((n) => ({ name: n.name, op: n.op, attrs: { ...n.attrs }, inputs: [...n.inputs], outputs: [...n.outputs], covers: [n.name] }));
   }
 
   private readonly dead = new WeakSet<WNode>();
+
+  /** the nodes in order (removed ones gone) */
+  get nodes(): WNode[] {
+    if (this.deadInList > 0) {
+      this.list = this.list.filter((n) => !this.dead.has(n));
+      this.deadInList = 0;
+    }
+    return this.list;
+  }
+
+  set nodes(nodes: WNode[]) {
+    this.list = nodes;
+    this.deadInList = 0;
+  }
 
   /** call after changing a node's inputs or outputs directly (setInputs/setOutputs keep the index) */
   touch(): void {
@@ -151,20 +172,30 @@ export class WorkGraph {
   remove(...nodes: WNode[]): void {
     for (const n of nodes) {
       this.unregister(n);
+      // counted once; a node never listed only costs one needless filter
+      if (!this.dead.has(n)) this.deadInList++;
       this.dead.add(n);
     }
-    this.nodes = this.nodes.filter((n) => !this.dead.has(n));
   }
 
   /** inserts `node` right after `after` (or first) in the node order */
   insertAfter(after: WNode | undefined, node: WNode): void {
-    const i = after ? this.nodes.indexOf(after) : -1;
-    this.nodes.splice(i + 1, 0, node);
+    // a live anchor sits at the same place among the live nodes whether or not removed ones are still listed
+    const list = after && this.alive(after) ? this.list : this.nodes;
+    const i = after ? list.indexOf(after) : -1;
+    list.splice(i + 1, 0, node);
     this.register(node);
   }
 
   insertBefore(before: WNode, node: WNode): void {
-    this.nodes.splice(this.nodes.indexOf(before), 0, node);
+    let list = this.list;
+    let i = this.alive(before) ? list.indexOf(before) : -1;
+    if (i < 0) {
+      // not in the graph: splice(-1) puts it before the last live node, as it always has
+      list = this.nodes;
+      i = list.indexOf(before);
+    }
+    list.splice(i, 0, node);
     this.register(node);
   }
 
@@ -175,25 +206,31 @@ export class WorkGraph {
 
   /** restores a topological order, keeping the current order where it is one (stable Kahn) */
   sort(): void {
-    const pos = new Map(this.nodes.map((n, i) => [n, i]));
+    const nodes = this.nodes;
+    const pos = new Map<WNode, number>();
+    for (let i = 0; i < nodes.length; i++) pos.set(nodes[i] as WNode, i);
+    // most passes keep the order topological: then stable Kahn gives it back unchanged
+    if (this.ordered(nodes, pos)) return;
     const deps = new Map<WNode, number>();
     const readers = new Map<WNode, WNode[]>();
-    for (const n of this.nodes) {
+    for (const n of nodes) {
       let d = 0;
       for (const i of new Set(n.inputs)) {
         const p = i ? this.producer(i) : undefined;
         if (p && p !== n) {
           d++;
-          readers.set(p, [...(readers.get(p) ?? []), n]);
+          const list = readers.get(p);
+          if (list) list.push(n);
+          else readers.set(p, [n]);
         }
       }
       deps.set(n, d);
     }
-    const ready = this.nodes.filter((n) => deps.get(n) === 0);
+    // ready nodes by position: always taking the earliest keeps the current order where it can
+    const ready = new MinHeap<WNode>((n) => pos.get(n) as number);
+    for (const n of nodes) if (deps.get(n) === 0) ready.push(n);
     const out: WNode[] = [];
-    while (ready.length > 0) {
-      ready.sort((a, b) => (pos.get(a) as number) - (pos.get(b) as number));
-      const n = ready.shift() as WNode;
+    for (let n = ready.pop(); n !== undefined; n = ready.pop()) {
       out.push(n);
       for (const r of readers.get(n) ?? []) {
         const d = (deps.get(r) as number) - 1;
@@ -201,7 +238,58 @@ export class WorkGraph {
         if (d === 0) ready.push(r);
       }
     }
-    if (out.length !== this.nodes.length) throw new Error('kernel detection made a cycle: a rule is wrong');
+    if (out.length !== nodes.length) throw new Error('kernel detection made a cycle: a rule is wrong');
     this.nodes = out;
+  }
+
+  /** whether every node comes after the producers of its inputs */
+  private ordered(nodes: readonly WNode[], pos: ReadonlyMap<WNode, number>): boolean {
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k] as WNode;
+      for (const i of n.inputs) {
+        const p = i ? this.producer(i) : undefined;
+        if (p && p !== n && !((pos.get(p) ?? Infinity) < k)) return false;
+      }
+    }
+    return true;
+  }
+}
+
+/** a binary min-heap by a numeric key (keys distinct: ties never arise) */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly key: (item: T) => number) {}
+
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    const k = this.key(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.key(a[parent] as T) <= k) break;
+      a[i] = a[parent] as T;
+      i = parent;
+    }
+    a[i] = item;
+  }
+
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    const k = this.key(last);
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= a.length) break;
+      if (c + 1 < a.length && this.key(a[c + 1] as T) < this.key(a[c] as T)) c++;
+      if (this.key(a[c] as T) >= k) break;
+      a[i] = a[c] as T;
+      i = c;
+    }
+    a[i] = last;
+    return top;
   }
 }

@@ -80,20 +80,44 @@ export const eliminateCastExpandSlice: Pass = (g) => {
  * ConstantOfShape fills) are equal when their contents are; weights without data never are.
  */
 export const shareConstantsAndCse: Pass = (g) => {
+  // a value's key and a node's attribute key do not change during the pass: each made once, the
+  // attributes only for nodes that share op and inputs with another (most nodes share with none)
+  const inputKeys = new Map<string, string>();
   const inputKey = (name: string): string => {
+    let key = inputKeys.get(name);
+    if (key !== undefined) return key;
     const v = g.values.get(name);
-    if (v?.constant && v.data) return `=${v.dtype}[${v.shape.join(',')}]${numel(v.shape) <= 1 ? v.data[0] : v.data.join(',')}`;
-    if (v?.constant && v.fill !== undefined) return `=${v.dtype}[${v.shape.join(',')}]*${v.fill}`;
-    return name;
+    if (v?.constant && v.data) key = `=${v.dtype}[${v.shape.join(',')}]${numel(v.shape) <= 1 ? v.data[0] : v.data.join(',')}`;
+    else if (v?.constant && v.fill !== undefined) key = `=${v.dtype}[${v.shape.join(',')}]*${v.fill}`;
+    else key = name;
+    inputKeys.set(name, key);
+    return key;
   };
-  const seen = new Map<string, WNode>();
+  const attrsKey = (n: WNode): string => JSON.stringify(n.attrs, Object.keys(n.attrs).sort());
+  /** nodes by op, inputs and output count: the first seen of each attribute key */
+  const seen = new Map<string, Array<{ attrs: string | null; node: WNode }>>();
   let changed = false;
   for (const n of [...g.nodes]) {
     if (n.outputs.some((o) => g.outputs.has(o))) continue;
-    const key = `${n.op}|${JSON.stringify(n.attrs, Object.keys(n.attrs).sort())}|${n.inputs.map(inputKey).join(',')}|${n.outputs.length}`;
-    const first = seen.get(key);
+    let key = `${n.op}|`;
+    for (let i = 0; i < n.inputs.length; i++) key += (i > 0 ? ',' : '') + inputKey(n.inputs[i] as string);
+    key += `|${n.outputs.length}`;
+    const group = seen.get(key);
+    if (!group) {
+      seen.set(key, [{ attrs: null, node: n }]);
+      continue;
+    }
+    const attrs = attrsKey(n);
+    let first: WNode | undefined;
+    for (const e of group) {
+      e.attrs ??= attrsKey(e.node);
+      if (e.attrs === attrs) {
+        first = e.node;
+        break;
+      }
+    }
     if (!first) {
-      seen.set(key, n);
+      group.push({ attrs, node: n });
       continue;
     }
     first.covers.push(...n.covers);

@@ -18,13 +18,18 @@ export function importPrimGraph(graph: PrimGraph, o: { batch?: number; layerOf?:
   const nodes: IrNode[] = [];
   const names = new Map<number, string>();
   let counter = 0;
-  const value = (prefix: string, shape: readonly number[], extra: Partial<IrValue> = {}): string => {
+  // one object layout per kind of value (fields in this order), no spreads: this runs per node of every network
+  const value = (prefix: string, shape: readonly number[]): string => {
     const name = `${prefix}_${counter++}`;
-    values.set(name, Object.freeze({ name, dtype: 'float32', shape: Object.freeze([...shape]), constant: false, ...extra }));
+    values.set(name, Object.freeze({ name, dtype: 'float32', shape: Object.freeze([...shape]), constant: false }));
     return name;
   };
-  const constant = (prefix: string, shape: readonly number[], data?: readonly number[], dtype: IrValue['dtype'] = 'float32') =>
-    value(prefix, shape, { constant: true, dtype, ...(data ? { data: Object.freeze([...data]) } : {}) });
+  const constant = (prefix: string, shape: readonly number[], data?: readonly number[], dtype: IrValue['dtype'] = 'float32'): string => {
+    const name = `${prefix}_${counter++}`;
+    const frozen = Object.freeze([...shape]);
+    values.set(name, Object.freeze(data ? { name, dtype, shape: frozen, constant: true, data: Object.freeze([...data]) } : { name, dtype, shape: frozen, constant: true }));
+    return name;
+  };
   let layer = '';
   const emit = (op: string, inputs: string[], shape: readonly number[], attrs: Record<string, AttrValue> = {}): string => {
     const out = value(op.toLowerCase(), shape);
@@ -143,13 +148,14 @@ export function importPrimGraph(graph: PrimGraph, o: { batch?: number; layerOf?:
 export function importNetwork(net: Network, o: { batch?: number } = {}): IrGraph {
   const L = new Lowering();
   let x = L.input(net.input);
-  const layerEnds: Array<[number, string]> = [];
+  // the layer of each prim node, by index
+  const layerNames: string[] = [];
   for (const layer of net.layers) {
     validateSpec(layer.spec);
     x = opDef(layer.spec.op).lower(layer.spec, L, [x]);
-    layerEnds.push([L.finish(x).nodes.length, layer.name]);
+    for (let i = layerNames.length; i < L.nodeCount; i++) layerNames.push(layer.name);
   }
   const graph = L.finish(x);
-  const layerOf = (i: number) => (layerEnds.find(([end]) => i < end) as [number, string])[1];
+  const layerOf = (i: number) => layerNames[i] as string;
   return importPrimGraph(graph, { batch: o.batch ?? 1, layerOf });
 }
