@@ -1,6 +1,6 @@
 import { getSpace, sampleArchs, type SearchSpace } from '../ops-library/index.ts';
 import { planFewShot, type ReferenceLatencies, type TargetSample } from '../predictor/index.ts';
-import { trainingData } from './predictors.ts';
+import { trainingData } from './training-data.ts';
 import type { Store } from './store/index.ts';
 
 /** A fleet's network measurements of one space, shaped for few-shot transfer to one device. */

@@ -1,6 +1,6 @@
 export * from './store/index.ts';
 export * from './server/index.ts';
-export * from './predictors.ts';
+export * from './training-data.ts';
 export * from './fewshot.ts';
 export * from './kernel-models.ts';
 export * from './events/index.ts';

@@ -19,7 +19,7 @@ import { addAgentPageRoutes } from './agent-page.ts';
 import { addOnnxRoutes } from './onnx-routes.ts';
 import { KernelModelCache } from '../kernel-models.ts';
 import { addDashboardRoutes, DeviceQualityCache, devicesView } from './dashboard/index.ts';
-import { PredictorCache } from './predictions.ts';
+import { PredictorCache } from './predictor-cache.ts';
 import { StoreHealth } from './store-health.ts';
 import { ConnectionLimiter, refuseUpgrade, startLiveness } from './ws-guard.ts';
 import { AuthLimiter } from './auth-limiter.ts';

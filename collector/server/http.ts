@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { describeZodError } from '../../protocol/index.ts';
+import type { Store } from '../store/index.ts';
 
 /** An HTTP error with its status; the message is sent to the client as `{error, field?}`. */
 export class HttpError extends Error {
@@ -13,6 +14,13 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The 404 for a device the store does not hold, listing (the first 20 of) the known ones. */
+export async function unknownDevice(store: Store, deviceId: string): Promise<HttpError> {
+  const known = (await store.listDevices()).map((d) => d.id);
+  const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, … (${known.length} in all)` : known.join(', ') || '(none)';
+  return new HttpError(404, `unknown device '${deviceId}'; known: ${shown}`);
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;

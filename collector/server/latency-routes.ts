@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { getSpace, UnknownKeyError } from '../../ops-library/index.ts';
 import { LatencyModel, latencyJson, PREDICTOR_KINDS, type LatencyPredictor, type PredictorKind } from '../../predictor/index.ts';
 import { HttpError, parseBody, readJson, sendJson, type Router } from './http.ts';
-import type { PredictorCache } from './predictions.ts';
+import type { PredictorCache } from './predictor-cache.ts';
 
 export const ExpectedLatencyRequestSchema = z
   .object({

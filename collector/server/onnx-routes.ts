@@ -3,8 +3,8 @@ import { getSpace, UnknownKeyError } from '../../ops-library/index.ts';
 import { predictOnnx, predictOnnxModel, runtimeRuleSet } from '../../predictor/onnx/index.ts';
 import type { KernelModelCache } from '../kernel-models.ts';
 import type { Store } from '../store/index.ts';
-import { HttpError, sendJson, type Router } from './http.ts';
-import { unknownDevice, type PredictorCache } from './predictions.ts';
+import { HttpError, sendJson, unknownDevice, type Router } from './http.ts';
+import type { PredictorCache } from './predictor-cache.ts';
 import { kernelModelPredictionJson } from './prediction-json.ts';
 
 /** The most bytes an uploaded ONNX model may have (weights included; `hwlat onnx strip` drops them). */

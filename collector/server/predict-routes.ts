@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { getLutFormat, MissingLutKeysError, type LutFormatName } from '../../lut/index.ts';
 import { ArchParseError, getSpace, UnknownKeyError, type SearchSpace } from '../../ops-library/index.ts';
 import { PREDICTOR_KINDS, type BreakdownRow, type PredictorKind } from '../../predictor/index.ts';
-import { deviceLut } from '../predictors.ts';
+import { deviceLut } from '../training-data.ts';
 import type { Store } from '../store/index.ts';
-import { HttpError, parseBody, readJson, sendJson, type Router } from './http.ts';
-import { unknownDevice, type PredictorCache, type ServedPredictor } from './predictions.ts';
+import { HttpError, parseBody, readJson, sendJson, unknownDevice, type Router } from './http.ts';
+import type { PredictorCache, ServedPredictor } from './predictor-cache.ts';
 import { predictionJson } from './prediction-json.ts';
 
 /** The most architectures one `POST /api/predict` may carry. */

@@ -1,12 +1,11 @@
 import { getSpace } from '../../../ops-library/index.ts';
 import { accuracyScatterSpec, errorHistogramSpec, evaluatePredictors, PREDICTOR_KINDS, type EvalReport } from '../../../predictor/index.ts';
-import { trainingData } from '../../predictors.ts';
+import { trainingData } from '../../training-data.ts';
 import type { Store } from '../../store/index.ts';
-import { HttpError } from '../http.ts';
-import { unknownDevice } from '../predictions.ts';
+import { HttpError, unknownDevice } from '../http.ts';
 import type { AccuracySplitView, AccuracyView } from './types.ts';
 
-/** Fewer network measurements than this train no correction (collector/predictors.ts predictorFor): nothing to evaluate. */
+/** Fewer network measurements than this train no correction (collector/training-data.ts predictorFor): nothing to evaluate. */
 export const MIN_EVAL_NETWORKS = 10;
 
 /** The report's splits as the dashboard shows them, with report.ts's own Vega-Lite specs. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getSpace, UnknownKeyError } from '../../../ops-library/index.ts';
 import type { Store } from '../../store/index.ts';
-import { HttpError, sendJson, type Router } from '../http.ts';
-import { unknownDevice, type PredictorCache } from '../predictions.ts';
+import { HttpError, sendJson, unknownDevice, type Router } from '../http.ts';
+import type { PredictorCache } from '../predictor-cache.ts';
 import { AccuracyCache } from './accuracy.ts';
 import { dashboardAsset, type Asset } from './assets.ts';
 import { predictorBundle } from './bundle.ts';

@@ -1,8 +1,8 @@
 import { summariseQuality, type QualitySummary } from '../../../conditions/index.ts';
 import { getSpace, sampleArchs, SPACES, spaceUnits, specKey } from '../../../ops-library/index.ts';
-import { deviceLut } from '../../predictors.ts';
+import { deviceLut } from '../../training-data.ts';
 import type { Store } from '../../store/index.ts';
-import { unknownDevice } from '../predictions.ts';
+import { unknownDevice } from '../http.ts';
 import { lutHeatmapSpec } from './specs.ts';
 import type {
   DeviceQualityView, DeviceSummaryView, DeviceView, LutCell, LutCoverage, LutTableView, MeasurementCount, SpaceView,

@@ -1,8 +1,8 @@
 import { getSpace, spaceUnits, type SearchSpace } from '../../ops-library/index.ts';
 import type { LatencyPredictor, TrainOptions } from '../../predictor/index.ts';
-import { predictorFor, trainingData } from '../predictors.ts';
+import { predictorFor, trainingData } from '../training-data.ts';
 import type { Store } from '../store/index.ts';
-import { HttpError } from './http.ts';
+import { HttpError, unknownDevice } from './http.ts';
 
 /** Where a served predictor came from: a `--model` directory, or trained from the store. */
 export type PredictorSource = 'preloaded' | 'store';
@@ -194,10 +194,4 @@ export class PredictorCache {
     });
     return { predictor, source: 'store', measurements: count };
   }
-}
-
-export async function unknownDevice(store: Store, deviceId: string): Promise<HttpError> {
-  const known = (await store.listDevices()).map((d) => d.id);
-  const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, … (${known.length} in all)` : known.join(', ') || '(none)';
-  return new HttpError(404, `unknown device '${deviceId}'; known: ${shown}`);
 }
