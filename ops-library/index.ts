@@ -12,7 +12,7 @@ export * from './onnx/builder.ts';
 export { networkOnnx, opOnnx } from './onnx/models.ts';
 export * from './onnx/import/index.ts';
 export * from './spaces/types.ts';
-export { SPACES, getSpace, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';
+export { SPACES, getSpace, opUnitsToMeasure, sampleArchs, spaceUnits, type SampleOptions } from './spaces/registry.ts';
 export { PROXYLESS_CANDIDATES } from './spaces/proxyless.ts';
 export type { RuntimeKernel, TimedKernel } from './kernels/types.ts';
 export * from './kernels/sample-graph.ts';

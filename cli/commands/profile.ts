@@ -4,7 +4,7 @@ import {
   CALIBRATION_KEY, createBackend, fingerprint, networkItems, nodeProbe, opItems, parseBackendSpec, profileItems, type ProfileItem,
 } from '../../agent/index.ts';
 import { summariseQuality, threadWarning } from '../../conditions/index.ts';
-import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
+import { getSpace, opUnitsToMeasure, sampleArchs } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { exampleArch, examples } from '../help-examples.ts';
 import { dbOption, openDb } from '../store-options.ts';
@@ -73,7 +73,7 @@ export function profileCommand(): Command {
           const warning = threadWarning({ threads: backend.info.threads || 1, cores: probe.cores() ?? 1, loadAverage: probe.loadAverage() });
           if (warning !== null) process.stderr.write(`warning: ${warning}\n`);
           const items: ProfileItem[] = [];
-          if (o.ops) items.push(...opItems(space.name, [...spaceUnits(space)].slice(0, o.maxOps)));
+          if (o.ops) items.push(...opItems(space.name, opUnitsToMeasure(space, { maxOps: o.maxOps })));
           if (o.networks > 0) items.push(...networkItems(space, sampleArchs(space, { count: o.networks, seed: o.seed })));
           if (o.arch.length > 0) items.push(...networkItems(space, o.arch));
           const passId = `pass-${randomUUID()}`;

@@ -1,4 +1,4 @@
-import { getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
+import { getSpace, opUnitsToMeasure, sampleArchs } from '../../ops-library/index.ts';
 import type { CampaignRequest, JobTask } from '../../protocol/index.ts';
 
 /**
@@ -14,8 +14,7 @@ export function planTasks(request: CampaignRequest, fewshotPlan?: (space: string
   // kernel-profiling jobs: the agent measures the network, then runs it again with the profiler on
   const kernels = request.kernels ? { kernels: true } : {};
   if (request.ops) {
-    const units = [...spaceUnits(space)].slice(0, request.maxOps);
-    for (const [key, spec] of units) tasks.push({ level: 'op', space: space.name, key, spec: spec as unknown as Record<string, unknown> });
+    for (const [key, spec] of opUnitsToMeasure(space, { maxOps: request.maxOps })) tasks.push({ level: 'op', space: space.name, key, spec: spec as unknown as Record<string, unknown> });
   }
   if (request.networks > 0) {
     for (const arch of sampleArchs(space, { count: request.networks, seed: request.seed })) {

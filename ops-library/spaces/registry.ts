@@ -64,3 +64,16 @@ export function spaceUnits(space: SearchSpace): Map<string, OpSpec> {
   space.structuralUnits.forEach(add);
   return out;
 }
+
+/**
+ * The layer keys that measuring a space's ops covers: its distinct units (spaceUnits) in their
+ * order, only the first `maxOps` when given (a quick sample). `hwlat profile --ops` and a
+ * campaign's op-level tasks both measure these, so a local profile and a fleet campaign with the
+ * same `maxOps` measure the same keys.
+ *
+ * @example
+ * opUnitsToMeasure(getSpace('nasbench201'), { maxOps: 3 }); // [[key, spec], …] three entries
+ */
+export function opUnitsToMeasure(space: SearchSpace, options: { maxOps?: number | undefined } = {}): Array<[string, OpSpec]> {
+  return [...spaceUnits(space)].slice(0, options.maxOps);
+}

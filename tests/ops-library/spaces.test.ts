@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { planTasks } from '../../collector/index.ts';
+import { CampaignRequestSchema } from '../../protocol/index.ts';
 import {
-  ArchParseError, buildOnnx, getSpace, graphCost, lowerNetwork, sampleArchs, SPACES, specKey, UnknownKeyError,
+  ArchParseError, buildOnnx, getSpace, graphCost, lowerNetwork, opUnitsToMeasure, sampleArchs, SPACES, spaceUnits, specKey, UnknownKeyError,
 } from '../../ops-library/index.ts';
 import { readHelpArchs } from '../helpers/data.ts';
 import { runOnnx } from '../helpers/ort.ts';
@@ -85,6 +87,15 @@ test('malformed architecture strings and unknown spaces give clear errors', () =
   assert.throws(() => nb.parse('|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|'), /'conv' at edge1<-0 is not one of none/);
   assert.throws(() => getSpace('darts'), (e: unknown) => e instanceof UnknownKeyError && /unknown space 'darts'; known: proxyless-mobile, fbnet/.test(e.message));
   assert.throws(() => getSpace('mobilenetv2').parse('resnet18'), /a fixed network's arch is 'mobilenetv2'/);
+});
+
+test('opUnitsToMeasure: every distinct unit in order, the first maxOps of them; a campaign plans exactly these op tasks', () => {
+  const space = getSpace('fbnet');
+  const all = [...spaceUnits(space)];
+  assert.deepEqual(opUnitsToMeasure(space), all);
+  assert.deepEqual(opUnitsToMeasure(space, { maxOps: 5 }), all.slice(0, 5));
+  const tasks = planTasks(CampaignRequestSchema.parse({ space: 'fbnet', ops: true, maxOps: 5 }));
+  assert.deepEqual(tasks.map((t) => t.key), all.slice(0, 5).map(([k]) => k));
 });
 
 test('nasbench201 units are what the runtime executes: shared ReLUs, fused ReLUs and Adds, zeros and pools once', () => {
