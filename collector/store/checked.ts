@@ -16,6 +16,7 @@ import { StoreClosedError, StoreNotFoundError, StoreReferenceError, StoreValidat
 import type {
   CampaignInput,
   CompleteJobInput,
+  CompleteJobsItem,
   CompleteOutcome,
   DeviceSummary,
   ExtendLeasesOptions,
@@ -28,6 +29,7 @@ import type {
   LeaseGrant,
   LeaseOptions,
   MeasurementFilter,
+  NewResult,
   PassFinish,
   ReleaseLeasesOptions,
   Store,
@@ -62,6 +64,34 @@ function capped(n: number, limit: number | undefined): number {
 /** StoreValidationError unless the measurement's free-form parts can be stored as JSON. */
 function checkJsonParts(m: Measurement, argument: string): void {
   if (m.spec !== undefined) toJson(m.spec, `${argument}.spec`);
+}
+
+/** A result as completeJob takes it, validated and made a NewResult (throws StoreValidationError). */
+function newResult(input: CompleteJobInput): NewResult {
+  const o = validate(CompleteJobInputSchema, input, 'input');
+  const m = validate(MeasurementSchema, o.measurement, 'measurement');
+  if (m.deviceId !== o.deviceId) {
+    throw new StoreValidationError('measurement.deviceId', `'${m.deviceId}' is not the sending device '${o.deviceId}'`);
+  }
+  if (m.jobId != null && m.jobId !== o.jobId) {
+    throw new StoreValidationError('measurement.jobId', `'${m.jobId}' is not the job being completed, '${o.jobId}'`);
+  }
+  const measurement: Measurement = { ...m, jobId: o.jobId };
+  checkJsonParts(measurement, 'measurement');
+  let kernels: KernelProfileRecord | undefined;
+  if (o.kernels !== undefined) {
+    const profile = validate(KernelProfileSchema, o.kernels, 'kernels');
+    // the network's kernels become a profile of its measurement (same id), stored with it
+    kernels = validate(
+      KernelProfileRecordSchema,
+      {
+        id: m.id, deviceId: m.deviceId, source: 'network', measurementId: m.id, space: m.space, key: m.key,
+        batch: m.batch, calibrationMs: m.calibrationMs, profile, createdAt: m.createdAt,
+      },
+      'kernels',
+    );
+  }
+  return { jobId: o.jobId, deviceId: o.deviceId, measurement, ...(kernels ? { kernels } : {}), now: o.now ?? Date.now() };
 }
 
 /**
@@ -227,30 +257,29 @@ export class CheckedStore<B extends StoreBackend = StoreBackend> implements Stor
 
   async completeJob(input: CompleteJobInput): Promise<CompleteOutcome> {
     const b = this.live('completeJob');
-    const o = validate(CompleteJobInputSchema, input, 'input');
-    const m = validate(MeasurementSchema, o.measurement, 'measurement');
-    if (m.deviceId !== o.deviceId) {
-      throw new StoreValidationError('measurement.deviceId', `'${m.deviceId}' is not the sending device '${o.deviceId}'`);
-    }
-    if (m.jobId != null && m.jobId !== o.jobId) {
-      throw new StoreValidationError('measurement.jobId', `'${m.jobId}' is not the job being completed, '${o.jobId}'`);
-    }
-    const measurement: Measurement = { ...m, jobId: o.jobId };
-    checkJsonParts(measurement, 'measurement');
-    let kernels: KernelProfileRecord | undefined;
-    if (o.kernels !== undefined) {
-      const profile = validate(KernelProfileSchema, o.kernels, 'kernels');
-      // the network's kernels become a profile of its measurement (same id), stored with it
-      kernels = validate(
-        KernelProfileRecordSchema,
-        {
-          id: m.id, deviceId: m.deviceId, source: 'network', measurementId: m.id, space: m.space, key: m.key,
-          batch: m.batch, calibrationMs: m.calibrationMs, profile, createdAt: m.createdAt,
-        },
-        'kernels',
-      );
-    }
-    return b.completeJob({ jobId: o.jobId, deviceId: o.deviceId, measurement, ...(kernels ? { kernels } : {}), now: o.now ?? Date.now() });
+    return b.completeJob(newResult(input));
+  }
+
+  async completeJobs(inputs: CompleteJobInput[]): Promise<CompleteJobsItem[]> {
+    const b = this.live('completeJobs');
+    requireArray(inputs, 'inputs');
+    // each input is checked as completeJob checks it alone (its errors name the same arguments),
+    // and a bad one keeps its error in its place while the others go to the backend together
+    const items: Array<CompleteJobsItem | NewResult> = inputs.map((input) => {
+      try {
+        return newResult(input);
+      } catch (error) {
+        return { error: error as Error };
+      }
+    });
+    const valid = items.filter((x): x is NewResult => !('error' in x));
+    const outcomes = valid.length === 0 ? [] : await b.completeJobs(valid);
+    let next = 0;
+    return items.map((x) => {
+      if ('error' in x) return x;
+      const o = outcomes[next++]!;
+      return o instanceof Error ? { error: o } : { outcome: o };
+    });
   }
 
   async failJob(input: FailJobInput): Promise<FailOutcome> {

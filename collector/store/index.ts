@@ -2,6 +2,7 @@ export type {
   CampaignInput,
   CompleteJobInput,
   CompleteOutcome,
+  CompleteJobsItem,
   DeviceSummary,
   ExtendLeasesOptions,
   FailJobInput,

@@ -189,6 +189,13 @@ export interface CompleteJobInput {
  */
 export type CompleteOutcome = 'stored' | 'duplicate' | 'requeued';
 
+/**
+ * One result's fate in completeJobs, in the order given: what completeJob would have returned, or
+ * the error it would have thrown (StoreValidationError, StoreNotFoundError, StoreJobStateError,
+ * StoreConflictError, StoreReferenceError, …).
+ */
+export type CompleteJobsItem = { outcome: CompleteOutcome } | { error: Error };
+
 /** A job an agent could not build or run, for failJob. */
 export interface FailJobInput {
   jobId: string;
@@ -393,6 +400,16 @@ export interface Store {
   completeJob(input: CompleteJobInput): Promise<CompleteOutcome>;
 
   /**
+   * completeJob for several results (an agent's lease answered at once), in one transaction where
+   * the backend can: each is judged by the same rules as alone, in order, and a refused one (its
+   * error in its place) does not keep the others from being stored. Resolves once everything
+   * stored is committed. Rejects (StoreUnavailableError, StoreClosedError, a non-array argument)
+   * only when no outcome can be told: what was committed then is recognised as a duplicate when
+   * sent again.
+   */
+  completeJobs(inputs: CompleteJobInput[]): Promise<CompleteJobsItem[]>;
+
+  /**
    * Records that the agent holding a job's lease cannot build or run it, in one transaction: the
    * lease is cleared (the job is queued again), failures grow by one, lastError is `error`. At
    * MAX_JOB_FAILURES the job is given up (`gaveUp`): leaseJobs skips it from then on.
@@ -542,6 +559,12 @@ export interface StoreBackend {
    * whether the job is done or queued again; one transaction.
    */
   completeJob(result: NewResult): Promise<CompleteOutcome>;
+  /**
+   * completeJob for each result, in order, one transaction where possible; a result the rules
+   * refuse gets its error in its place (nothing of it written) and the others are still stored.
+   * Rejects only with StoreUnavailableError (or an error no result can be blamed for).
+   */
+  completeJobs(results: readonly NewResult[]): Promise<Array<CompleteOutcome | Error>>;
   /** Locks the job, job-rules.judgeFailure, then clears the lease and counts the failure. */
   failJob(input: FailJobInput): Promise<FailOutcome>;
   getJob(id: string): Promise<JobRecord | undefined>;

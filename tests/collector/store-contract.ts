@@ -806,6 +806,65 @@ function jobQueueCases(test: TestFn, withStore: WithStore): void {
     });
   });
 
+  test('completeJobs completes a lease’s results in one call: outcomes in order, a refused result does not keep the others from being stored', async () => {
+    await withStore(async (store) => {
+      await register(store, DEV, DEV2);
+      await store.createCampaign(campaign('camp-1', [opTask(1), opTask(2), opTask(3), opTask(4), opTask(5), opTask(6)]));
+      const jobs = (await lease(store, 6)).jobs;
+      const [a, b, c, d, e, f] = jobs as [Job, Job, Job, Job, Job, Job];
+      const other = (await lease(store, 1, T0, AGENT2, DEV2)).jobs[0]!; // another device's job, in the same call
+      const ra = resultFor(a, DEV, 'result-batch-a01');
+      const noisy: Measurement = { ...resultFor(e, DEV, 'result-batch-e01'), quality: { verdict: 'disturbed', rounds: 0, discardedRounds: 21, evidence: ['calibration 1.80× its baseline in 21 of 21 rounds'] } };
+      const items = await store.completeJobs([
+        { jobId: a.id, deviceId: DEV, measurement: ra, now: T0 + 7 },
+        { jobId: a.id, deviceId: DEV, measurement: ra }, // the same result twice in one message: a duplicate
+        { jobId: b.id, deviceId: DEV, measurement: { ...resultFor(b, DEV, 'result-batch-b01'), stats: { ...ra.stats, median: -1 } } },
+        { jobId: 'camp-1:nope:0', deviceId: DEV, measurement: { ...resultFor(c, DEV, 'result-batch-x01'), jobId: 'camp-1:nope:0' } },
+        { jobId: c.id, deviceId: DEV, measurement: resultFor(c, DEV, 'result-batch-c01'), now: T0 + 8 },
+        { jobId: d.id, deviceId: DEV, measurement: { ...resultFor(d, DEV, 'result-batch-d01'), key: 'conv-k5-c99' } },
+        { jobId: e.id, deviceId: DEV, measurement: noisy },
+        { jobId: f.id, deviceId: DEV, measurement: resultFor(f, DEV, 'result-batch-a01') }, // a result id already taken by job a
+        { jobId: other.id, deviceId: DEV2, measurement: resultFor(other, DEV2, 'result-batch-n01'), now: T0 + 9 },
+      ]);
+      assert.deepEqual(items.slice(0, 2), [{ outcome: 'stored' }, { outcome: 'duplicate' }]);
+      const errorOf = (i: number): Error => {
+        const item = items[i]!;
+        assert.ok('error' in item, `item ${i} should be refused: ${JSON.stringify(item)}`);
+        return item.error;
+      };
+      assert.ok(errorOf(2) instanceof StoreValidationError && (errorOf(2) as StoreValidationError).argument === 'measurement.stats.median');
+      assert.ok(errorOf(3) instanceof StoreNotFoundError);
+      assert.deepEqual(items[4], { outcome: 'stored' });
+      assert.match(errorOf(5).message, /measures key "conv-k3-c4", not "conv-k5-c99"/);
+      assert.deepEqual(items[6], { outcome: 'requeued' });
+      assert.ok(errorOf(7) instanceof StoreConflictError && /it completed job 'camp-1:dev-0123456789ab:0'/.test(errorOf(7).message));
+      assert.deepEqual(items[8], { outcome: 'stored' });
+      assert.equal(items.length, 9);
+
+      // what was stored is what completeJob would have stored, one by one
+      const states = [];
+      for (const j of [a, b, c, d, e, f, other]) {
+        const job = (await store.getJob(j.id))!;
+        states.push([job.status, job.resultId, job.doneAt]);
+      }
+      assert.deepEqual(states, [
+        ['done', 'result-batch-a01', T0 + 7], ['leased', null, null], ['done', 'result-batch-c01', T0 + 8], ['leased', null, null],
+        ['queued', null, null], ['leased', null, null], ['done', 'result-batch-n01', T0 + 9],
+      ]);
+      assert.deepEqual((await store.listMeasurements()).map((m) => m.id).sort(), ['result-batch-a01', 'result-batch-c01', 'result-batch-e01', 'result-batch-n01']);
+      // two results of one job in one call (different ids): the first completes it, the second is a duplicate
+      const two = await store.completeJobs([
+        { jobId: b.id, deviceId: DEV, measurement: resultFor(b, DEV, 'result-batch-b02') },
+        { jobId: b.id, deviceId: DEV, measurement: resultFor(b, DEV, 'result-batch-b03') },
+        { jobId: d.id, deviceId: DEV, measurement: resultFor(d, DEV, 'result-batch-d02') },
+      ]);
+      assert.deepEqual(two, [{ outcome: 'stored' }, { outcome: 'duplicate' }, { outcome: 'stored' }]);
+      assert.deepEqual([(await store.getJob(b.id))!.resultId, (await store.getJob(d.id))!.resultId], ['result-batch-b02', 'result-batch-d02']);
+      assert.deepEqual(await store.completeJobs([]), []);
+      await assert.rejects(async () => store.completeJobs('nope' as never), /invalid inputs: must be an array/);
+    });
+  });
+
   test('insertMeasurements keeps local profiles apart from jobs', async () => {
     await withStore(async (store) => {
       await register(store, DEV);

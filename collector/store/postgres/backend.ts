@@ -120,6 +120,9 @@ export class PostgresBackend implements StoreBackend {
   completeJob(result: NewResult): Promise<CompleteOutcome> {
     return jobs.completeJob(this.#db, result);
   }
+  completeJobs(results: readonly NewResult[]): Promise<Array<CompleteOutcome | Error>> {
+    return jobs.completeJobs(this.#db, results);
+  }
   failJob(input: FailJobInput): Promise<FailOutcome> {
     return jobs.failJob(this.#db, input);
   }

@@ -28,10 +28,16 @@ import { CampaignJobTables } from './jobs.ts';
 import { KernelProfileTable } from './kernel-profiles.ts';
 import { MeasurementTable } from './measurements.ts';
 import { appliedMigrations, type AppliedMigration } from '../migrate.ts';
-import { guardUnavailable } from './unavailable.ts';
+import { asUnavailable, guardUnavailable } from './unavailable.ts';
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A foreign key the checks missed, as the StoreReferenceError completeJob throws; other errors as they are. */
+function asReferenceError(err: unknown): unknown {
+  if (!isForeignKeyError(err)) return err;
+  return new StoreReferenceError('measurement', `a device, pass or job it refers to does not exist (${reasonOf(err)})`);
 }
 
 function isForeignKeyError(err: unknown): boolean {
@@ -184,36 +190,52 @@ export class SqliteBackend implements StoreBackend {
     return this.#jobs.expireLeases(now);
   }
 
+  /** completeJob's work, inside the caller's transaction. */
+  #complete(result: NewResult): CompleteOutcome {
+    const job = this.#jobs.jobState(result.jobId);
+    const verdict = judgeResult({
+      result,
+      job,
+      storedJobOfResult: this.#measurements.jobOf(result.measurement.id),
+      task: job && this.#jobs.task(job.campaignId, job.taskIdx),
+      conflict: (reason) => new StoreConflictError('measurement', result.measurement.id, reason),
+    });
+    if (verdict === 'duplicate' || job === undefined) return 'duplicate';
+    this.#checkReferences([result.measurement], () => 'measurement');
+    this.#measurements.insert(result.measurement);
+    // the network's kernels go with its measurement, in the same transaction (marked if it is disturbed)
+    if (result.kernels !== undefined) this.#kernels.write(result.kernels, 'kernels');
+    const next = afterResult({ result, job, recent: () => this.#measurements.recentDisturbed(result.deviceId, PERSISTENT_WINDOW) });
+    if (next.outcome === 'requeued') {
+      this.#jobs.requeueDisturbed(result.jobId, next.notBefore);
+      return 'requeued';
+    }
+    this.#jobs.markDone(result.jobId, result.measurement.id, result.now);
+    return 'stored';
+  }
+
   async completeJob(result: NewResult): Promise<CompleteOutcome> {
     try {
-      return this.#write((): CompleteOutcome => {
-        const job = this.#jobs.jobState(result.jobId);
-        const verdict = judgeResult({
-          result,
-          job,
-          storedJobOfResult: this.#measurements.jobOf(result.measurement.id),
-          task: job && this.#jobs.task(job.campaignId, job.taskIdx),
-          conflict: (reason) => new StoreConflictError('measurement', result.measurement.id, reason),
-        });
-        if (verdict === 'duplicate' || job === undefined) return 'duplicate';
-        this.#checkReferences([result.measurement], () => 'measurement');
-        this.#measurements.insert(result.measurement);
-        // the network's kernels go with its measurement, in the same transaction (marked if it is disturbed)
-        if (result.kernels !== undefined) this.#kernels.write(result.kernels, 'kernels');
-        const next = afterResult({ result, job, recent: () => this.#measurements.recentDisturbed(result.deviceId, PERSISTENT_WINDOW) });
-        if (next.outcome === 'requeued') {
-          this.#jobs.requeueDisturbed(result.jobId, next.notBefore);
-          return 'requeued';
-        }
-        this.#jobs.markDone(result.jobId, result.measurement.id, result.now);
-        return 'stored';
-      });
+      return this.#write(() => this.#complete(result));
     } catch (err) {
-      if (isForeignKeyError(err)) {
-        throw new StoreReferenceError('measurement', `a device, pass or job it refers to does not exist (${reasonOf(err)})`);
-      }
-      throw err;
+      throw asReferenceError(err);
     }
+  }
+
+  async completeJobs(results: readonly NewResult[]): Promise<Array<CompleteOutcome | Error>> {
+    // one IMMEDIATE transaction (one commit, one fsync), each result in a savepoint of its own
+    // (a nested better-sqlite3 transaction): a refused result is rolled back alone
+    return this.#write(() =>
+      results.map((r): CompleteOutcome | Error => {
+        try {
+          return this.#db.transaction(() => this.#complete(r))();
+        } catch (err) {
+          // a full disk or an I/O error is no fault of this result: the whole call fails
+          if (asUnavailable(this.label, 'completeJobs', err) !== null || !(err instanceof Error)) throw err;
+          return asReferenceError(err) as Error;
+        }
+      }),
+    );
   }
 
   async failJob(input: FailJobInput): Promise<FailOutcome> {
