@@ -3,7 +3,7 @@ import type { IrGraph } from '../onnx/import/types.ts';
 import { normaliseAttrs } from './attrs.ts';
 import { WorkGraph } from './graph.ts';
 import { inlineFunctions } from './passes/basic.ts';
-import { PASSES } from './passes/registry.ts';
+import { IDEMPOTENT_PASSES, PASS_TRIGGERS, PASSES } from './passes/registry.ts';
 import { ORT_CPU, ortCpuRules } from './rules/ort-cpu.ts';
 import { ORT_WASM } from './rules/ort-wasm.ts';
 import type { RuleSet } from './rules/types.ts';
@@ -25,14 +25,38 @@ export function optimise(graph: IrGraph, runtime: string | RuleSet): WorkGraph {
   const rules = typeof runtime === 'string' ? lookup(RULE_SETS, 'runtime rule set', runtime) : runtime;
   const g = new WorkGraph(graph);
   inlineFunctions(g, rules);
+  // Passes known to change nothing are skipped (the result is the same; this runs per network of
+  // every enumeration): a pass whose trigger ops the graph lacks, and a pass facing the very graph
+  // on which it last changed nothing (or, if idempotent, which it last made). "The very graph":
+  // no method-made change since (g.revision) and no pass reporting a change, as passes edit node
+  // fields directly only when they report one.
+  const idle = new Map<string, number>();
+  let ops: Set<string> | null = null;
   for (const level of rules.levels) {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let changed = false;
       for (const name of level.passes) {
         const pass = lookup(PASSES, 'kernel detection pass', name);
+        if (idle.get(name) === g.revision) continue;
+        const triggers = PASS_TRIGGERS[name];
+        if (triggers) {
+          if (!ops) ops = new Set(g.nodes.map((n) => n.op));
+          const present = ops;
+          if (!triggers.some((op) => present.has(op))) continue;
+        }
+        const before = g.revision;
         if (pass(g, rules)) {
           changed = true;
           g.sort();
+          idle.clear();
+          ops = null;
+          if (IDEMPOTENT_PASSES.has(name)) idle.set(name, g.revision);
+        } else if (g.revision === before) {
+          idle.set(name, before);
+        } else {
+          // a pass may report no change yet have made some (Dropout's unread mask dropped): nothing is known any more
+          idle.clear();
+          ops = null;
         }
       }
       if (!changed) break;

@@ -1,10 +1,10 @@
 import type { AttrValue, DType, IrGraph } from '../onnx/import/types.ts';
 
-/** A tensor of the graph being rewritten. */
+/** A tensor of the graph being rewritten (never edited: a rewrite makes a new value). */
 export interface WValue {
   readonly name: string;
   readonly dtype: DType;
-  shape: readonly number[];
+  readonly shape: readonly number[];
   readonly constant: boolean;
   readonly data?: readonly number[];
   readonly fill?: number;
@@ -39,10 +39,11 @@ export class WorkGraph {
   private list: WNode[];
   /** how many entries of `list` are removed nodes still to be dropped */
   private deadInList = 0;
+  private revisionCount = 0;
 
   constructor(ir: IrGraph) {
-    this.values = new Map();
-    for (const [k, v] of ir.values) this.values.set(k, { ...v });
+    // values are never edited (a rewrite makes new ones): shared with the IR, not copied
+    this.values = new Map(ir.values);
     this.inputs = ir.inputs;
     this.outputs = new Set(ir.outputs);
     this.opset = ir.opset;
@@ -63,10 +64,20 @@ export class WorkGraph {
   set nodes(nodes: WNode[]) {
     this.list = nodes;
     this.deadInList = 0;
+    this.revisionCount++;
+  }
+
+  /**
+   * Counts the changes made through this class's methods (not direct edits of a node's fields,
+   * which passes make only on the way to reporting a change): the same revision is the same graph.
+   */
+  get revision(): number {
+    return this.revisionCount;
   }
 
   /** call after changing a node's inputs or outputs directly (setInputs/setOutputs keep the index) */
   touch(): void {
+    this.revisionCount++;
     this.index = null;
   }
 
@@ -102,12 +113,14 @@ export class WorkGraph {
 
   /** changes a node's inputs, keeping producer/consumer lookups current */
   setInputs(n: WNode, inputs: readonly string[]): void {
+    this.revisionCount++;
     this.unregister(n);
     n.inputs = [...inputs];
     this.register(n);
   }
 
   setOutputs(n: WNode, outputs: readonly string[]): void {
+    this.revisionCount++;
     this.unregister(n);
     n.outputs = [...outputs];
     this.register(n);
@@ -148,6 +161,7 @@ export class WorkGraph {
 
   /** a new value name, unique in the graph */
   fresh(prefix: string): string {
+    this.revisionCount++;
     let name: string;
     do name = `${prefix}_hwlat${this.counter++}`;
     while (this.values.has(name));
@@ -155,6 +169,7 @@ export class WorkGraph {
   }
 
   addValue(v: WValue): string {
+    this.revisionCount++;
     this.values.set(v.name, v);
     return v.name;
   }
@@ -170,6 +185,7 @@ export class WorkGraph {
   }
 
   remove(...nodes: WNode[]): void {
+    this.revisionCount++;
     for (const n of nodes) {
       this.unregister(n);
       // counted once; a node never listed only costs one needless filter
@@ -180,6 +196,7 @@ export class WorkGraph {
 
   /** inserts `node` right after `after` (or first) in the node order */
   insertAfter(after: WNode | undefined, node: WNode): void {
+    this.revisionCount++;
     // a live anchor sits at the same place among the live nodes whether or not removed ones are still listed
     const list = after && this.alive(after) ? this.list : this.nodes;
     const i = after ? list.indexOf(after) : -1;
@@ -188,6 +205,7 @@ export class WorkGraph {
   }
 
   insertBefore(before: WNode, node: WNode): void {
+    this.revisionCount++;
     let list = this.list;
     let i = this.alive(before) ? list.indexOf(before) : -1;
     if (i < 0) {

@@ -14,3 +14,45 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.freeze({
   fuseConvBn, fuseConvAdd, fuseConvMul, fusePad, fuseConvActivation, fuseConvAddActivation,
   fuseMatMulAdd, fuseGemmActivation, fuseGelu, fuseQuickGelu, fuseSliceToSplit, nchwc, optimiseTransposes, fuseMatMulTranspose, fuseMatMulScale, fuseSkipLayerNorm, fuseLayerNorm, fuseSimplifiedLayerNorm,
 });
+
+/**
+ * The ops each pass's rewrites start from: every rewrite of the pass begins at a node of one of
+ * these ops (its loop skips all others), so in a graph with none of them the pass changes nothing
+ * and optimise() does not run it. Passes not listed always run.
+ */
+export const PASS_TRIGGERS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  inlineFunctions: ['HardSwish'],
+  eliminateIdentity: ['Identity'],
+  eliminateDropout: ['Dropout'],
+  eliminateNoop: ['Add', 'Sub', 'Mul', 'Div'],
+  eliminateCastExpandSlice: ['Cast', 'Expand', 'Slice'],
+  fuseReshape: ['Reshape', 'Squeeze', 'Unsqueeze'],
+  fuseConvBn: ['Conv'],
+  fuseConvAdd: ['Conv'],
+  fuseConvMul: ['Conv'],
+  fusePad: ['Pad'],
+  fuseConvActivation: ['Conv'],
+  fuseConvAddActivation: ['Conv'],
+  fuseMatMulAdd: ['MatMul'],
+  fuseGemmActivation: ['Gemm'],
+  fuseGelu: ['Div', 'Mul'],
+  fuseQuickGelu: ['Sigmoid'],
+  fuseSliceToSplit: ['Slice'],
+  // other ops are blocked only after a Conv or pool made a blocked tensor
+  nchwc: ['Conv', 'com.microsoft:FusedConv', 'MaxPool', 'AveragePool'],
+  optimiseTransposes: ['Transpose'],
+  fuseMatMulTranspose: ['MatMul', 'com.microsoft:FusedMatMul'],
+  fuseMatMulScale: ['MatMul', 'com.microsoft:FusedMatMul'],
+  // the Add it fuses must feed a LayerNormalization
+  fuseSkipLayerNorm: ['LayerNormalization'],
+  fuseLayerNorm: ['ReduceMean'],
+  fuseSimplifiedLayerNorm: ['Pow'],
+});
+
+/**
+ * Passes that, right after they ran (and the graph was sorted), would change nothing if run
+ * again. shareConstantsAndCse: it visits nodes in topological order and a node's inputs are only
+ * redirected by the removal of a later node, which cannot feed it; so every node's key is final
+ * when visited, and no two nodes left share one.
+ */
+export const IDEMPOTENT_PASSES: ReadonlySet<string> = new Set(['shareConstantsAndCse']);
