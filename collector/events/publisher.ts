@@ -25,6 +25,15 @@ const RULES: Readonly<Record<string, Rule>> = {
       ...(input.kernels ? [{ kind: 'kernels', deviceId: input.deviceId } as Change] : []),
     ];
   },
+  completeJobs: (args, result) => {
+    // per input that was stored or requeued (a duplicate or a refused one changed nothing)
+    const inputs = Array.isArray(args[0]) ? (args[0] as unknown[]) : [];
+    const items = Array.isArray(result) ? (result as Array<{ outcome?: unknown }>) : [];
+    return inputs.flatMap((input, i) => {
+      const outcome = items[i]?.outcome;
+      return outcome === undefined || outcome === 'duplicate' ? [] : (RULES.completeJob!([input], outcome) ?? []);
+    });
+  },
   failJob: (args) => [{ kind: 'jobs', deviceId: arg<{ deviceId: string }>(args).deviceId }],
   leaseJobs: (args, result) => (((result as { jobs?: unknown[] } | null)?.jobs?.length ?? 0) > 0 ? [{ kind: 'jobs', deviceId: arg<{ deviceId: string }>(args).deviceId }] : []),
   releaseLeases: (_args, result) => (positive(result) ? [{ kind: 'jobs', deviceId: null }] : []),

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
-  type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type Measurement, type ResultMessage, type ServerMessage,
+  type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type JobTask, type Measurement, type ResultMessage, type ServerMessage,
 } from '../../protocol/index.ts';
 import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError } from '../store/index.ts';
-import type { Store } from '../store/index.ts';
+import type { CompleteJobInput, Store } from '../store/index.ts';
 import { tokenMatches } from './auth.ts';
 import type { AuthLimiter } from './auth-limiter.ts';
 import { StoreHealth } from './store-health.ts';
@@ -42,7 +42,30 @@ interface Session {
   id: string;
   agentId: string;
   deviceId: string;
+  /**
+   * The jobs this connection leased and not yet answered, with their tasks and lease ids: a result
+   * for one of them while its lease lasts needs no read of the job before it is completed (the
+   * lease is this agent's, so no other may hold the job). Anything else is read first.
+   */
+  leased: Map<string, { task: JobTask; leaseId: string }>;
+  /** each lease's expiry as last granted or extended on this connection (epoch ms) */
+  leaseExpiry: Map<string, number>;
 }
+
+/** At most this many leased jobs are remembered per connection; the rest are read when answered. */
+const MAX_REMEMBERED_JOBS = 4096;
+/** At most this many consecutive result frames of one connection are completed in one call. */
+export const MAX_RESULTS_PER_BATCH = 64;
+
+/** A frame as received, parsed once when first looked at. */
+interface Frame {
+  bytes: Buffer;
+  isBinary: boolean;
+  parsed?: ParsedFrame;
+}
+
+/** A valid message, or the refusal of a frame that is not one. */
+type ParsedFrame = { msg: AgentMessage } | { code: ErrorCode; message: string; about: ErrorAbout };
 
 /**
  * The ws endpoint agents talk to. Every inbound frame is size-checked, parsed and validated; a bad
@@ -79,13 +102,20 @@ export class AgentEndpoint {
     }, helloMs);
     helloTimer.unref();
     // One frame at a time, in order: the store is asynchronous, and a frame must see the session
-    // its predecessor (a hello) left, as an agent expects of one connection.
+    // its predecessor (a hello) left, as an agent expects of one connection. Result frames that
+    // arrived while an earlier frame was being handled (an agent answering a lease at once) are
+    // completed together, in one store call (one transaction, one commit).
     let queue: Promise<void> = Promise.resolve();
+    const pending: Frame[] = [];
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      pending.push({ bytes, isBinary });
       queue = queue.then(async () => {
+        if (pending.length === 0) return; // taken by an earlier batch
         try {
-          session = await this.onFrame(ws, session, bytes, isBinary, address);
+          const results = session ? this.takeResults(pending) : [];
+          if (results.length > 0) await this.results(ws, session!, results);
+          else session = await this.onFrame(ws, session, pending.shift()!, address);
         } catch (e) {
           // a last resort (onFrame answers its own failures): nothing may take the server down
           this.o.log?.({ event: 'internal_error', message: (e as Error).message });
@@ -104,16 +134,18 @@ export class AgentEndpoint {
     ws.on('error', () => {});
   }
 
-  private async onFrame(ws: WebSocket, session: Session | null, bytes: Buffer, isBinary: boolean, address: string): Promise<Session | null> {
-    if (bytes.length > MAX_MESSAGE_BYTES) {
-      return this.fail(ws, session, 'too_large', `message of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`);
-    }
-    if (isBinary) return this.fail(ws, session, 'bad_message', 'binary frames are not part of the protocol; send JSON text');
+  /** The frame's message, or why it is refused (parsed once). */
+  private parse(frame: Frame): ParsedFrame {
+    if (frame.parsed) return frame.parsed;
+    const { bytes, isBinary } = frame;
+    const refuse = (code: ErrorCode, message: string, about: ErrorAbout = {}): ParsedFrame => (frame.parsed = { code, message, about });
+    if (bytes.length > MAX_MESSAGE_BYTES) return refuse('too_large', `message of ${bytes.length} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`);
+    if (isBinary) return refuse('bad_message', 'binary frames are not part of the protocol; send JSON text');
     let json: unknown;
     try {
       json = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
-      return this.fail(ws, session, 'bad_json', `message is not valid JSON: ${(e as Error).message}`);
+      return refuse('bad_json', `message is not valid JSON: ${(e as Error).message}`);
     }
     const parsed = AgentMessageSchema.safeParse(json);
     if (!parsed.success) {
@@ -122,9 +154,30 @@ export class AgentEndpoint {
       // a refused job_failed names its job, so the agent does not take the error for a request's reply
       const failed = json as { type?: unknown; jobId?: unknown } | null;
       const jobId = failed?.type === 'job_failed' && typeof failed.jobId === 'string' ? failed.jobId : undefined;
-      return this.fail(ws, session, 'bad_message', message, { field, resultId, jobId });
+      return refuse('bad_message', message, { field, resultId, jobId });
     }
-    const msg: AgentMessage = parsed.data;
+    return (frame.parsed = { msg: parsed.data });
+  }
+
+  /**
+   * Takes the valid result messages at the head of `pending` (at most MAX_RESULTS_PER_BATCH), or
+   * none when the head is another message or a bad frame (handled alone, in order).
+   */
+  private takeResults(pending: Frame[]): ResultMessage[] {
+    const out: ResultMessage[] = [];
+    while (out.length < MAX_RESULTS_PER_BATCH && pending.length > 0) {
+      const p = this.parse(pending[0]!);
+      if (!('msg' in p) || p.msg.type !== 'result') break;
+      out.push(p.msg);
+      pending.shift();
+    }
+    return out;
+  }
+
+  private async onFrame(ws: WebSocket, session: Session | null, frame: Frame, address: string): Promise<Session | null> {
+    const parsed = this.parse(frame);
+    if (!('msg' in parsed)) return this.fail(ws, session, parsed.code, parsed.message, parsed.about);
+    const msg: AgentMessage = parsed.msg;
     try {
       return await this.dispatch(ws, session, msg, address);
     } catch (e) {
@@ -155,6 +208,11 @@ export class AgentEndpoint {
       case 'lease_request': {
         const lease = await store.leaseJobs({ deviceId: session.deviceId, agentId: session.agentId, max: msg.max, ttlMs: this.o.leaseTtlMs, now: Date.now() });
         this.storeHealth.ok();
+        forgetExpired(session, Date.now());
+        if (lease.leaseId !== null && lease.expiresAt !== null && session.leased.size + lease.jobs.length <= MAX_REMEMBERED_JOBS) {
+          for (const job of lease.jobs) session.leased.set(job.id, { task: job.task, leaseId: lease.leaseId });
+          session.leaseExpiry.set(lease.leaseId, lease.expiresAt);
+        }
         this.send(ws, lease.jobs.length > 0 ? { type: 'lease', ...lease } : { type: 'lease', leaseId: null, jobs: [], expiresAt: null, retryAfterMs: this.o.idleRetryMs });
         break;
       }
@@ -162,13 +220,15 @@ export class AgentEndpoint {
         const expiresAt = Date.now() + this.o.leaseTtlMs;
         const n = await store.extendLeases({ agentId: session.agentId, leaseIds: msg.leaseIds.length > 0 ? msg.leaseIds : undefined, expiresAt, now: Date.now() });
         this.storeHealth.ok();
+        if (n > 0) extendRemembered(session, msg.leaseIds, expiresAt);
         this.send(ws, { type: 'heartbeat', expiresAt: n > 0 ? expiresAt : null });
         break;
       }
-      case 'result':
-        await this.result(ws, session, msg);
+      case 'result': // only when not batched (handle takes results before dispatch)
+        await this.results(ws, session, [msg]);
         break;
       case 'release':
+        forgetLeases(session, msg.leaseIds); // before: a release that fails may still have happened
         await store.releaseLeases({ agentId: session.agentId, leaseIds: msg.leaseIds });
         this.storeHealth.ok();
         break;
@@ -240,7 +300,7 @@ export class AgentEndpoint {
     }
     const created = await store.ensureJobsForDevice(msg.device.id);
     this.storeHealth.ok();
-    const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id };
+    const next: Session = { id: randomUUID(), agentId: msg.agentId, deviceId: msg.device.id, leased: new Map(), leaseExpiry: new Map() };
     if (!this.live.has(next.agentId)) this.live.set(next.agentId, new Set());
     this.live.get(next.agentId)?.add(ws);
     this.o.log?.({ event: 'hello', agentId: msg.agentId, deviceId: msg.device.id, name: msg.device.name, jobsCreated: created });
@@ -248,23 +308,103 @@ export class AgentEndpoint {
     return next;
   }
 
-  private async result(ws: WebSocket, session: Session, msg: ResultMessage): Promise<void> {
-    const { store } = this.o;
-    const job = await store.getJob(msg.jobId);
-    if (!job) {
-      this.fail(ws, session, 'unknown_job', `unknown job '${msg.jobId}'`, { field: 'jobId', resultId: msg.resultId });
-      return;
+  /**
+   * Result messages of one connection, completed in one store call (completeJobs) and acknowledged
+   * in one `ack` after it committed; each refused result gets its own `error`. A store that cannot
+   * be written answers every result not yet answered with `store_unavailable` (re-send later).
+   */
+  private async results(ws: WebSocket, session: Session, msgs: readonly ResultMessage[]): Promise<void> {
+    const answered = new Set<ResultMessage>();
+    const refuse = (msg: ResultMessage, code: ErrorCode, message: string, about: ErrorAbout = {}): void => {
+      answered.add(msg);
+      this.fail(ws, session, code, message, { resultId: msg.resultId, ...about });
+    };
+    try {
+      const batch: Array<{ msg: ResultMessage; input: CompleteJobInput; own: boolean; holder: string | null }> = [];
+      for (const msg of msgs) {
+        const r = await this.resultInput(session, msg, (code, message, about) => refuse(msg, code, message, about));
+        if (r) batch.push({ msg, ...r });
+      }
+      if (batch.length === 0) return;
+      const items = await this.o.store.completeJobs(batch.map((b) => b.input));
+      this.storeHealth.ok();
+      const acked: string[] = [];
+      items.forEach((item, i) => {
+        const { msg, own, holder } = batch[i]!;
+        session.leased.delete(msg.jobId); // answered: stored, requeued (lease cleared) or refused for good
+        if ('error' in item) {
+          const e = item.error;
+          if (e instanceof StoreJobStateError) refuse(msg, e.code, e.message, { field: 'jobId' });
+          else if (e instanceof StoreNotFoundError) refuse(msg, 'unknown_job', e.message, { field: 'jobId' });
+          else if (e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof StoreConflictError) refuse(msg, 'bad_message', e.message);
+          else {
+            this.o.log?.({ event: 'internal_error', request: 'result', message: e.message });
+            refuse(msg, 'internal', `collector error: ${e.message}`, { request: 'result' });
+          }
+          return;
+        }
+        answered.add(msg);
+        acked.push(msg.resultId);
+        if (item.outcome === 'duplicate') this.stats.duplicates++;
+        else this.stats.results++;
+        if (!own && item.outcome !== 'duplicate') {
+          this.o.log?.({
+            event: 'result_from_other_agent', jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, leaseOwner: holder,
+            reason: holder !== null ? 'the agent holding the lease is gone' : 'the job is not leased now (its lease was released or expired)',
+          });
+        }
+        if (item.outcome === 'requeued') {
+          // stored marked; the job waits and is measured again when the device may be quieter
+          this.stats.requeued++;
+          this.o.log?.({ event: 'result_disturbed', jobId: msg.jobId, deviceId: session.deviceId, evidence: msg.quality?.evidence ?? [] });
+        }
+      });
+      if (acked.length > 0) this.send(ws, { type: 'ack', resultIds: acked });
+    } catch (e) {
+      const unavailable = e instanceof StoreUnavailableError;
+      if (unavailable) {
+        this.storeHealth.failed(e);
+        this.o.log?.({ event: 'store_unavailable', request: 'result', code: e.code, message: e.message });
+      } else this.o.log?.({ event: 'internal_error', request: 'result', message: (e as Error).message });
+      for (const msg of msgs) {
+        if (answered.has(msg)) continue;
+        if (unavailable) refuse(msg, 'store_unavailable', e.message, { request: 'result', retryAfterMs: STORE_RETRY_MS });
+        else refuse(msg, 'internal', `collector error: ${(e as Error).message}`, { request: 'result' });
+      }
     }
-    // Who may complete a leased job: the agent holding the lease, or another agent of the same
-    // device once that agent is gone (a restarted agent re-sending its outbox: its earlier process
-    // held the lease). While the lease's agent is connected and its lease lasts, the job is its own.
-    const holder = job.status === 'leased' ? job.leaseOwner : null;
-    const own = holder === session.agentId;
-    if (!own && holder !== null && job.deviceId === session.deviceId && (job.leaseExpiresAt ?? 0) > Date.now() && this.live.has(holder)) {
-      this.fail(ws, session, 'leased_elsewhere', `job '${job.id}' is leased to agent '${holder}', which is still connected: only it completes the job while its lease lasts; send this result again later`, { field: 'jobId', resultId: msg.resultId });
-      return;
+  }
+
+  /**
+   * The completeJob input of a result, or undefined when it is refused (`refuse` called). A job
+   * this connection leased, while its lease lasts, is taken from the session; any other is read.
+   */
+  private async resultInput(
+    session: Session,
+    msg: ResultMessage,
+    refuse: (code: ErrorCode, message: string, about?: ErrorAbout) => void,
+  ): Promise<{ input: CompleteJobInput; own: boolean; holder: string | null } | undefined> {
+    const mine = session.leased.get(msg.jobId);
+    let task: JobTask;
+    let own = true;
+    let holder: string | null = session.agentId;
+    if (mine !== undefined && (session.leaseExpiry.get(mine.leaseId) ?? 0) > Date.now()) task = mine.task;
+    else {
+      const job = await this.o.store.getJob(msg.jobId);
+      if (!job) {
+        refuse('unknown_job', `unknown job '${msg.jobId}'`, { field: 'jobId' });
+        return undefined;
+      }
+      // Who may complete a leased job: the agent holding the lease, or another agent of the same
+      // device once that agent is gone (a restarted agent re-sending its outbox: its earlier process
+      // held the lease). While the lease's agent is connected and its lease lasts, the job is its own.
+      holder = job.status === 'leased' ? job.leaseOwner : null;
+      own = holder === session.agentId;
+      if (!own && holder !== null && job.deviceId === session.deviceId && (job.leaseExpiresAt ?? 0) > Date.now() && this.live.has(holder)) {
+        refuse('leased_elsewhere', `job '${job.id}' is leased to agent '${holder}', which is still connected: only it completes the job while its lease lasts; send this result again later`, { field: 'jobId' });
+        return undefined;
+      }
+      task = job.task;
     }
-    const task = job.task;
     const measurement: Measurement = {
       id: msg.resultId,
       deviceId: session.deviceId,
@@ -285,31 +425,9 @@ export class AgentEndpoint {
     if (task.level === 'network' && typeof msg.anchorMs === 'number') measurement.anchorMs = msg.anchorMs;
     if (msg.cold) measurement.cold = msg.cold;
     if (msg.quality) measurement.quality = msg.quality;
-    try {
-      // a network's kernels timed in context are stored with its measurement (an op job has none to send)
-      const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
-      const outcome = await store.completeJob({ jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels });
-      this.storeHealth.ok();
-      if (outcome === 'duplicate') this.stats.duplicates++;
-      else this.stats.results++;
-      if (!own && outcome !== 'duplicate') {
-        this.o.log?.({
-          event: 'result_from_other_agent', jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, leaseOwner: holder,
-          reason: holder !== null ? 'the agent holding the lease is gone' : 'the job is not leased now (its lease was released or expired)',
-        });
-      }
-      if (outcome === 'requeued') {
-        // stored marked; the job waits and is measured again when the device may be quieter
-        this.stats.requeued++;
-        this.o.log?.({ event: 'result_disturbed', jobId: msg.jobId, deviceId: session.deviceId, evidence: msg.quality?.evidence ?? [] });
-      }
-      this.send(ws, { type: 'ack', resultIds: [msg.resultId] });
-    } catch (e) {
-      if (e instanceof StoreJobStateError) this.fail(ws, session, e.code, e.message, { field: 'jobId', resultId: msg.resultId });
-      else if (e instanceof StoreNotFoundError) this.fail(ws, session, 'unknown_job', e.message, { field: 'jobId', resultId: msg.resultId });
-      else if (e instanceof StoreValidationError || e instanceof StoreReferenceError || e instanceof StoreConflictError) this.fail(ws, session, 'bad_message', e.message, { resultId: msg.resultId });
-      else throw e;
-    }
+    // a network's kernels timed in context are stored with its measurement (an op job has none to send)
+    const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
+    return { input: { jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels }, own, holder };
   }
 
   /**
@@ -318,6 +436,7 @@ export class AgentEndpoint {
    * the jobId, so the agent does not take it for the answer to a request it is waiting on.
    */
   private async jobFailed(ws: WebSocket, session: Session, msg: JobFailedMessage): Promise<void> {
+    session.leased.delete(msg.jobId); // its lease is cleared (or it was not this agent's)
     try {
       const { failures, gaveUp } = await this.o.store.failJob({ jobId: msg.jobId, deviceId: session.deviceId, agentId: session.agentId, error: msg.error });
       this.storeHealth.ok();
@@ -346,4 +465,29 @@ export class AgentEndpoint {
   private send(ws: WebSocket, msg: ServerMessage): void {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   }
+}
+
+/**
+ * A heartbeat extended the agent's unexpired leases (the given ones, or all when none are named):
+ * so do the remembered expiries. One that already passed stays passed, as in the store.
+ */
+function extendRemembered(session: Session, leaseIds: readonly string[], expiresAt: number): void {
+  const now = Date.now();
+  for (const id of leaseIds.length > 0 ? leaseIds : [...session.leaseExpiry.keys()]) {
+    const at = session.leaseExpiry.get(id);
+    if (at !== undefined && at > now) session.leaseExpiry.set(id, Math.max(at, expiresAt));
+  }
+}
+
+/** The leases are released: their jobs are read again if this connection answers them. */
+function forgetLeases(session: Session, leaseIds: readonly string[]): void {
+  const gone = new Set(leaseIds);
+  for (const id of gone) session.leaseExpiry.delete(id);
+  for (const [jobId, { leaseId }] of session.leased) if (gone.has(leaseId)) session.leased.delete(jobId);
+}
+
+/** Leases that expired are the store's to hand out again: their jobs are read when answered. */
+function forgetExpired(session: Session, now: number): void {
+  const gone = [...session.leaseExpiry].filter(([, at]) => at <= now).map(([id]) => id);
+  if (gone.length > 0) forgetLeases(session, gone);
 }

@@ -37,7 +37,7 @@ after(() => {
 
 /** The failure the injected store throws while `full` is set (only without a tmpfs). */
 const injected: { full: boolean; only?: string } = { full: false };
-const WRITES = new Set(['completeJob', 'leaseJobs', 'extendLeases', 'releaseLeases', 'failJob', 'upsertDevice', 'startPass', 'ensureJobsForDevice', 'createCampaign']);
+const WRITES = new Set(['completeJob', 'completeJobs', 'leaseJobs', 'extendLeases', 'releaseLeases', 'failJob', 'upsertDevice', 'startPass', 'ensureJobsForDevice', 'createCampaign']);
 function injecting(store: SqliteStore): Store {
   return new Proxy(store, {
     get(target, prop) {
