@@ -35,7 +35,7 @@ function wireBytes(msg: unknown): number {
  * says why; the measurement itself is worth sending either way.
  *
  * @example
- * const { result, outcome } = await attachKernels(resultMessage(job, m, passId), job, () => bytes, profiler);
+ * const { result, outcome } = await attachKernels(resultOfMeasurement(m, { jobId: job.id, passId }), job, () => bytes, profiler);
  */
 export async function attachKernels(
   result: ResultMessage,

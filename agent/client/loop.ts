@@ -1,6 +1,6 @@
 import {
-  DeviceProfileSchema, JobSchema, MAX_JOB_ERROR_CHARS, PROTOCOL_VERSION,
-  type DeviceProfile, type Hello, type Job, type Lease, type Measurement, type ResultMessage,
+  DeviceProfileSchema, JobSchema, MAX_JOB_ERROR_CHARS, PROTOCOL_VERSION, resultOfMeasurement,
+  type DeviceProfile, type Hello, type Job, type Lease, type Measurement,
 } from '../../protocol/index.ts';
 import type { RuntimeBackend } from '../backends/types.ts';
 import { randomId } from '../ids.ts';
@@ -100,25 +100,6 @@ function checkOptions(o: AgentLoopOptions): void {
   }
 }
 
-/** The wire message for one measured job. */
-export function resultMessage(job: Job, m: Measurement, passId: string): ResultMessage {
-  return {
-    type: 'result',
-    resultId: m.id,
-    jobId: job.id,
-    passId,
-    stats: m.stats,
-    batch: m.batch,
-    warmup: m.warmup,
-    wallMs: m.wallMs,
-    calibrationMs: m.calibrationMs !== null && m.calibrationMs > 0 ? m.calibrationMs : null,
-    ...(typeof m.anchorMs === 'number' && m.anchorMs > 0 ? { anchorMs: m.anchorMs } : {}),
-    ...(m.cold ? { cold: m.cold } : {}),
-    ...(m.quality ? { quality: m.quality } : {}),
-    createdAt: m.createdAt,
-  };
-}
-
 /**
  * The device agent: connects to the collector, leases jobs, measures each lease as one
  * interleaved group (with the calibration workload, per the jobs' settings), and sends one result
@@ -209,7 +190,7 @@ export async function runAgentLoop(options: AgentLoopOptions): Promise<AgentSumm
           for (let i = 0; i < ms.length; i++) {
             const job = jobs[i] as Job;
             // a kernel-profiling job: the network again, with the runtime's profiler on
-            const { result, outcome } = await attachKernels(resultMessage(job, ms[i] as Measurement, pass.id), job, () => (items[i] as ProfileItem).model(settings.batch), options.kernelProfiler);
+            const { result, outcome } = await attachKernels(resultOfMeasurement(ms[i] as Measurement, { jobId: job.id, passId: pass.id }), job, () => (items[i] as ProfileItem).model(settings.batch), options.kernelProfiler);
             if (outcome) log({ event: 'kernels', jobId: job.id, key: job.task.key, ...outcome });
             submitted.add(job.id);
             summary.results++;

@@ -7,7 +7,7 @@ import { runAgentLoop, type AgentLoopOptions, type AgentSummary } from './loop.t
 
 // The loop itself lives in loop.ts (no Node imports) so the browser page runs the same code;
 // this file adds what the Node agent keeps on disk.
-export { resultMessage, runAgentLoop, type AgentLoopOptions, type AgentSummary } from './loop.ts';
+export { runAgentLoop, type AgentLoopOptions, type AgentSummary } from './loop.ts';
 
 export interface RunAgentOptions extends Omit<AgentLoopOptions, 'outbox'> {
   /** folder for the agent's durable state (the outbox lives in `<stateDir>/outbox`) */
