@@ -1,4 +1,3 @@
-import { median } from 'simple-statistics';
 import { KERNEL_FEATURE_NAMES, baseOp, kernelFeatures, kernelType } from '../../ops-library/kernels/features.ts';
 import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
 import { kernelRegressorKind, type KernelRegressor } from '../kernel-regressors/index.ts';
@@ -76,6 +75,3 @@ export class KernelModel {
     return this.data;
   }
 }
-
-/** median of the values of a map's lists */
-export const medians = (m: ReadonlyMap<string, number[]>): Record<string, number> => Object.fromEntries([...m].map(([k, v]) => [k, median(v)]));

@@ -91,3 +91,17 @@ test('a kernel type trained on few shapes extrapolates in size, not in the shape
     assert.ok(ms > small / 1.5 && ms < small * 1.5, `${kind}: predicted ${ms.toFixed(4)} ms for a ${small.toFixed(4)} ms kernel 8x smaller than every training kernel`);
   }
 });
+
+test('a kernel timed inside a network is priced by that timing, not by the same kernel timed in a campaign sample', () => {
+  const dw = (ms: number, name: string) => ({ op: 'com.microsoft.nchwc:Conv', attrs: { group: 96, kernel_shape: [3, 3], strides: [1, 1] }, inputs: [[1, 96, 56, 56], [96, 1, 3, 3], [96]], outputs: [[1, 96, 56, 56]], nodes: [name], name, ms });
+  const filler = Array.from({ length: 6 }, (_, i) => ({ ...dw(0.1 * (i + 1), `f${i}`), inputs: [[1, 96, 8 * (i + 1), 8 * (i + 1)], [96, 1, 3, 3], [96]], outputs: [[1, 96, 8 * (i + 1), 8 * (i + 1)]] }));
+  const model = trainKernelModel([
+    { id: 'sample-a', kernels: [dw(0.2, 'a'), ...filler], measuredMs: null },
+    { id: 'sample-b', kernels: [dw(0.21, 'b')], measuredMs: null },
+    { id: 'sample-c', kernels: [dw(0.22, 'c')], measuredMs: null },
+    { id: 'network', kernels: [dw(0.3, 'n')], measuredMs: 0.31 },
+  ]);
+  const c = model.cost(strip(dw(0, 'x')));
+  assert.equal(c.source, 'measured');
+  assert.equal(c.ms, 0.3);
+});
