@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
-  AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
-  type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type JobTask, type Measurement, type ResultMessage, type ServerMessage,
+  AgentMessageSchema, describeZodError, MAX_MESSAGE_BYTES, measurementOfResult, PROTOCOL_VERSION,
+  type AgentMessage, type ErrorCode, type Hello, type JobFailedMessage, type JobTask, type ResultMessage, type ServerMessage,
 } from '../../protocol/index.ts';
 import { StoreConflictError, StoreJobStateError, StoreNotFoundError, StoreReferenceError, StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import type { CompleteJobInput, Store } from '../store/index.ts';
@@ -405,26 +405,8 @@ export class AgentEndpoint {
       }
       task = job.task;
     }
-    const measurement: Measurement = {
-      id: msg.resultId,
-      deviceId: session.deviceId,
-      passId: msg.passId,
-      level: task.level,
-      space: task.space,
-      key: task.key,
-      spec: task.level === 'op' ? task.spec : null,
-      batch: msg.batch,
-      warmup: msg.warmup,
-      stats: msg.stats,
-      wallMs: msg.wallMs,
-      calibrationMs: msg.calibrationMs,
-      createdAt: msg.createdAt,
-      jobId: msg.jobId,
-    };
-    // an anchor only goes with a network job (an agent has no business sending one for an op)
-    if (task.level === 'network' && typeof msg.anchorMs === 'number') measurement.anchorMs = msg.anchorMs;
-    if (msg.cold) measurement.cold = msg.cold;
-    if (msg.quality) measurement.quality = msg.quality;
+    // what was measured is the job's task, on the connection's device: the message carries only figures
+    const measurement = measurementOfResult(msg, { task, deviceId: session.deviceId });
     // a network's kernels timed in context are stored with its measurement (an op job has none to send)
     const kernels = task.level === 'network' && msg.kernels ? { kernels: msg.kernels } : {};
     return { input: { jobId: msg.jobId, deviceId: session.deviceId, measurement, ...kernels }, own, holder };
