@@ -40,7 +40,10 @@ export function optimise(graph: IrGraph, runtime: string | RuleSet): WorkGraph {
         if (idle.get(name) === g.revision) continue;
         const triggers = PASS_TRIGGERS[name];
         if (triggers) {
-          if (!ops) ops = new Set(g.nodes.map((n) => n.op));
+          if (!ops) {
+            ops = new Set();
+            for (const n of g.nodes) ops.add(n.op);
+          }
           const present = ops;
           if (!triggers.some((op) => present.has(op))) continue;
         }

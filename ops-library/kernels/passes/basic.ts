@@ -80,18 +80,23 @@ export const eliminateCastExpandSlice: Pass = (g) => {
  * ConstantOfShape fills) are equal when their contents are; weights without data never are.
  */
 export const shareConstantsAndCse: Pass = (g) => {
-  // a value's key and a node's attribute key do not change during the pass: each made once, the
-  // attributes only for nodes that share op and inputs with another (most nodes share with none)
-  const inputKeys = new Map<string, string>();
-  const inputKey = (name: string): string => {
-    let key = inputKeys.get(name);
-    if (key !== undefined) return key;
+  // a value's key and a node's attribute key do not change during the pass: each made once (a
+  // value's as a short id standing for it), the attributes only for nodes that share op and
+  // inputs with another (most nodes share with none)
+  const idOfKey = new Map<string, number>();
+  const inputIds = new Map<string, number>();
+  const inputId = (name: string): number => {
+    let id = inputIds.get(name);
+    if (id !== undefined) return id;
     const v = g.values.get(name);
+    let key: string;
     if (v?.constant && v.data) key = `=${v.dtype}[${v.shape.join(',')}]${numel(v.shape) <= 1 ? v.data[0] : v.data.join(',')}`;
     else if (v?.constant && v.fill !== undefined) key = `=${v.dtype}[${v.shape.join(',')}]*${v.fill}`;
     else key = name;
-    inputKeys.set(name, key);
-    return key;
+    id = idOfKey.get(key);
+    if (id === undefined) idOfKey.set(key, (id = idOfKey.size));
+    inputIds.set(name, id);
+    return id;
   };
   const attrsKey = (n: WNode): string => JSON.stringify(n.attrs, Object.keys(n.attrs).sort());
   /** nodes by op, inputs and output count: the first seen of each attribute key */
@@ -100,7 +105,7 @@ export const shareConstantsAndCse: Pass = (g) => {
   for (const n of [...g.nodes]) {
     if (n.outputs.some((o) => g.outputs.has(o))) continue;
     let key = `${n.op}|`;
-    for (let i = 0; i < n.inputs.length; i++) key += (i > 0 ? ',' : '') + inputKey(n.inputs[i] as string);
+    for (let i = 0; i < n.inputs.length; i++) key += (i > 0 ? ',' : '') + inputId(n.inputs[i] as string);
     key += `|${n.outputs.length}`;
     const group = seen.get(key);
     if (!group) {
