@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ResultSchema, type ResultMessage } from '../../protocol/index.ts';
+import { invalidArgumentError, ResultSchema, type ResultMessage } from '../../protocol/index.ts';
 import type { ResultOutbox } from './outbox-types.ts';
 
 /** `<15-digit ms>-<6-digit counter>-<key>.json`: names sort in creation order. */
@@ -67,10 +67,7 @@ export class Outbox implements ResultOutbox {
 
   async put(result: ResultMessage): Promise<void> {
     const parsed = ResultSchema.safeParse(result);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new TypeError(`outbox: 'result.${issue?.path.map(String).join('.') ?? ''}' is invalid: ${issue?.message ?? 'not a result message'}`);
-    }
+    if (!parsed.success) throw invalidArgumentError(parsed.error, 'result', 'outbox: ');
     const key = fileKey(result.resultId);
     // the same id again replaces the entry in place, keeping its place in the order
     const existing = (await this.entries()).find((e) => e.key === key);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { firstZodIssue } from '../../protocol/index.ts';
 import { Listeners } from './listeners.ts';
 import { ChangeEventSchema, type Change, type ChangeEvent, type ChangeListener, type ChangeNotifier } from './types.ts';
 
@@ -171,7 +172,7 @@ export class PgNotifier implements ChangeNotifier {
     let event: ChangeEvent;
     try {
       const parsed = ChangeEventSchema.safeParse(JSON.parse(payload ?? ''));
-      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid');
+      if (!parsed.success) throw new Error(firstZodIssue(parsed.error).message);
       event = parsed.data;
     } catch (e) {
       // another program on the channel, or a newer replica: not ours to act on

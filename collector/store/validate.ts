@@ -1,22 +1,19 @@
 import { z } from 'zod';
 import {
   CampaignRequestSchema,
+  firstZodIssue,
   JobTaskSchema,
   KernelSourceSchema,
   MAX_JOB_ERROR_CHARS,
   MeasurementLevelSchema,
   PassSchema,
+  zodIssuePathSuffix,
 } from '../../protocol/index.ts';
 import { StoreValidationError } from './errors.ts';
 
 // The argument schemas every Store checks, once (checkedStore applies them before any backend
 // sees a call). Protocol objects (devices, passes, measurements, tasks, kernel profiles) use the
 // protocol's own schemas; what is here is the store's own arguments.
-
-/** `['stats', 'median']` → `.stats.median`; `[3, 'id']` → `[3].id` */
-function formatIssuePath(path: readonly PropertyKey[]): string {
-  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
-}
 
 /**
  * Parses `value` with `schema`, throwing StoreValidationError whose argument is `argument` plus the
@@ -25,9 +22,9 @@ function formatIssuePath(path: readonly PropertyKey[]): string {
 export function validate<S extends z.ZodType>(schema: S, value: unknown, argument: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const [first, ...rest] = result.error.issues;
-  const more = rest.length > 0 ? ` (and ${rest.length} more issue${rest.length > 1 ? 's' : ''})` : '';
-  throw new StoreValidationError(argument + formatIssuePath(first?.path ?? []), `${first?.message ?? 'invalid'}${more}`);
+  const { path, message, more } = firstZodIssue(result.error);
+  const others = more > 0 ? ` (and ${more} more issue${more > 1 ? 's' : ''})` : '';
+  throw new StoreValidationError(argument + zodIssuePathSuffix(path), `${message}${others}`);
 }
 
 /** StoreValidationError unless `value` is an array (a batch argument). */
