@@ -3,7 +3,7 @@ import { MAX_JOB_FAILURES } from '../job-rules.ts';
 import { checkCampaignDevices, checkSameCampaign } from '../references.ts';
 import type { NewCampaign } from '../types.ts';
 import type { PgDb, Queryable } from './db.ts';
-import { campaignFromRow, type CampaignRow } from './rows.ts';
+import { campaignFromRow, type CampaignRow } from '../rows.ts';
 
 // Campaigns, their tasks and the creation of their jobs on PostgreSQL (backend.ts).
 

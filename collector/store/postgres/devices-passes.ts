@@ -2,7 +2,7 @@ import type { DeviceProfile, Pass } from '../../../protocol/index.ts';
 import { checkSamePass, unknownDevice } from '../references.ts';
 import type { DeviceSummary, PassFinish } from '../types.ts';
 import type { PgDb } from './db.ts';
-import { deviceFromRow, passFromRow, type DeviceRow, type PassRow } from './rows.ts';
+import { deviceFromRow, passFromRow, type DeviceRow, type PassRow } from '../rows.ts';
 
 // Devices and passes on PostgreSQL: the first half of the PostgreSQL backend (backend.ts).
 

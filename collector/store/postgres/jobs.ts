@@ -18,7 +18,8 @@ import type {
 import type { PgDb, Queryable } from './db.ts';
 import { writeProfile } from './kernel-profiles.ts';
 import { writeMeasurements } from './measurements.ts';
-import { MEASUREMENT_COLUMNS, MEASUREMENT_TYPES, columnsOf, jobFromRow, jobStateFromRow, measurementToRow, unnestOf, type JobDetailRow, type JobRow } from './rows.ts';
+import { MEASUREMENT_COLUMNS, jobFromRow, jobStateFromRow, measurementToRow, type JobDetailRow, type JobRow } from '../rows.ts';
+import { MEASUREMENT_TYPES, columnsOf, unnestOf } from './unnest.ts';
 
 // The job queue on PostgreSQL (backend.ts). Every state change locks the job rows it changes
 // (FOR UPDATE; SKIP LOCKED when choosing jobs to lease), so collector replicas on one database

@@ -2,18 +2,8 @@ import type { KernelProfileRecord } from '../../../protocol/index.ts';
 import { checkKernelProfile } from '../references.ts';
 import type { KernelProfileFilter, StoredTimedKernel, TimedKernelFilter } from '../types.ts';
 import type { PgDb, Queryable } from './db.ts';
-import {
-  KERNEL_COLUMNS,
-  KERNEL_TYPES,
-  PROFILE_COLUMNS,
-  columnsOf,
-  kernelFromRow,
-  kernelRowsOf,
-  profileFromRow,
-  unnestOf,
-  type KernelRow,
-  type ProfileRow,
-} from './rows.ts';
+import { KERNEL_COLUMNS, PROFILE_COLUMNS, kernelFromRow, kernelRowsOf, profileFromRow, type KernelRow, type ProfileRow } from '../rows.ts';
+import { KERNEL_TYPES, columnsOf, unnestOf } from './unnest.ts';
 
 // Kernel profiles and their timed kernels on PostgreSQL (backend.ts; completeJob writes a job's
 // kernels through writeProfile inside its transaction).
@@ -121,7 +111,7 @@ export async function listTimedKernels(db: PgDb, f: TimedKernelFilter): Promise<
     key: r.key,
     batch: r.batch,
     calibrationMs: r.calibration_ms,
-    disturbed: r.disturbed,
+    disturbed: r.disturbed === true,
     position: r.position,
     ...kernelFromRow(r),
   }));

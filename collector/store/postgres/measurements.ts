@@ -2,15 +2,8 @@ import type { Measurement } from '../../../protocol/index.ts';
 import { checkMeasurementReferences } from '../references.ts';
 import type { MeasurementFilter } from '../types.ts';
 import type { PgDb, Queryable } from './db.ts';
-import {
-  MEASUREMENT_COLUMNS,
-  MEASUREMENT_TYPES,
-  columnsOf,
-  measurementFromRow,
-  measurementToRow,
-  unnestOf,
-  type MeasurementRow,
-} from './rows.ts';
+import { MEASUREMENT_COLUMNS, measurementFromRow, measurementToRow, type MeasurementRow } from '../rows.ts';
+import { MEASUREMENT_TYPES, columnsOf, unnestOf } from './unnest.ts';
 
 // Measurements on PostgreSQL, for the backend (backend.ts) and completeJob (jobs.ts).
 

@@ -1,42 +1,10 @@
 import type { Database as SqliteDb, Statement } from 'better-sqlite3';
 import type { DeviceProfile, Pass } from '../../../protocol/index.ts';
+import { deviceFromRow, passFromRow, type DeviceRow, type PassRow } from '../rows.ts';
 import type { DeviceSummary, PassFinish } from '../types.ts';
 
 // Devices and their passes, the SQLite way: statements prepared once; the backend runs them inside
 // its transactions with validated arguments.
-
-interface DeviceRow {
-  id: string;
-  name: string;
-  hardware: string;
-  runtime: string;
-}
-
-interface PassRow {
-  id: string;
-  device_id: string;
-  started_at: string;
-  finished_at: string | null;
-  calibration_key: string;
-  calibration_ms: number | null;
-  calibration_trace: string;
-}
-
-function deviceFromRow(row: DeviceRow): DeviceProfile {
-  return { id: row.id, name: row.name, hardware: JSON.parse(row.hardware), runtime: JSON.parse(row.runtime) };
-}
-
-function passFromRow(row: PassRow): Pass {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    calibrationKey: row.calibration_key,
-    calibrationMs: row.calibration_ms,
-    calibrationTrace: JSON.parse(row.calibration_trace) as number[],
-  };
-}
 
 export class DeviceTables {
   readonly #stmts: {

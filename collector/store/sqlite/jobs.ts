@@ -1,12 +1,12 @@
 import type { Database as SqliteDb, Statement } from 'better-sqlite3';
-import type { Campaign, CampaignProgress, CampaignRequest, Job, JobTask, MeasureSettings } from '../../../protocol/index.ts';
+import type { Campaign, CampaignProgress, CampaignRequest, Job, JobTask } from '../../../protocol/index.ts';
 import { MAX_JOB_FAILURES } from '../job-rules.ts';
+import { campaignFromRow, jobFromRow, jobStateFromRow, type CampaignRow, type JobDetailRow, type JobRow } from '../rows.ts';
 import type {
   ExtendLeasesOptions,
   JobFilter,
   JobRecord,
   JobState,
-  JobStatus,
   LeaseOptions,
   NewCampaign,
   ReleaseLeasesOptions,
@@ -17,69 +17,10 @@ import type {
 // its transactions with validated arguments and decides with the rules of job-rules.ts. The SQL
 // below selects what job-rules.ts describes (isLeasable, leaseExpired, progressBucket).
 
-interface CampaignRow {
-  id: string;
-  created_at: string;
-  request: string;
-  all_devices: 0 | 1;
-  tasks: number;
-}
-
-interface JobRow {
-  id: string;
-  campaign_id: string;
-  task_idx: number;
-  device_id: string;
-  status: JobStatus;
-  lease_id: string | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  attempts: number;
-  result_id: string | null;
-  done_at: number | null;
-  created_at: string;
-  failures: number;
-  last_error: string | null;
-  disturbed: number;
-  not_before: number | null;
-}
-
-/** A job row with its task and its campaign's request, enough to build the Job an agent gets. */
-type JobDetailRow = JobRow & { payload: string; request: string };
-
 interface TaskRow {
   level: 'op' | 'network';
   space: string | null;
   key: string;
-}
-
-function campaignFromRow(row: CampaignRow): Campaign {
-  return { id: row.id, createdAt: row.created_at, request: JSON.parse(row.request) as CampaignRequest, tasks: row.tasks };
-}
-
-function settingsOf(request: string): MeasureSettings {
-  return (JSON.parse(request) as CampaignRequest).settings;
-}
-
-function jobFromRow(row: JobDetailRow): JobRecord {
-  return {
-    id: row.id,
-    campaignId: row.campaign_id,
-    task: JSON.parse(row.payload) as JobTask,
-    settings: settingsOf(row.request),
-    deviceId: row.device_id,
-    taskIdx: row.task_idx,
-    status: row.status,
-    attempts: row.attempts,
-    failures: row.failures,
-    lastError: row.last_error,
-    leaseId: row.lease_id,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    resultId: row.result_id,
-    doneAt: row.done_at,
-    createdAt: row.created_at,
-  };
 }
 
 export class CampaignJobTables {
@@ -294,12 +235,7 @@ export class CampaignJobTables {
 
   jobState(id: string): JobState | undefined {
     const r = this.#stmts.jobState.get(id);
-    return r === undefined
-      ? undefined
-      : {
-          id: r.id, deviceId: r.device_id, campaignId: r.campaign_id, taskIdx: r.task_idx, status: r.status,
-          attempts: r.attempts, failures: r.failures, leaseOwner: r.lease_owner, disturbed: r.disturbed,
-        };
+    return r === undefined ? undefined : jobStateFromRow(r);
   }
 
   task(campaignId: string, idx: number): TaskIdentity | undefined {
@@ -316,7 +252,7 @@ export class CampaignJobTables {
     const jobs: Job[] = [];
     for (const campaign of this.#stmts.campaignsWithQueued.all({ deviceId: o.deviceId, now: o.now })) {
       if (jobs.length >= o.max) break;
-      const settings = settingsOf(campaign.request);
+      const settings = (JSON.parse(campaign.request) as CampaignRequest).settings;
       for (const row of this.#stmts.queuedJobs.all({ deviceId: o.deviceId, campaignId: campaign.id, limit: o.max - jobs.length, now: o.now })) {
         this.#stmts.leaseJob.run({ id: row.id, leaseId, agentId: o.agentId, expiresAt });
         jobs.push({ id: row.id, campaignId: campaign.id, task: JSON.parse(row.payload) as JobTask, settings: { ...settings } });

@@ -1,51 +1,11 @@
 import type { Database as SqliteDb, Statement } from 'better-sqlite3';
-import type { KernelProfile, KernelProfileRecord } from '../../../protocol/index.ts';
+import type { KernelProfileRecord } from '../../../protocol/index.ts';
 import { checkKernelProfile } from '../references.ts';
+import { KERNEL_COLUMNS, PROFILE_COLUMNS, kernelFromRow, kernelRowsOf, profileFromRow, type KernelRow, type ProfileRow } from '../rows.ts';
 import type { KernelProfileFilter, StoredTimedKernel, TimedKernelFilter } from '../types.ts';
 
 // Kernel profiles and their timed kernels (migration 6), the SQLite way: the backend calls this
 // table inside its transactions; arguments arrive validated (checked.ts).
-
-interface ProfileRow {
-  id: string;
-  device_id: string;
-  source: 'network' | 'sample';
-  measurement_id: string | null;
-  space: string | null;
-  key: string;
-  spec: string | null;
-  batch: number;
-  calibration_ms: number | null;
-  runs: number;
-  warmup: number;
-  run_ms: number;
-  kernel_sum_ms: number;
-  kernels: number;
-  disturbed: number;
-  created_at: string;
-}
-
-interface KernelRow {
-  profile_id: string;
-  position: number;
-  device_id: string;
-  name: string;
-  op: string;
-  attrs: string;
-  inputs: string;
-  outputs: string;
-  nodes: string;
-  ms: number;
-}
-
-const PROFILE_COLUMNS = [
-  'id', 'device_id', 'source', 'measurement_id', 'space', 'key', 'spec', 'batch', 'calibration_ms', 'runs', 'warmup', 'run_ms', 'kernel_sum_ms', 'kernels', 'disturbed', 'created_at',
-] as const;
-const KERNEL_COLUMNS = ['profile_id', 'position', 'device_id', 'name', 'op', 'attrs', 'inputs', 'outputs', 'nodes', 'ms'] as const;
-
-function kernelFromRow(r: KernelRow): KernelProfile['kernels'][number] {
-  return { op: r.op, attrs: JSON.parse(r.attrs), inputs: JSON.parse(r.inputs), outputs: JSON.parse(r.outputs), nodes: JSON.parse(r.nodes), name: r.name, ms: r.ms };
-}
 
 export class KernelProfileTable {
   readonly #db: SqliteDb;
@@ -102,12 +62,7 @@ export class KernelProfileTable {
       runs: p.runs, warmup: p.warmup, run_ms: p.runMs, kernel_sum_ms: p.kernelSumMs, kernels: p.kernels.length, disturbed, created_at: r.createdAt,
     }).changes;
     if (inserted === 0) return false;
-    p.kernels.forEach((k, position) => {
-      this.#stmts.insertKernel.run({
-        profile_id: r.id, position, device_id: r.deviceId, name: k.name, op: k.op,
-        attrs: JSON.stringify(k.attrs), inputs: JSON.stringify(k.inputs), outputs: JSON.stringify(k.outputs), nodes: JSON.stringify(k.nodes), ms: k.ms,
-      });
-    });
+    for (const row of kernelRowsOf(r)) this.#stmts.insertKernel.run(row);
     return true;
   }
 
@@ -133,15 +88,7 @@ export class KernelProfileTable {
     const q = this.#where(filter);
     let sql = `SELECT ${PROFILE_COLUMNS.join(', ')} FROM kernel_profiles${q.where} ORDER BY created_at, id`;
     if (q.limit !== undefined) (sql += ' LIMIT @limit'), (q.params.limit = q.limit);
-    return (this.#statement(sql).all(q.params) as ProfileRow[]).map((r) => {
-      const record: KernelProfileRecord = {
-        id: r.id, deviceId: r.device_id, source: r.source, measurementId: r.measurement_id, space: r.space, key: r.key, batch: r.batch, calibrationMs: r.calibration_ms,
-        profile: { runs: r.runs, warmup: r.warmup, runMs: r.run_ms, kernelSumMs: r.kernel_sum_ms, kernels: this.#stmts.kernelsOf.all(r.id).map(kernelFromRow) },
-        createdAt: r.created_at,
-      };
-      if (r.spec !== null) record.spec = JSON.parse(r.spec);
-      return record;
-    });
+    return (this.#statement(sql).all(q.params) as ProfileRow[]).map((r) => profileFromRow(r, this.#stmts.kernelsOf.all(r.id)));
   }
 
   /** matching rows, not capped by `limit` (checkedStore caps) */

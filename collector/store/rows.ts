@@ -7,12 +7,18 @@ import type {
   KernelProfileRecord,
   Measurement,
   Pass,
-} from '../../../protocol/index.ts';
-import { isDisturbed } from '../job-rules.ts';
-import type { JobRecord, JobState, JobStatus } from '../types.ts';
+} from '../../protocol/index.ts';
+import { isDisturbed } from './job-rules.ts';
+import type { JobRecord, JobState, JobStatus } from './types.ts';
 
-// Rows as PostgreSQL returns them to this store (json columns as text, int8 as numbers: see
-// connect.ts) and the mapping to and from the protocol's objects. Column names are SQLite's.
+// Rows as the SQL backends read and write them, and the mapping to and from the protocol's
+// objects, once for both: the column names are the same in SQLite and PostgreSQL, json columns
+// travel as text (postgres/connect.ts reads them so) and int8 as numbers. The backends differ only
+// in how a flag is stored (PostgreSQL bool, SQLite 0/1: `Flag`), which the mapping never reads
+// back; a backend converts the flag on the way in (sqlite/*: `flag()`).
+
+/** a boolean column as read back: PostgreSQL `bool`, SQLite 0/1 */
+export type Flag = boolean | number;
 
 export interface DeviceRow {
   id: string;
@@ -54,15 +60,6 @@ export const MEASUREMENT_COLUMNS = [
   'wall_ms', 'calibration_ms', 'created_at', 'job_id', 'anchor_ms', 'cold', 'quality', 'disturbed',
 ] as const;
 
-/** each column's SQL type, for unnest() of one array per column */
-export const MEASUREMENT_TYPES: Record<(typeof MEASUREMENT_COLUMNS)[number], string> = {
-  id: 'text', device_id: 'text', pass_id: 'text', level: 'text', space: 'text', key: 'text', spec: 'json',
-  batch: 'int', warmup: 'int', median_ms: 'float8', mean_ms: 'float8', p10_ms: 'float8', p90_ms: 'float8',
-  stddev_ms: 'float8', min_ms: 'float8', cv: 'float8', repeats: 'int', outliers: 'int', wall_ms: 'float8',
-  calibration_ms: 'float8', created_at: 'text', job_id: 'text', anchor_ms: 'float8', cold: 'json', quality: 'json',
-  disturbed: 'bool',
-};
-
 export type MeasurementRow = {
   id: string;
   device_id: string;
@@ -89,10 +86,11 @@ export type MeasurementRow = {
   anchor_ms: number | null;
   cold: string | null;
   quality: string | null;
-  disturbed: boolean;
+  disturbed: Flag;
 };
 
-export function measurementToRow(m: Measurement): MeasurementRow {
+/** The row of a measurement, its `disturbed` flag as a boolean (sqlite/* converts it to 0/1). */
+export function measurementToRow(m: Measurement): MeasurementRow & { disturbed: boolean } {
   return {
     id: m.id,
     device_id: m.deviceId,
@@ -158,24 +156,11 @@ export function measurementFromRow(row: MeasurementRow): Measurement {
   return m;
 }
 
-/**
- * Rows as one array per column, for `INSERT … SELECT * FROM unnest($1::text[], …)`: one statement
- * and a fixed number of parameters however many rows a batch has.
- */
-export function columnsOf<R extends object>(rows: readonly R[], columns: readonly (keyof R & string)[]): unknown[][] {
-  return columns.map((c) => rows.map((r) => r[c]));
-}
-
-/** `unnest($1::text[], $2::int[], …)` for the columns, parameters numbered from `first`. */
-export function unnestOf(columns: readonly string[], types: Record<string, string>, first = 1): string {
-  return `unnest(${columns.map((c, i) => `$${first + i}::${types[c]}[]`).join(', ')})`;
-}
-
 export interface CampaignRow {
   id: string;
   created_at: string;
   request: string;
-  all_devices: boolean;
+  all_devices: Flag;
   tasks: number;
 }
 
@@ -255,7 +240,7 @@ export interface ProfileRow {
   run_ms: number;
   kernel_sum_ms: number;
   kernels: number;
-  disturbed: boolean;
+  disturbed: Flag;
   created_at: string;
 }
 
@@ -278,11 +263,6 @@ export interface KernelRow {
 }
 
 export const KERNEL_COLUMNS = ['profile_id', 'position', 'device_id', 'name', 'op', 'attrs', 'inputs', 'outputs', 'nodes', 'ms'] as const;
-export const KERNEL_TYPES: Record<(typeof KERNEL_COLUMNS)[number], string> = {
-  profile_id: 'text', position: 'int', device_id: 'text', name: 'text', op: 'text',
-  attrs: 'json', inputs: 'json', outputs: 'json', nodes: 'json', ms: 'float8',
-};
-
 export function kernelFromRow(r: KernelRow): KernelProfile['kernels'][number] {
   return { op: r.op, attrs: JSON.parse(r.attrs), inputs: JSON.parse(r.inputs), outputs: JSON.parse(r.outputs), nodes: JSON.parse(r.nodes), name: r.name, ms: r.ms };
 }
