@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
-import { openStoreAt, storeKind, type PostgresStore, type SqliteStore, type Store } from '../collector/index.ts';
+import { announcingStore, openStoreAt, PgNotifier, storeKind, type PostgresStore, type SqliteStore, type Store } from '../collector/index.ts';
 import { UnknownKeyError } from '../ops-library/index.ts';
 
 /** The database every command uses unless given `--db`: the file `hwlat demo` writes. */
@@ -20,10 +20,16 @@ export function dbOption(o: { creates: boolean; about?: string }): Option {
 /**
  * Opens the store `--db` names (collector/store/open.ts): a postgres:// URL is the PostgreSQL
  * store, anything else a SQLite file, which must exist when `mustExist` (commands that only read).
+ * A PostgreSQL store announces its writes to the collector replicas on that database (NOTIFY), so
+ * a `hwlat profile --db postgres://…` next to running replicas is seen by their predictors as an
+ * agent's results are; a SQLite file has no replicas to tell.
  */
 export async function openDb(db: string, o: { mustExist: boolean }): Promise<SqliteStore | PostgresStore> {
-  if (o.mustExist && storeKind(db) === 'sqlite') existingDb(db);
-  return openStoreAt(db, { argument: '--db' });
+  if (storeKind(db) === 'sqlite') {
+    if (o.mustExist) existingDb(db);
+    return openStoreAt(db, { argument: '--db' });
+  }
+  return announcingStore(await openStoreAt(db, { argument: '--db' }), new PgNotifier({ url: db }));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { announceResync, PgNotifier } from '../../collector/index.ts';
 import { copyDatabase, TABLE_NAMES, type CopySummary } from '../../collector/store/copy/index.ts';
 import { examples } from '../help-examples.ts';
 import { emit, intOption, progressBar, table } from '../output.ts';
@@ -60,6 +61,8 @@ export function dbCommand(): Command {
         });
         bar?.stop();
         bar = undefined;
+        // replicas serving the target cache what it held: tell them anything may have changed
+        if (summary.toKind === 'postgres') await announceResync(new PgNotifier({ url: o.to }));
         emit(Boolean(o.json), summary, () => copyText(summary));
       } finally {
         bar?.stop();

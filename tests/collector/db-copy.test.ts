@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openStore, openStoreAt, type Store } from '../../collector/index.ts';
+import { PgNotifier, openStore, openStoreAt, type ChangeEvent, type Store } from '../../collector/index.ts';
+import { getSpace, spaceUnits } from '../../ops-library/index.ts';
 import { CopyTargetNotEmptyError, TABLE_NAMES, copyDatabase } from '../../collector/store/copy/index.ts';
 import { hwlat } from '../helpers/cli.ts';
 import { testPostgres } from '../helpers/postgres.ts';
@@ -136,5 +137,39 @@ describe('hwlat db copy: SQLite ↔ PostgreSQL without loss', { skip: pgt.skip }
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /copied \d+ rows from postgres:\/\/.* \(postgres\) to .*e2\.sqlite \(sqlite\)/);
     assert.match(text.stdout, /measurements\s+7/);
+  });
+  it('writers outside a collector announce to the replicas: a CLI command writing rows, and a copy (resync)', async () => {
+    const pgUrl = await pgt.createDatabase();
+    // a replica's notifier, listening as `hwlat serve` would
+    const replica = new PgNotifier({ url: pgUrl, origin: 'replica-test' });
+    await replica.start();
+    const heard: ChangeEvent[] = [];
+    replica.subscribe((e) => heard.push(e));
+    try {
+      const keys = [...spaceUnits(getSpace('fbnet')).keys()];
+      const csv = path.join(dir, 'announce.csv');
+      fs.writeFileSync(csv, ['key,count,mean,var', ...keys.map((k, i) => `${k},20,${(0.02 + i * 0.001).toFixed(3)},0.0001`)].join('\n'));
+      const imp = await hwlat(['lut', 'import', '--db', pgUrl, '--device', 'announced', '--format', 'csv', '--file', csv, '--space', 'fbnet', '--json'], { timeoutMs: 60_000 });
+      assert.equal(imp.code, 0, imp.stderr);
+      const id = (JSON.parse(imp.stdout) as { device: { id: string } }).device.id;
+      const deadline = Date.now() + 10_000;
+      while (!heard.some((e) => e.kind === 'measurements') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(
+        [...new Set(heard.map((e) => `${e.kind} ${e.deviceId}`))].sort(),
+        [`devices ${id}`, `measurements ${id}`],
+        'the device and measurements of the import, announced by the CLI process',
+      );
+      assert.ok(heard.every((e) => e.origin !== 'replica-test' && e.version > 0));
+
+      heard.length = 0;
+      const a = await populated('announce.sqlite');
+      const copy = await hwlat(['db', 'copy', '--from', a, '--to', pgUrl, '--force', '--json'], { timeoutMs: 60_000 });
+      assert.equal(copy.code, 0, copy.stderr);
+      const until = Date.now() + 10_000;
+      while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.map((e) => [e.kind, e.deviceId]), [['resync', null]], 'a copy replaced everything: one resync');
+    } finally {
+      await replica.close();
+    }
   });
 });
