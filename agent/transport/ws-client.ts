@@ -145,7 +145,7 @@ function abortError(signal: AbortSignal): Error {
  * refusing a result for good (unknown_job, not_leased, wrong_device, bad_message) drops it from the
  * outbox; a passing one (store_unavailable, leased_elsewhere, internal) re-sends it on the same
  * socket with a growing backoff; `unauthorized` or `version` stops the connection for good with
- * CollectorRefusedError.
+ * CollectorRefusedError (given several collectors, once every one of them refused it).
  *
  * Given several URLs (collector replicas on one database), it uses one at a time and fails over to
  * the next when a connection fails or drops, backing off only after a whole round failed. Nothing
@@ -177,6 +177,8 @@ export class CollectorConnection {
   /** the collector in use (index into urls) */
   private current = 0;
   private fatal: Error | null = null;
+  /** the collectors that refused this agent since its last welcome */
+  private readonly refusedBy = new Set<string>();
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -513,6 +515,7 @@ export class CollectorConnection {
     this.state = 'ready';
     this.session = msg;
     this.attempt = 0;
+    this.refusedBy.clear();
     this.log({ event: 'connected', url: this.url, session: msg.session, deviceId: msg.deviceId, heartbeatMs: msg.heartbeatMs });
     // the outbox first, then the requests (see `resending`)
     this.resending = true;
@@ -577,6 +580,15 @@ export class CollectorConnection {
   }
 
   private fail(error: CollectorRefusedError, ws: WebSocket): void {
+    // Replicas mid-upgrade (another protocol version) or with a token not yet rolled out refuse
+    // one by one: the agent tries the others and stops only when each refused it since its last
+    // welcome; then the error is the last refusal's (every one is in the log).
+    this.refusedBy.add(this.url);
+    if (this.refusedBy.size < this.urls.length) {
+      this.log({ event: 'refused', url: this.url, code: error.code, message: error.message, refusedBy: this.refusedBy.size, collectors: this.urls.length });
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000, 'refused');
+      return;
+    }
     this.fatal = error;
     this.log({ event: 'fatal', code: error.code, message: error.message });
     this.stop(error);

@@ -34,7 +34,7 @@ async function collector(name: string) {
   await once(wss, 'listening');
   const received: AgentMessage[] = [];
   const problems: string[] = [];
-  const state = { acking: false, hellos: 0 };
+  const state: { acking: boolean; hellos: number; refuse: 'version' | 'unauthorized' | null } = { acking: false, hellos: 0, refuse: null };
   wss.on('connection', (ws: WebSocket) => {
     const send = (m: ServerMessage) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(ServerMessageSchema.parse(m)));
     ws.on('message', (data) => {
@@ -44,6 +44,8 @@ async function collector(name: string) {
       received.push(msg);
       if (msg.type === 'hello') {
         state.hellos++;
+        // a replica of another protocol version (mid-upgrade), or one that does not take the token
+        if (state.refuse) return void send({ type: 'error', code: state.refuse, message: `refused by ${name}` });
         send({ type: 'welcome', version: PROTOCOL_VERSION, session: `${name}-${state.hellos}`, deviceId: msg.device.id, heartbeatMs: 1000 });
       } else if (msg.type === 'result' && state.acking) {
         send({ type: 'ack', resultIds: [msg.resultId] });
@@ -185,4 +187,36 @@ test('all collectors down: rounds back off, then the first to come back gets the
   await conn.close();
   for (const c of wss.clients) c.terminate();
   await new Promise<void>((resolve) => wss.close(() => resolve()));
+});
+
+test('a collector that refuses the agent (version, token): the agent goes on to the next; it stops only when every one refused', { timeout: 30_000 }, async () => {
+  const a = await collector('a');
+  const b = await collector('b');
+  a.state.refuse = 'version';
+  const events: AgentEvent[] = [];
+  const conn = new CollectorConnection({ url: [a.url, b.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events.push(e) });
+  conn.start();
+  const w = await conn.ready();
+  assert.equal(w.session, 'b-1', 'welcomed by the second collector');
+  assert.equal(conn.fatalError, null);
+  const refused = events.find((e) => e.event === 'refused');
+  assert.deepEqual({ url: refused?.url, code: refused?.code }, { url: a.url, code: 'version' });
+  await conn.close();
+  await a.kill();
+  await b.kill();
+
+  const c = await collector('c');
+  const d = await collector('d');
+  c.state.refuse = 'version';
+  d.state.refuse = 'unauthorized';
+  const events2: AgentEvent[] = [];
+  const conn2 = new CollectorConnection({ url: [c.url, d.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events2.push(e) });
+  conn2.start();
+  await assert.rejects(conn2.ready(), (e: Error) => e.name === 'CollectorRefusedError' && /unauthorized/.test(e.message) && e.message.includes(d.url));
+  assert.equal(c.state.hellos, 1, 'each collector asked once, no retry loop against refusals');
+  assert.equal(d.state.hellos, 1);
+  assert.deepEqual(events2.filter((e) => e.event === 'refused' || e.event === 'fatal').map((e) => [e.event, e.code]), [['refused', 'version'], ['fatal', 'unauthorized']]);
+  await conn2.close();
+  await c.kill();
+  await d.kill();
 });
