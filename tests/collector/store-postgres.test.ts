@@ -273,7 +273,9 @@ describe('PostgreSQL store: two processes\' pools on one database', { skip: pgt.
       ...ids.map(async (id, i) => {
         await new Promise((r) => setTimeout(r, i * 15));
         await a.upsertDevice(device(id));
-        await a.ensureJobsForDevice(id);
+        // the same device's hello reaching both replicas at once (an agent failing over): each
+        // job is created once, by one of them
+        await Promise.all([a.ensureJobsForDevice(id), b.ensureJobsForDevice(id)]);
       }),
       b.createCampaign({
         id: 'late',
@@ -285,6 +287,7 @@ describe('PostgreSQL store: two processes\' pools on one database', { skip: pgt.
     const progress = await a.campaignProgress('late');
     assert.deepEqual(progress.map((p) => p.deviceId).sort(), [...ids].sort(), 'every device has the campaign');
     assert.ok(progress.every((p) => p.total === TASKS));
+    assert.equal(await a.countJobs({ campaignId: 'late' }), ids.length * TASKS, 'no job twice');
   });
 
   it('an expired lease goes back to the queue once, whichever replica expires it', async () => {

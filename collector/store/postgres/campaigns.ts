@@ -10,12 +10,16 @@ import { campaignFromRow, type CampaignRow } from '../rows.ts';
 const CAMPAIGN_COLUMNS = 'id, created_at, request, all_devices, tasks';
 
 /**
- * Creating a campaign's jobs and a device's jobs take this advisory lock, so they never run side
- * by side: without it a device registering on one replica while another replica creates a
- * campaign could miss the campaign's jobs (each transaction blind to the other's uncommitted rows)
- * until its next hello. SQLite needs no such lock: it has one writer.
+ * Creating a campaign's jobs takes this advisory lock exclusively and creating a device's jobs
+ * takes it shared, so the two never run side by side: without it a device registering on one
+ * replica while another replica creates a campaign could miss the campaign's jobs (each
+ * transaction blind to the other's uncommitted rows) until its next hello. Devices registering at
+ * once share it (a fleet starting together is not serialised); two hellos of the same device (on
+ * two replicas) are, by DEVICE_JOBS_LOCK on the device's id. SQLite needs neither: it has one writer.
  */
 const JOBS_LOCK = 0x68776c6174 + 1;
+/** the first key of the per-device lock (the two-key form: its own key space, apart from JOBS_LOCK's) */
+const DEVICE_JOBS_LOCK = 0x68776c + 2;
 
 /**
  * Creates the jobs of one campaign on every device it targets (all devices, or its listed ones).
@@ -105,7 +109,7 @@ export async function campaignProgress(db: PgDb, id: string, now: number): Promi
 
 export async function ensureJobsForDevice(db: PgDb, deviceId: string, now: string): Promise<number | undefined> {
   return db.tx('ensureJobsForDevice', async (c) => {
-    await c.query('SELECT pg_advisory_xact_lock($1)', [JOBS_LOCK]);
+    await c.query('SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2, hashtext($3))', [JOBS_LOCK, DEVICE_JOBS_LOCK, deviceId]);
     const device = await c.query('SELECT 1 FROM devices WHERE id = $1 FOR SHARE', [deviceId]);
     if (device.rowCount === 0) return undefined;
     // campaigns whose jobs the device already has in full are skipped, as in SQLite
