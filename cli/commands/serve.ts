@@ -20,6 +20,7 @@ interface ServeFlags {
   allowedHost: string[];
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  poolSize: number;
 }
 
 function booleanOption(flag: string) {
@@ -50,6 +51,7 @@ export function serveCommand(): Command {
     .option('--allowed-host <name>', 'a host name requests may use besides IP addresses and localhost (the public name behind a reverse proxy); repeatable', collect, [] as string[])
     .option('--max-connections <n>', 'agent connections open at once', intOption('--max-connections', 1), 2000)
     .option('--max-connections-per-address <n>', 'agent connections from one address (raise it behind a NAT or a reverse proxy)', intOption('--max-connections-per-address', 1), 256)
+    .option('--pool-size <n>', 'PostgreSQL connections this replica keeps for the store (the notifier adds 3)', intOption('--pool-size', 1), 10)
     .option(
       '--model <dir>',
       'serve this predictor directory (from `hwlat train`) for its device and space instead of training one from the database; repeatable',
@@ -86,7 +88,7 @@ Examples:
       const predictors: LatencyPredictor[] = [];
       for (const dir of o.model) predictors.push(await loadPredictor(dir));
       // a postgres:// URL opens the PostgreSQL store, anything else a SQLite file
-      const store = await openStoreAt(o.db, { argument: '--db' });
+      const store = await openStoreAt(o.db, { argument: '--db', poolSize: o.poolSize });
       const log = o.logJson ? (e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`) : undefined;
       let collector;
       try {
