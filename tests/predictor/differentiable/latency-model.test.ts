@@ -32,6 +32,9 @@ before(async () => {
   fbnet = withResidual(await syntheticPredictor('fbnet', { epochs: 20 }), 'fb');
   proxyless = withResidual(await syntheticPredictor('proxyless-mobile', { epochs: 20 }), 'px');
   nb201 = await syntheticPredictor('nasbench201', { epochs: 20, encoding: false });
+  // the enumerated form must carry the RBF correction: tests/predictor/rbf-residual.test.ts relies
+  // on these one-hot checks instead of enumerating the space a second time
+  assert.ok(nb201.data.kernelResidual, 'the NAS-Bench-201 predictor kept its RBF correction');
 });
 
 /** Softmax probabilities of random logits over each layer's real candidates (padding 0). */
