@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import seedrandom from 'seedrandom';
 import { features, getSpace, sampleArchs, spaceUnits } from '../../ops-library/index.ts';
-import { buildLutPredictor, LatencyModel, LatencyPredictor, loadPredictor, savePredictor, trainPredictor, type NetworkSample } from '../../predictor/index.ts';
+import { buildLutPredictor, LatencyPredictor, loadPredictor, savePredictor, trainPredictor, type NetworkSample } from '../../predictor/index.ts';
 import { fitRbfResidual, rbfResidualAt, RBF_RESIDUAL_MAX_SUPPORT } from '../../predictor/rbf-residual.ts';
 import { choiceIndices } from '../../predictor/choices.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,7 +45,11 @@ test('fitRbfResidual rejects mismatched lengths, bad hyperparameters and too lar
   assert.throws(() => fitRbfResidual({ codes: many, choices: CHOICES, logResidual: many.map(() => 0), gamma: 1, lambda: 1 }), (e: Error) => e instanceof RangeError && /at most 800/.test(e.message));
 });
 
-test('NAS-Bench-201: the predictor keeps the RBF correction when the cell has an interaction, saves it, and its differentiable model enumerates it', async () => {
+// Its differentiable model (LatencyModel.fromPredictor) is not built here: that enumerates all
+// 15,625 networks' units (~25 s CPU per process), and tests/predictor/differentiable/
+// latency-model.test.ts already pays for it with a NAS-Bench-201 predictor that carries the RBF
+// correction (asserted there): its one-hot grids equal the predictor's own predictions.
+test('NAS-Bench-201: the predictor keeps the RBF correction when the cell has an interaction, saves and loads it', async () => {
   const space = getSpace('nasbench201');
   const lutMs = new Map<string, number>();
   for (const [key, spec] of spaceUnits(space)) {
@@ -74,14 +78,8 @@ test('NAS-Bench-201: the predictor keeps the RBF correction when the cell has an
     await savePredictor(p, dir);
     const q = await loadPredictor(dir);
     const probe = sampleArchs(space, { count: 40, seed: 77 });
+    assert.ok(q.data.kernelResidual, 'the loaded predictor has the correction');
     assert.deepEqual(Array.from(q.predictBatch(probe)), Array.from(p.predictBatch(probe)));
-    // the enumerated E[latency] at a one-hot grid is the prediction, correction included
-    const m = LatencyModel.fromPredictor(q, { kind: 'composite' });
-    const idx = q.indices(probe[0] as string);
-    const grid = Array.from({ length: m.layers }, (_, l) => Array.from({ length: m.candidates }, (_, i) => (i === idx[l] ? 1 : 0)));
-    const e = m.valueAndGrad(grid).latencyMs;
-    assert.ok(Math.abs(e / (q.predict(probe[0] as string, { kind: 'composite' }).ms) - 1) < 1e-5, `E[lat] ${e}`);
-    m.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
