@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,8 +113,21 @@ test("hwlat demo prints the browser agent's link with its token while the collec
     assert.equal((await bad.next(undefined, 10_000)).type, 'error');
     bad.ws.close();
   } finally {
-    // --exit: the demo stops by itself once its agent has measured
-    const code = await Promise.race([demo.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 200_000))]);
+    // the link is checked: rather than wait for the whole campaign and training (--exit), stop
+    // the demo's agent (SIGINT: it releases its lease and exits); the demo, its agent gone, exits
+    // by itself, so no agent is left retrying a collector that has gone
+    const agents = spawnSync('ps', ['-o', 'pid=', '--ppid', String(demo.child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
+    for (const pid of agents) {
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // it exited meanwhile
+      }
+    }
+    // (the timer is cleared: left pending, it kept the test file alive for 200 s after its tests)
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([demo.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 200_000)))]);
+    clearTimeout(timer);
     if (code === 'timeout') demo.kill('SIGKILL');
   }
 });
@@ -127,7 +141,6 @@ test('hwlat demo rejects a malformed agent list before touching the database', a
 });
 
 test("the README's first command: `npm start` runs hwlat demo (the package's own bin is not on npm's PATH)", async () => {
-  const { spawnSync } = await import('node:child_process');
   const res = spawnSync('npm', ['start', '--silent', '--', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /Usage: hwlat demo/);
