@@ -96,8 +96,9 @@ test('an agent killed with SIGKILL mid-lease: its jobs are re-leased and finishe
   procs.push(serve.proc);
   const victim = agent(serve.wsUrl, 'victim', 1);
   await victim.waitFor((e) => e.event === 'connected');
-  // slow enough settings that the victim is surely mid-measurement when killed
-  const c = await createCampaign(serve.url, { space: 'nasbench201', networks: 6, settings: { ...QUICK, minTimeMs: 400 } });
+  // slow enough settings that the victim is surely mid-measurement when killed; 4 networks: its
+  // lease of 3 for the rescuer to take over after the TTL, and one it never leased
+  const c = await createCampaign(serve.url, { space: 'nasbench201', networks: 4, settings: { ...QUICK, minTimeMs: 400 } });
   await victim.waitFor((e) => e.event === 'lease' && e.jobs > 0);
   victim.kill('SIGKILL');
   await victim.exited;
