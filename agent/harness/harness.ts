@@ -178,7 +178,8 @@ function estimateRounds(s: Settings, done: number, totals: readonly number[]): n
  *
  * With a `monitor`, each round is judged when it ends: a disturbed round (another process took the
  * cores) is discarded and, after a back-off, run again. Once more than `maxDiscardedRounds` were
- * discarded, and more than were kept, the measurement stops `exhausted`, its figures from every round.
+ * discarded, and more than were kept, the measurement stops: `cutShort` when it has minRepeats quiet
+ * rounds (its figures from those), else `exhausted`, its figures from every round.
  *
  * Stops when every model has >= minRepeats quiet rounds and >= minTimeMs of run time, or at maxRepeats.
  *
@@ -233,6 +234,7 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
   let lastSlot = -1;
   let streak = 0;
   let exhausted = false;
+  let cutShort = false;
 
   const done = (): boolean =>
     rounds >= s.maxRepeats || (rounds >= s.minRepeats && totals.every((t) => t >= s.minTimeMs));
@@ -277,7 +279,10 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
       // out of budget only when the disturbed rounds are also the majority: a long group of tiny
       // ops (100 rounds) losing one round in ten still gets its quiet rounds
       if (discarded > s.maxDiscardedRounds && discarded > rounds) {
-        exhausted = true;
+        // the quiet rounds stand when there are as many as the measurement asked for: only its
+        // minimum time was not reached (a busy device's quiet moments are short, not wrong)
+        if (rounds >= s.minRepeats) cutShort = true;
+        else exhausted = true;
         break;
       }
       // give the other work a moment to pass before measuring again: as long as the round took (a
@@ -316,6 +321,7 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     rounds,
     discardedRounds: discarded,
     exhausted,
+    cutShort,
   };
 }
 

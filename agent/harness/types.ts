@@ -98,4 +98,9 @@ export interface InterleavedResult {
    * every round, quiet or not, and the measurement is disturbed
    */
   exhausted: boolean;
+  /**
+   * the budget ran out after at least minRepeats quiet rounds, but before minTimeMs of them: the
+   * figures come from the quiet rounds only, and the measurement stands (re-measured, not disturbed)
+   */
+  cutShort: boolean;
 }

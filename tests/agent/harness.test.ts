@@ -5,6 +5,7 @@ import { createOrtNodeBackend } from '../../agent/backends/ort-node.ts';
 import type { LoadedModel, RuntimeBackend } from '../../agent/backends/types.ts';
 import { MAX_BURST, measureInterleaved, measureOne, roundsForRuns } from '../../agent/harness/harness.ts';
 import { probeModel, tinyConv, tinyMatMul } from './models.ts';
+import { qualityOf } from '../../conditions/index.ts';
 
 let backend: RuntimeBackend;
 let conv: LoadedModel;
@@ -192,6 +193,31 @@ test('a measurement that cannot get quiet rounds within its budget stops exhaust
   assert.equal(r.rounds, 0);
   assert.equal(r.discardedRounds, 5, 'gave up once the fifth discarded round passed the budget of 4');
   assert.equal(r.results[0]!.samples.length, 5, 'the figures of an exhausted measurement come from every round');
+});
+
+test('a budget that runs out after enough quiet rounds cuts the measurement short: it stands on its quiet rounds', async () => {
+  const [a] = cacheModels(['a']);
+  let round = 0;
+  const r = await measureInterleaved([a!], {
+    // a minimum time no round count reaches: only the budget ends it
+    warmup: 0, minRepeats: 5, minTimeMs: 1e9, maxRepeats: 1000, burst: 2, backoffMs: 0, maxDiscardedRounds: 3,
+    // six quiet rounds, then the device stays busy
+    monitor: { begin: () => {}, end: () => (round++ < 6 ? { disturbed: false, reasons: [] } : { disturbed: true, reasons: ['busy'] }) },
+  });
+  assert.equal(r.exhausted, false);
+  assert.equal(r.cutShort, true);
+  assert.equal(r.rounds, 6);
+  assert.equal(r.discardedRounds, 7, 'stopped once the discarded rounds outnumbered the kept ones');
+  assert.equal(r.results[0]!.samples.length, 6, 'the figures come from the quiet rounds only');
+  assert.equal(qualityOf({ ...r, evidence: ['busy'] }).verdict, 'remeasured');
+  // fewer quiet rounds than asked for: disturbed, as before
+  round = 0;
+  const few = await measureInterleaved([a!], {
+    warmup: 0, minRepeats: 8, minTimeMs: 1e9, maxRepeats: 1000, burst: 2, backoffMs: 0, maxDiscardedRounds: 3,
+    monitor: { begin: () => {}, end: () => (round++ < 6 ? { disturbed: false, reasons: [] } : { disturbed: true, reasons: ['busy'] }) },
+  });
+  assert.deepEqual([few.exhausted, few.cutShort, few.rounds], [true, false, 6]);
+  assert.equal(qualityOf({ ...few, evidence: ['busy'] }).verdict, 'disturbed');
 });
 
 test('roundsForRuns: a job counts timed warm runs; bursts of 8 give 4 a round, and at least 5 rounds', () => {
