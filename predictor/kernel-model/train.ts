@@ -15,7 +15,8 @@ const FLOOR_MS = 1e-4;
  * runtime's profiler, and kernel-campaign samples. Every kernel type with `minPerType` kernels gets
  * a regressor of its own (of `kind`); each op family ('Conv' across its layouts and variants) and
  * 'any' get a log-linear one as fallbacks. The overhead term is fitted on the profiles that carry a latency measured
- * without the profiler: measured − Σ kernels ≈ b · kernels (b: the median per-kernel gap).
+ * without the profiler: measured − Σ kernels ≈ b · kernels (b: the median per-kernel gap); their
+ * kernels are then scaled to the rest of that latency (`scaleToMeasured`).
  *
  * @example
  * const model = trainKernelModel(profiles, { kind: 'random-forest' });
@@ -25,6 +26,25 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
   const kind = kernelRegressorKind(options.kind ?? 'random-forest');
   const minPerType = options.minPerType ?? 6;
   if (!Number.isInteger(minPerType) || minPerType < 2) throw new RangeError(`'minPerType' must be an integer >= 2, got ${minPerType}`);
+  // overhead: measured run − Σ kernels, per kernel, over the profiles that carry a latency measured
+  // without the profiler: the median of their gaps (one profile measured while the machine was
+  // busy, a 765 ms run beside 1,977 ms of kernels, made a least-squares line predict 216 ms for 54 ms)
+  const gaps = profiles
+    .filter((p) => typeof p.measuredMs === 'number' && p.measuredMs > 0 && p.kernels.length > 0)
+    .map((p) => ((p.measuredMs as number) - p.kernels.reduce((a, k) => a + k.ms, 0)) / p.kernels.length);
+  const overhead = { a: 0, b: gaps.length > 0 ? median(gaps) : 0, fittedOn: gaps.length };
+  // Then each such network's kernels are scaled so that they and the overhead add up to its
+  // latency measured without the profiler (warm, as every latency in hwlat): the profile and the
+  // measurement are two runs, minutes apart on a shared machine, and the profiler's own cost is
+  // not the device's (regnet_y_400mf's kernels summed to 1.23× its latency, densenet121's to 0.99×).
+  if (options.scaleToMeasured ?? true) {
+    profiles = profiles.map((p) => {
+      const sum = p.kernels.reduce((a, k) => a + k.ms, 0);
+      if (typeof p.measuredMs !== 'number' || !(p.measuredMs > 0) || !(sum > 0)) return p;
+      const f = (p.measuredMs - overhead.b * p.kernels.length) / sum;
+      return f > 0 ? { ...p, kernels: p.kernels.map((k) => ({ ...k, ms: k.ms * f })) } : p;
+    });
+  }
   const all = profiles.flatMap((p) => p.kernels);
   if (all.length < 2) throw new RangeError(`'profiles' must hold at least 2 timed kernels, got ${all.length}`);
 
@@ -68,12 +88,5 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
     regressors[name] = { kind: k.name, trainedOn: g.y.length, model: k.fit(g.x, g.y, { seed: options.seed }).toJSON() };
   }
 
-  // overhead: measured run − Σ kernels, against the number of kernels
-  const pts = profiles
-    .filter((p) => typeof p.measuredMs === 'number' && p.measuredMs > 0 && p.kernels.length > 0)
-    .map((p) => [p.kernels.length, (p.measuredMs as number) - p.kernels.reduce((a, k) => a + k.ms, 0)] as [number, number]);
-  // per kernel, the median of the profiles' gaps: one profile measured while the machine was busy
-  // (a 765 ms run beside 1,977 ms of kernels) made a least-squares line predict 216 ms for 54 ms
-  const overhead = { a: 0, b: pts.length > 0 ? median(pts.map(([n, gap]) => gap / n)) : 0, fittedOn: pts.length };
   return new KernelModel({ format: 'hwlat-kernel-model', version: 1, featureNames: [...KERNEL_FEATURE_NAMES], regressors, measured: medians(measured), overhead });
 }

@@ -48,6 +48,11 @@ export interface KernelModelOptions {
   /** kernels a type needs for a regressor of its own (default 6) */
   minPerType?: number;
   seed?: number;
+  /**
+   * scale each profile that carries a measured latency so its kernels and the overhead add up to
+   * that latency (default true): kernels are learned at the device's warm latency, not the profiler's
+   */
+  scaleToMeasured?: boolean;
 }
 
 export type { RuntimeKernel, TimedKernel };

@@ -54,6 +54,21 @@ test('a held-out network predicted from the kernels of the others: close to its 
   }
 });
 
+test('kernels are learned at the latency measured without the profiler: a training network is predicted at it', () => {
+  // two networks of ten kernels each, both measured at 10 ms without the profiler; the profiler
+  // timed one at Σ 10 ms and the other at Σ 20 ms (its run was disturbed, or the profiler's cost)
+  const [x, y] = profiles[0]!.kernels.filter((k, i, all) => all.findIndex((o) => o.op === k.op && JSON.stringify(o.inputs) === JSON.stringify(k.inputs)) === i);
+  const net = (k: typeof x, ms: number) => Array.from({ length: 10 }, (_, i) => ({ ...k!, name: `${k!.name}-${i}`, ms }));
+  const train = [{ id: 'a', kernels: net(x, 1), measuredMs: 10 }, { id: 'b', kernels: net(y, 2), measuredMs: 10 }];
+  const scaled = trainKernelModel(train, { kind: 'log-linear', minPerType: 50 });
+  const b = scaled.predict(net(y, 0).map(strip));
+  assert.ok(Math.abs(b.ms - 10) < 1e-6, `predicted ${b.ms} ms for a network measured at 10 ms`);
+  assert.ok(b.kernels.every((k) => k.source === 'measured'));
+  // unscaled, the overhead (the median per-kernel gap, −0.5 ms) cannot fit both: 20 − 5 = 15 ms
+  const raw = trainKernelModel(train, { kind: 'log-linear', minPerType: 50, scaleToMeasured: false });
+  assert.ok(Math.abs(raw.predict(net(y, 0).map(strip)).ms - 15) < 1e-6);
+});
+
 test('a kernel model saves to JSON and loads to the same predictions; a kernel of an unseen type falls back', () => {
   const model = trainKernelModel(profiles, { kind: 'random-forest', seed: 2 });
   const again = new KernelModel(JSON.parse(JSON.stringify(model.toJSON())));
