@@ -31,6 +31,12 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 
 /** Runs the CLI; returns the exit code (0 ok, 1 error, 2 usage). */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `hwlat … | head`: the reader has what it wanted; stop quietly, as Unix tools do, instead of
+  // dying on an unhandled EPIPE with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await (await buildProgram(argv)).parseAsync([...argv]);
     return 0;
