@@ -41,6 +41,7 @@ export const DEFAULT_QUOTAS: Readonly<Record<SampleFamily, number>> = Object.fre
 /** The share of a family's quota drawn from its variant stream (the rest: the original stream). */
 const VARIANT_SHARE: Readonly<Partial<Record<SampleFamily, number>>> = Object.freeze({
   conv: 0.12, pointwise: 0.2, dwconv: 0.2, groupconv: 0.3, pool: 0.4, globalpool: 0.5, activation: 0.25, layernorm: 0.3,
+  matmul: 0.3,
 });
 
 /** One configuration of the campaign, with the key it is stored under. */
@@ -240,7 +241,7 @@ function draw(r: Rng, f: SampleFamily): KernelSample | null {
 /**
  * A configuration of a family's variant stream: what real models run that the original draw
  * missed (SiLU, channel counts off the multiples of 8, SE convs on [C, 1, 1], pools after a
- * conv and heads, SkipLayerNormalization); null for a family without variants.
+ * conv and heads, SkipLayerNormalization, linear layers with their bias); null for a family without variants.
  */
 function drawVariant(r: Rng, f: SampleFamily): KernelSample | null {
   switch (f) {
@@ -297,6 +298,15 @@ function drawVariant(r: Rng, f: SampleFamily): KernelSample | null {
     }
     case 'layernorm':
       return { kind: 'layernorm', tokens: pick(r, [...TOKENS, 784, 3136]), d: pick(r, [64, 96, 128, ...WIDTHS, 1024]), skip: true };
+    case 'matmul': {
+      // a transformer's linear layers with their bias (ViT's qkv, projection and MLP; ConvNeXt's
+      // channels-last MLP on 56²…7² tokens): ORT runs MatMul + Add as a Gemm of that many rows
+      const tokens = pick(r, [...TOKENS, 784, 3136]);
+      const d = pick(r, [96, 192, 384, ...WIDTHS]);
+      return r() < 0.5
+        ? { kind: 'matmul', a: [tokens, d], b: [d, d * pick(r, [1, 3, 4])], weights: true, bias: true }
+        : { kind: 'matmul', a: [tokens, 4 * d], b: [4 * d, d], weights: true, bias: true };
+    }
     default:
       return null;
   }
@@ -361,7 +371,7 @@ export function sampleKey(s: KernelSample): string {
     case 'gemm':
       return `${fam}:in${s.in}-out${s.out}-${s.act}`;
     case 'matmul':
-      return `${fam}:a${s.a.join('x')}-b${s.b.join('x')}${s.weights ? '-w' : ''}`;
+      return `${fam}:a${s.a.join('x')}-b${s.b.join('x')}${s.weights ? '-w' : ''}${s.bias ? '-bias' : ''}`;
     case 'elementwise':
       return `${fam}:${s.op}-${s.shape.join('x')}${s.broadcast ? '-bcast' : ''}`;
     case 'activation':

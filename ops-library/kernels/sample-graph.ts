@@ -39,7 +39,7 @@ export type KernelSample =
       flatten?: boolean;
     }
   | { kind: 'gemm'; in: number; out: number; act: SampleActivation }
-  | { kind: 'matmul'; a: readonly number[]; b: readonly number[]; weights: boolean }
+  | { kind: 'matmul'; a: readonly number[]; b: readonly number[]; weights: boolean; bias?: boolean }
   | { kind: 'elementwise'; op: 'Add' | 'Mul'; shape: readonly number[]; broadcast: boolean }
   | { kind: 'activation'; act: Exclude<SampleActivation, 'none'>; shape: readonly number[] }
   | { kind: 'concat'; channels: readonly number[]; hw: number }
@@ -239,6 +239,8 @@ export function sampleGraph(s: KernelSample, options: { batch?: number; seed?: n
       const k = s.a[s.a.length - 1] as number;
       const b = s.weights ? g.tensor(s.b, Math.sqrt(3 / k)) : g.input([batch, ...s.b]);
       y = g.node('MatMul', [a, b]);
+      // a linear layer as torch exports it (MatMul + Add of its bias): ORT runs it as one Gemm
+      if (s.bias) y = g.node('Add', [y, g.tensor([s.b[s.b.length - 1] as number], 0.05)]);
       break;
     }
     case 'elementwise': {
