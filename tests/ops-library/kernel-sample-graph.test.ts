@@ -67,6 +67,7 @@ const CASES: Array<[string, (s: KernelSample) => boolean]> = [
   ['class token', (s) => s.kind === 'gather'],
   ['attention scores', (s) => s.kind === 'attention' && s.product === 'scores'],
   ['attention context', (s) => s.kind === 'attention' && s.product === 'context'],
+  ['linear layer with its bias', (s) => s.kind === 'matmul' && s.bias === true],
 ];
 
 /** the kernel types each case is there for: ORT must run one of them */
@@ -88,6 +89,7 @@ const WANTED: Record<string, readonly string[]> = {
   'class token': ['Gather'],
   'attention scores': ['com.microsoft:FusedMatMul'],
   'attention context': ['com.microsoft:FusedMatMul'],
+  'linear layer with its bias': ['Gemm'],
 };
 
 test('each new kind and variant: ORT runs exactly the kernels detection finds in its sample graph, with the output shape the sample names', async () => {
