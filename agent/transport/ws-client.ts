@@ -191,6 +191,11 @@ export class CollectorConnection {
    * expired meanwhile) to be measured a second time, and that second result acked as a duplicate.
    */
   private resending = false;
+  /**
+   * results sent on the current socket: a result submitted while a welcome's re-send of the outbox
+   * was listing it would otherwise go out twice on the same socket (once by submit, once by the re-send)
+   */
+  private sentOnSocket = new Set<string>();
   private readonly listeners = new Set<(msg: ServerMessage, info: MessageInfo) => void>();
   private closeWaiters: Array<() => void> = [];
   /** result id → re-sends after a passing error, for the backoff of the next one */
@@ -280,7 +285,10 @@ export class CollectorConnection {
     const size = utf8Bytes(JSON.stringify(result));
     if (size > MAX_MESSAGE_BYTES) throw new RangeError(`result ${result.resultId} of ${size} bytes exceeds the protocol limit of ${MAX_MESSAGE_BYTES}`);
     await this.o.outbox.put(result);
-    return this.send(result);
+    if (this.sentOnSocket.has(result.resultId)) return true;
+    const sent = this.send(result);
+    if (sent) this.sentOnSocket.add(result.resultId);
+    return sent;
   }
 
   /**
@@ -516,6 +524,7 @@ export class CollectorConnection {
     this.session = msg;
     this.attempt = 0;
     this.refusedBy.clear();
+    this.sentOnSocket = new Set();
     this.log({ event: 'connected', url: this.url, session: msg.session, deviceId: msg.deviceId, heartbeatMs: msg.heartbeatMs });
     // the outbox first, then the requests (see `resending`)
     this.resending = true;
@@ -544,7 +553,14 @@ export class CollectorConnection {
     if (only !== undefined) entries = entries.filter((r) => r.resultId === only);
     let sent = 0;
     for (const r of entries) {
+      // after a welcome, what submit already sent on this socket is not sent again; a retry
+      // (`only`) is sent again on purpose
+      if (only === undefined && this.sentOnSocket.has(r.resultId)) {
+        sent++;
+        continue;
+      }
       if (ws !== this.ws || !this.send(r)) break;
+      this.sentOnSocket.add(r.resultId);
       sent++;
     }
     if (entries.length > 0) this.log({ event: 'resend', count: sent, pending: entries.length, resultIds: entries.slice(0, sent).map((r) => r.resultId) });

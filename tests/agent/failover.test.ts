@@ -220,3 +220,31 @@ test('a collector that refuses the agent (version, token): the agent goes on to 
   await c.kill();
   await d.kill();
 });
+
+test('a result submitted while a welcome re-sends the outbox goes out once on that socket', { timeout: 20_000 }, async () => {
+  const b = await collector('b');
+  const real = outbox();
+  // an outbox whose listing is slow (a busy disk, IndexedDB in a busy tab): the welcome's re-send
+  // lists it while a new result is submitted, and the listing then holds that result too
+  let slow = false;
+  const box = {
+    put: (r: ResultMessage) => real.put(r),
+    remove: (ids: readonly string[]) => real.remove(ids),
+    list: async () => {
+      if (slow) await new Promise((r) => setTimeout(r, 300));
+      return real.list();
+    },
+  };
+  await real.put(result('result-old'));
+  slow = true;
+  const events: AgentEvent[] = [];
+  const conn = new CollectorConnection({ url: [b.url], hello, outbox: box, pingMs: 0, log: (e) => events.push(e) });
+  conn.start();
+  await until('welcomed', () => events.some((e) => e.event === 'connected'));
+  await conn.submit(result('result-new'));
+  await until('both at b', () => b.results().includes('result-old') && b.results().includes('result-new'));
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(b.results().sort(), ['result-new', 'result-old'], 'each result once');
+  await conn.close();
+  await b.kill();
+});
