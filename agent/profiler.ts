@@ -95,12 +95,6 @@ export interface ProfileResult {
 
 /** discarded rounds a group gets while the device is persistently disturbed (ContentionDetector.persistent) */
 const PERSISTENT_BUDGET = 3;
-/**
- * longest back-off after a disturbed round on a busy device (ContentionDetector.busy): its quiet
- * and busy moments come and go by the second, so a long pause rarely finds more quiet than the
- * next round does, and it is time the measurement does nothing
- */
-const BUSY_MAX_BACKOFF_MS = 50;
 
 /** The profiler's round monitor: the detector fed with the round's figures and the probe's. */
 function roundMonitor(detector: ContentionDetector, probe: ConditionProbe, models: number, anchorSlots: ReadonlyMap<number, string>): RoundMonitor {
@@ -190,13 +184,10 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
           // every measurement, a re-measurement of noisy models too, runs with its anchors
           const slots = [...which, ...anchorSlots];
           const anchorAt = new Map([...anchorOf].map(([space, slot]) => [slots.indexOf(slot), space]));
-          // a busy device's measurement stands on its minimum of quiet rounds: its quiet moments
-          // are short, and waiting for minTimeMs of them more than doubled a busy demo's time
-          const busy = detector?.busy ?? false;
           const res: InterleavedResult = await measureInterleaved(slots.map((i) => loaded[i] as LoadedModel), {
             warmup: options.warmup,
             minRepeats: roundsForRuns(options.minRepeats ?? 10, options.burst ?? 8),
-            minTimeMs: busy ? 0 : options.minTimeMs,
+            minTimeMs: options.minTimeMs,
             maxRepeats: options.maxRepeats,
             burst: options.burst,
             burstMs: options.burstMs ?? 2,
@@ -205,7 +196,6 @@ export async function profileItems(items: readonly ProfileItem[], options: Profi
             // a device disturbed for a while gets a small budget: its job is queued again for later
             maxDiscardedRounds: detector?.persistent ? Math.min(options.maxDiscardedRounds ?? PERSISTENT_BUDGET, PERSISTENT_BUDGET) : options.maxDiscardedRounds,
             backoffMs: options.backoffMs,
-            ...(busy ? { maxBackoffMs: BUSY_MAX_BACKOFF_MS } : {}),
             onRound: () => options.onProgress?.(start, items.length, note),
           });
           if (res.calibration) trace.push(...res.calibration.trace);

@@ -48,11 +48,6 @@ const MIN_SPREAD_MODELS = 6;
 const PERSISTENT_SHARE = 0.8;
 /** … over this many recent rounds */
 const PERSISTENT_WINDOW = 40;
-/**
- * the device counts as busy when this share of its recent rounds were disturbed: a quiet machine
- * here discarded 16–19% of its rounds, one under the load generator at 1.5× its cores 46–49%
- */
-const BUSY_SHARE = 0.3;
 
 /** A recent-figures window and its quantile: the baseline a new figure is compared with. */
 class Baseline {
@@ -218,22 +213,7 @@ export class ContentionDetector {
    * collector queue the job again for later.
    */
   get persistent(): boolean {
-    return this.#share() >= PERSISTENT_SHARE;
-  }
-
-  /**
-   * Whether the device is busy (a third of its last 40 rounds disturbed): its quiet moments are
-   * short, so the profiler takes a measurement's quiet rounds as they come (minRepeats of them,
-   * not minTimeMs) and backs off briefly, instead of waiting for a quiet stretch that may not come.
-   */
-  get busy(): boolean {
-    return this.#share() >= BUSY_SHARE;
-  }
-
-  /** share of the recent rounds that were disturbed; 0 before half a window was judged */
-  #share(): number {
-    if (this.#recent.length < PERSISTENT_WINDOW / 2) return 0;
-    return this.#recent.reduce((a, b) => a + b, 0) / this.#recent.length;
+    return this.#recent.length >= PERSISTENT_WINDOW / 2 && this.#recent.reduce((a, b) => a + b, 0) >= PERSISTENT_SHARE * this.#recent.length;
   }
 
   /** The group's evidence so far, one phrase per kind of signal: "calibration 1.3–2.1× its baseline in 7 of 31 rounds". */

@@ -13,7 +13,6 @@ interface Settings {
   monitor: RoundMonitor | null;
   maxDiscardedRounds: number;
   backoffMs: number;
-  maxBackoffMs: number;
   onRound: ((done: number, estimatedTotal: number) => void) | null;
 }
 
@@ -68,12 +67,8 @@ function validate(models: unknown, options: MeasureOptions): Settings {
   if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) {
     throw new RangeError(`'backoffMs' must be a finite number >= 0, got ${String(backoffMs)}`);
   }
-  const maxBackoffMs = options.maxBackoffMs ?? MAX_BACKOFF_MS;
-  if (typeof maxBackoffMs !== 'number' || !Number.isFinite(maxBackoffMs) || maxBackoffMs < 0) {
-    throw new RangeError(`'maxBackoffMs' must be a finite number >= 0, got ${String(maxBackoffMs)}`);
-  }
   return {
-    warmup, minRepeats, minTimeMs, maxRepeats, burst, burstMs, calibration: options.calibration ?? null, monitor, maxDiscardedRounds, backoffMs, maxBackoffMs,
+    warmup, minRepeats, minTimeMs, maxRepeats, burst, burstMs, calibration: options.calibration ?? null, monitor, maxDiscardedRounds, backoffMs,
     onRound: options.onRound ?? null,
   };
 }
@@ -158,7 +153,7 @@ export function roundsForRuns(runs: number, burst: number): number {
   return Math.max(Math.min(MIN_ROUNDS, runs), Math.ceil(runs / warmPerBurst));
 }
 
-/** a back-off after disturbed rounds waits no longer than this by default (MeasureOptions.maxBackoffMs) */
+/** a back-off after disturbed rounds never waits longer than this */
 const MAX_BACKOFF_MS = 500;
 
 /** Rounds needed if every model keeps its mean so far: the fastest model needs the most runs to reach minTimeMs. */
@@ -240,7 +235,6 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
   let streak = 0;
   let exhausted = false;
   let cutShort = false;
-  let backedOffMs = 0;
 
   const done = (): boolean =>
     rounds >= s.maxRepeats || (rounds >= s.minRepeats && totals.every((t) => t >= s.minTimeMs));
@@ -294,9 +288,7 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
       // give the other work a moment to pass before measuring again: as long as the round took (a
       // round of tiny ops lasts a millisecond; a fixed 50 ms pause made such groups mostly sleep),
       // doubling while rounds stay disturbed
-      const pause = Math.min(s.maxBackoffMs, Math.max(s.backoffMs, wallMs) * 2 ** (streak - 1));
-      await sleep(pause);
-      backedOffMs += pause;
+      await sleep(Math.min(MAX_BACKOFF_MS, Math.max(s.backoffMs, wallMs) * 2 ** (streak - 1)));
       lastYield = performance.now();
       continue;
     }
@@ -330,7 +322,6 @@ export async function measureInterleaved(models: readonly LoadedModel[], options
     discardedRounds: discarded,
     exhausted,
     cutShort,
-    backedOffMs,
   };
 }
 

@@ -40,10 +40,8 @@ export interface MeasureOptions {
    * more than the rounds kept (default max(10, minRepeats))
    */
   maxDiscardedRounds?: number;
-  /** first back-off after a disturbed round (at least the round's own time), doubling while rounds stay disturbed, at most maxBackoffMs (default 5 ms) */
+  /** first back-off after a disturbed round (at least the round's own time), doubling while rounds stay disturbed, at most 500 ms (default 5 ms) */
   backoffMs?: number;
-  /** the longest back-off (default 500 ms) */
-  maxBackoffMs?: number;
   /** called after each round with rounds done and the current estimate of rounds in all */
   onRound?: (done: number, estimatedTotal: number) => void;
 }
@@ -105,6 +103,4 @@ export interface InterleavedResult {
    * figures come from the quiet rounds only, and the measurement stands (re-measured, not disturbed)
    */
   cutShort: boolean;
-  /** time spent backing off after disturbed rounds (ms, as asked of the timer) */
-  backedOffMs: number;
 }

@@ -220,25 +220,6 @@ test('a budget that runs out after enough quiet rounds cuts the measurement shor
   assert.equal(qualityOf({ ...few, evidence: ['busy'] }).verdict, 'disturbed');
 });
 
-test('maxBackoffMs caps the pause after disturbed rounds; the time backed off is reported', async () => {
-  const [a] = cacheModels(['a']);
-  const disturbedFirst = (n: number) => {
-    let round = 0;
-    return { begin: () => {}, end: () => (round++ < n ? { disturbed: true, reasons: ['busy'] } : { disturbed: false, reasons: [] }) };
-  };
-  const opts = { warmup: 0, minRepeats: 3, minTimeMs: 0, burst: 2, backoffMs: 10, maxDiscardedRounds: 20 };
-  // six disturbed rounds in a row: pauses of 10, then at most 15 ms each
-  const capped = await measureInterleaved([a!], { ...opts, maxBackoffMs: 15, monitor: disturbedFirst(6) });
-  assert.deepEqual([capped.discardedRounds, capped.rounds], [6, 3]);
-  assert.ok(capped.backedOffMs >= 60 && capped.backedOffMs <= 90, `backed off ${capped.backedOffMs} ms`);
-  // the default doubles up to 500 ms: 10 + 20 + 40 + 80 + 160 + 320 at least
-  const doubling = await measureInterleaved([a!], { ...opts, monitor: disturbedFirst(6) });
-  assert.ok(doubling.backedOffMs >= 630, `backed off ${doubling.backedOffMs} ms`);
-  const quiet = await measureInterleaved([a!], { ...opts, monitor: disturbedFirst(0) });
-  assert.equal(quiet.backedOffMs, 0);
-  await assert.rejects(measureInterleaved([a!], { maxBackoffMs: -1 }), (e: Error) => e instanceof RangeError && /'maxBackoffMs'/.test(e.message));
-});
-
 test('roundsForRuns: a job counts timed warm runs; bursts of 8 give 4 a round, and at least 5 rounds', () => {
   assert.equal(roundsForRuns(10, 8), 5);
   assert.equal(roundsForRuns(40, 8), 10);

@@ -110,27 +110,9 @@ test('ContentionDetector: baselines from quiet rounds; a slow calibration, a sta
   assert.equal(d.persistent, false, '6 disturbed rounds of 14 is not a persistently disturbed device');
   for (let i = 0; i < 30; i++) d.judge({ ...quiet, cpuMs: 10 });
   assert.equal(d.persistent, true, 'most of the last 40 rounds disturbed');
-  assert.equal(d.busy, true, 'a persistently disturbed device is busy too');
   d.startGroup();
   assert.deepEqual(d.evidence(), [], 'evidence is per group; baselines carry over');
   assert.throws(() => new ContentionDetector({ tolerance: -1 }), (e: Error) => e instanceof RangeError && /'tolerance'/.test(e.message));
-});
-
-test('ContentionDetector.busy: a third of the last 40 rounds disturbed, not yet persistent', () => {
-  const d = new ContentionDetector();
-  d.startGroup();
-  const quiet = { calibrationMs: 1, anchorMs: {}, slowdowns: [], wallMs: 50, cpuMs: 49, timerLagMs: 1, stealFraction: 0 };
-  for (let i = 0; i < 6; i++) d.judge(quiet);
-  for (let i = 0; i < 6; i++) d.judge({ ...quiet, cpuMs: 10 });
-  assert.equal(d.busy, false, '12 rounds are too few to judge the device');
-  for (let i = 0; i < 14; i++) d.judge(quiet);
-  // 6 of 26 disturbed (23%)
-  assert.equal(d.busy, false);
-  for (let i = 0; i < 3; i++) d.judge({ ...quiet, cpuMs: 10 });
-  // 9 of 29 (31%)
-  assert.deepEqual([d.busy, d.persistent], [true, false]);
-  for (let i = 0; i < 40; i++) d.judge(quiet);
-  assert.equal(d.busy, false, 'quiet again once its last 40 rounds are');
 });
 
 test('threadWarning: more threads than free cores', async () => {
