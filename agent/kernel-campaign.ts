@@ -1,5 +1,5 @@
 import { calibrationModel } from '../conditions/index.ts';
-import { sampleGraph, type CampaignSample } from '../ops-library/index.ts';
+import { SAMPLE_GRAPH_VERSION, sampleGraph, type CampaignSample } from '../ops-library/index.ts';
 import type { KernelProfileRecord } from '../protocol/index.ts';
 import { randomId } from './ids.ts';
 import type { RuntimeBackend } from './backends/types.ts';
@@ -79,7 +79,7 @@ export async function runKernelCampaign(o: KernelCampaignOptions): Promise<Kerne
       continue;
     }
     await o.onProfile({
-      id: `ks-${randomId()}`, deviceId: o.deviceId, source: 'sample', measurementId: null, space: null, key: s.key, spec: s.sample, batch: 1,
+      id: `ks-${randomId()}`, deviceId: o.deviceId, source: 'sample', measurementId: null, space: null, key: s.key, spec: { ...s.sample, graph: SAMPLE_GRAPH_VERSION }, batch: 1,
       calibrationMs: calibrationMs !== null && calibrationMs > 0 ? calibrationMs : null,
       profile: { runs: p.runs, warmup: p.warmup, runMs: p.runMs, kernelSumMs: p.kernelSumMs, kernels: p.kernels },
       createdAt: new Date().toISOString(),

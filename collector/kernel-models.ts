@@ -1,4 +1,5 @@
 import { isUsable } from '../conditions/index.ts';
+import { isCurrentSampleSpec } from '../ops-library/index.ts';
 import { trainKernelModel, type KernelModel, type KernelModelOptions, type KernelTrainingProfile } from '../predictor/kernel-model/index.ts';
 import type { Store } from './store/index.ts';
 
@@ -13,6 +14,8 @@ export async function kernelTrainingProfiles(store: Store, deviceId: string): Pr
   for (const p of await store.listKernelProfiles({ deviceId })) {
     const m = p.measurementId ? measurements.get(p.measurementId) : undefined;
     if (m && !isUsable(m)) continue;
+    // a campaign sample of older sample graphs (read straight from the graph input) is not timed as in a network
+    if (p.source === 'sample' && !isCurrentSampleSpec(p.spec)) continue;
     out.push({ id: p.key, kernels: p.profile.kernels, measuredMs: m ? m.stats.median : null });
   }
   return out;
@@ -29,7 +32,7 @@ export async function deviceKernelModel(store: Store, deviceId: string, options:
   if (kernels < 2) {
     const left = (await store.countKernelProfiles({ deviceId })) - profiles.length;
     throw new RangeError(
-      `device '${deviceId}' has ${kernels} usable kernels timed in context${left > 0 ? ` (${left} profiles left out: their networks' measurements were disturbed)` : ''}; ` +
+      `device '${deviceId}' has ${kernels} usable kernels timed in context${left > 0 ? ` (${left} profiles left out: their networks' measurements were disturbed, or campaign samples of older sample graphs)` : ''}; ` +
         `profile some first (\`hwlat profile --kernels --space fbnet --networks 20 --db …\` on that device, on a quiet machine)`,
     );
   }

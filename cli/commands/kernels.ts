@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { calibrationClock, createBackend, fingerprint, kernelProfilerFor, parseBackendSpec, runKernelCampaign } from '../../agent/index.ts';
-import { kernelCampaign, SAMPLE_FAMILIES, type SampleFamily } from '../../ops-library/index.ts';
+import { isCurrentSampleSpec, kernelCampaign, SAMPLE_FAMILIES, type SampleFamily } from '../../ops-library/index.ts';
 import { emit, intOption, numberOption, progressBar, table } from '../output.ts';
 import { examples } from '../help-examples.ts';
 import { dbOption, openDb } from '../store-options.ts';
@@ -66,7 +66,8 @@ function campaignCommand(): Command {
           if (!profiler) throw new RangeError(`'--backend ${o.backend}' has no kernel profiler here; use ort-node or ort-web:wasm`);
           let samples = kernelCampaign({ seed: o.seed });
           if (only) samples = samples.filter((s) => only.includes(s.family));
-          const have = o.resume ? new Set((await store.listKernelProfiles({ deviceId: device.id, source: 'sample' })).map((p) => p.key)) : new Set<string>();
+          // (samples profiled on an older version of the sample graphs are profiled again)
+          const have = o.resume ? new Set((await store.listKernelProfiles({ deviceId: device.id, source: 'sample' })).filter((p) => isCurrentSampleSpec(p.spec)).map((p) => p.key)) : new Set<string>();
           const todo = samples.filter((s) => !have.has(s.key)).slice(0, o.limit);
           const bar = progressBar('kernel campaign', todo.length);
           const result = await runKernelCampaign({

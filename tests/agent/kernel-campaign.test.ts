@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { calibrationClock, createBackend, kernelProfilerFor, runKernelCampaign, type KernelProfiler } from '../../agent/index.ts';
-import { DEFAULT_QUOTAS, kernelCampaign, SAMPLE_FAMILIES, sampleGraph, sampleOutputShape } from '../../ops-library/index.ts';
+import { DEFAULT_QUOTAS, kernelCampaign, SAMPLE_FAMILIES, SAMPLE_GRAPH_VERSION, sampleGraph, sampleOutputShape } from '../../ops-library/index.ts';
 import { KernelProfileRecordSchema, type KernelProfileRecord } from '../../protocol/index.ts';
 import { withStore } from '../helpers/store.ts';
 
@@ -65,14 +65,14 @@ test('a campaign limited to one configuration per family, profiled in context in
   assert.ok(opsOf('shuffle').includes('Transpose'));
   const gelu = kernelCampaign().find((s) => s.sample.kind === 'activation' && s.sample.act === 'gelu')!;
   const geluProfile = await kernelProfilerFor({ backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 }, { runs: 2, warmup: 0 })!.profile(sampleGraph(gelu.sample));
-  assert.deepEqual(geluProfile.kernels.map((k) => k.op), ['com.microsoft:Gelu'], 'the Erf pattern fuses into one Gelu kernel');
+  assert.deepEqual(geluProfile.kernels.map((k) => k.op), ['Neg', 'com.microsoft:Gelu', 'Neg'], 'the Erf pattern fuses into one Gelu kernel (between the Negs that read and write the graph)');
 
   // and into a real SQLite file, read back by op
   await withStore(async (store) => {
     await store.upsertDevice({ id: 'dev-0123456789ab', name: 'x', hardware: { cpu: 'c', cores: 2, memoryBytes: 1e9, os: 'linux', arch: 'x64', gpus: [] }, runtime: { backend: 'ort-node', provider: 'cpu', version: '1.30.0', threads: 1 } });
     assert.deepEqual((await store.insertKernelProfiles(records)), { inserted: records.length, duplicates: 0 });
     const stored = (await store.listKernelProfiles({ source: 'sample' }));
-    assert.deepEqual(stored.map((p) => p.spec), samples.map((s) => s.sample));
+    assert.deepEqual(stored.map((p) => p.spec), samples.map((s) => ({ ...s.sample, graph: SAMPLE_GRAPH_VERSION })), "each sample stored with the version of the graphs it ran on");
     assert.ok((await store.listTimedKernels({ op: 'LayerNormalization', source: 'sample' })).length >= 1);
   });
 });
