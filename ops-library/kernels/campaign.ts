@@ -26,22 +26,22 @@ export const SAMPLE_FAMILIES = Object.freeze([
 export type SampleFamily = (typeof SAMPLE_FAMILIES)[number];
 
 /**
- * Configurations per family in the default campaign: at most 4,930 (as before the variant
- * families: quotas were moved, not grown), fewer distinct with seed 0 (small families run out of
+ * Configurations per family in the default campaign: at most 4,980 (4,930 before DenseNet's
+ * batch norms after a concat joined the batchnorm family), fewer distinct with seed 0 (small families run out of
  * distinct configurations first). Sized with scripts/bench/kernel-campaign.ts so one CPU device
  * finishes it within 30 minutes (21.9 min here under heavy load, see docs/benchmarks.md),
  * weighted toward the convolutions that take most of a CNN's time.
  */
 export const DEFAULT_QUOTAS: Readonly<Record<SampleFamily, number>> = Object.freeze({
   conv: 900, pointwise: 900, dwconv: 700, groupconv: 300, pool: 250, globalpool: 150, gemm: 100, matmul: 200,
-  elementwise: 250, activation: 250, concat: 150, softmax: 80, layernorm: 100, batchnorm: 100, shuffle: 120,
+  elementwise: 250, activation: 250, concat: 150, softmax: 80, layernorm: 100, batchnorm: 150, shuffle: 120,
   se: 150, split: 80, gather: 30, attention: 120,
 });
 
 /** The share of a family's quota drawn from its variant stream (the rest: the original stream). */
 const VARIANT_SHARE: Readonly<Partial<Record<SampleFamily, number>>> = Object.freeze({
   conv: 0.12, pointwise: 0.2, dwconv: 0.2, groupconv: 0.3, pool: 0.4, globalpool: 0.5, activation: 0.25, layernorm: 0.3,
-  matmul: 0.3,
+  matmul: 0.3, batchnorm: 1 / 3,
 });
 
 /** One configuration of the campaign, with the key it is stored under. */
@@ -240,7 +240,7 @@ function draw(r: Rng, f: SampleFamily): KernelSample | null {
 
 /**
  * A configuration of a family's variant stream: what real models run that the original draw
- * missed (SiLU, channel counts off the multiples of 8, SE convs on [C, 1, 1], pools after a
+ * missed (SiLU, channel counts off the multiples of 8, SE convs on [C, 1, 1], batch norms in the blocked layout, pools after a
  * conv and heads, SkipLayerNormalization, linear layers with their bias); null for a family without variants.
  */
 function drawVariant(r: Rng, f: SampleFamily): KernelSample | null {
@@ -298,6 +298,11 @@ function drawVariant(r: Rng, f: SampleFamily): KernelSample | null {
     }
     case 'layernorm':
       return { kind: 'layernorm', tokens: pick(r, [...TOKENS, 784, 3136]), d: pick(r, [64, 96, 128, ...WIDTHS, 1024]), skip: true };
+    case 'batchnorm': {
+      // DenseNet's pre-activation after each concat: channels grow by 32 per layer through a block
+      const [hw, lo, hi] = pick(r, [[56, 2, 8], [28, 4, 16], [14, 8, 32], [7, 16, 32]] as const);
+      return { kind: 'batchnorm', c: 32 * (lo + Math.floor(r() * (hi - lo + 1))), hw, act: r() < 0.85 ? 'relu' : 'none', from: 'pool' };
+    }
     case 'matmul': {
       // a transformer's linear layers with their bias (ViT's qkv, projection and MLP; ConvNeXt's
       // channels-last MLP on 56²…7² tokens): ORT runs MatMul + Add as a Gemm of that many rows
@@ -383,7 +388,7 @@ export function sampleKey(s: KernelSample): string {
     case 'layernorm':
       return `${fam}:t${s.tokens}-d${s.d}${s.skip ? '-skip' : ''}`;
     case 'batchnorm':
-      return `${fam}:c${s.c}-hw${s.hw}-${s.act}`;
+      return `${fam}:c${s.c}-hw${s.hw}-${s.act}${s.from === 'pool' ? '-pool' : ''}`;
     case 'shuffle':
       return `${fam}:c${s.c}-hw${s.hw}-g${s.groups}`;
     case 'se':

@@ -45,7 +45,18 @@ export type KernelSample =
   | { kind: 'concat'; channels: readonly number[]; hw: number }
   | { kind: 'softmax'; shape: readonly number[] }
   | { kind: 'layernorm'; tokens: number; d: number; /** the residual Add before it (ORT: SkipLayerNormalization) */ skip?: boolean }
-  | { kind: 'batchnorm'; c: number; hw: number; act: SampleActivation }
+  | {
+      kind: 'batchnorm';
+      c: number;
+      hw: number;
+      act: SampleActivation;
+      /**
+       * 'pool': read from a 3×3 max pool (stride 1), so the BatchNorm takes the blocked layout it has
+       * after DenseNet's concats, where ORT runs it as a 1×1 depthwise NCHWc conv (a conv before it
+       * would absorb it instead)
+       */
+      from?: 'pool';
+    }
   | { kind: 'shuffle'; c: number; hw: number; groups: number }
   /** squeeze-and-excitation after a depthwise 3×3 conv (MobileNetV3, EfficientNet, RegNetY): GAP → 1×1 c→squeeze → 1×1 squeeze→c → gate → Mul */
   | { kind: 'se'; c: number; hw: number; squeeze: number; act: 'relu' | 'hswish' | 'silu'; gate: 'sigmoid' | 'hardsigmoid' }
@@ -284,7 +295,8 @@ export function sampleGraph(s: KernelSample, options: { batch?: number; seed?: n
       break;
     }
     case 'batchnorm': {
-      const x = g.input([batch, s.c, s.hw, s.hw]);
+      const input = g.input([batch, s.c, s.hw, s.hw]);
+      const x = s.from === 'pool' ? g.node('MaxPool', [input], [ints('kernel_shape', [3, 3]), ints('strides', [1, 1]), ints('pads', [1, 1, 1, 1])]) : input;
       y = g.act(g.node('BatchNormalization', [x, g.tensor([s.c], 0.1, 1), g.tensor([s.c], 0.1), g.tensor([s.c], 0.1), g.tensor([s.c], 0.1, 1)], [float('epsilon', 1e-5)]), s.act);
       break;
     }
