@@ -1,3 +1,3 @@
 export type { KernelCost, KernelCostSource, KernelModelOptions, KernelModelPrediction, KernelTrainingProfile } from './types.ts';
 export { KernelModel, kernelKey, type KernelModelJson } from './model.ts';
-export { trainKernelModel } from './train.ts';
+export { signTestP, trainKernelModel } from './train.ts';
