@@ -18,6 +18,7 @@ const model = join(dir, 'model');
 const QUICK = ['--repeats', '3', '--min-time', '0', '--warmup', '1'];
 const ARCHS = sampleArchs(nb201, { count: 20, seed: 99 });
 let deviceId = '';
+let droppedOps = 0;
 
 function ok(res: CliResult, what: string): any {
   assert.equal(res.code, 0, `${what} failed:\n${res.stderr}`);
@@ -37,8 +38,10 @@ test('hwlat train writes a predictor directory and reports its validation', asyn
   assert.equal(out.device, deviceId);
   assert.equal(out.space, 'nasbench201');
   assert.ok(['lut-sum', 'composite', 'encoding-mlp'].includes(out.chosen));
-  assert.equal(out.training.networks + out.training.validation, 30);
-  assert.equal(out.training.lutEntries, spaceUnits(nb201).size);
+  // a busy test machine may have measured some of them disturbed: those are left out, and said so
+  droppedOps = out.quality.dropped.ops;
+  assert.equal(out.training.networks + out.training.validation + out.quality.dropped.networks, 30);
+  assert.equal(out.training.lutEntries + droppedOps, spaceUnits(nb201).size);
   assert.equal(out.training.regressorUnits, 0);
   for (const kind of ['lut-sum', 'composite', 'encoding-mlp']) {
     assert.ok(out.metrics[kind] && Number.isFinite(out.metrics[kind].mape), `metrics of ${kind}`);
@@ -62,7 +65,8 @@ test('hwlat predict: one architecture (latency, band, breakdown) and a CSV batch
   const units = nb201.units(arch).map(specKey).sort();
   assert.deepEqual(p.breakdown.map((b: { key: string }) => b.key).sort(), units);
   for (const b of p.breakdown) {
-    assert.equal(b.source, 'lut', b.key);
+    // from the LUT, or, for an op measured disturbed and left out, from the regressor
+    assert.ok(b.source === 'lut' || (droppedOps > 0 && b.source === 'regressor'), `${b.key}: ${b.source}`);
     assert.ok(b.ms > 0, b.key);
   }
 
