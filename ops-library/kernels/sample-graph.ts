@@ -350,13 +350,12 @@ export function sampleGraph(s: KernelSample, options: { batch?: number; seed?: n
     g.nodes.push({ opType: 'Neg', input: [r], output: [o], name: `n_out_${i}`, attribute: [] });
     return o;
   });
-  const last = { output: outputs };
   const outShape = sampleOutputShape(s, batch);
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'hwlat-kernel-campaign',
     opsetImport: [{ domain: '', version: OPSET }],
-    graph: { name: 'kernel-sample', node: g.nodes, initializer: g.inits, input: g.inputs, output: last.output.map((name) => valueInfo(name, outShape)) },
+    graph: { name: 'kernel-sample', node: g.nodes, initializer: g.inits, input: g.inputs, output: outputs.map((name) => valueInfo(name, outShape)) },
   });
   return onnx.ModelProto.encode(model).finish();
 }
