@@ -131,7 +131,8 @@ async function predictOnnxFile(o: PredictFlags): Promise<void> {
       const count = (s: string) => p.kernels.filter((k) => k.source === s).length;
       return [
         `${p.ms.toFixed(3)} ms on ${device.id} (${runtime}): ${p.kernels.length} kernels ${p.kernelSumMs.toFixed(3)} ms + overhead ${p.overheadMs.toFixed(3)} ms; ` +
-          `${count('measured')} timed on the device, ${count('regressor')} by their type's regressor, ${count('fallback')} by a fallback`,
+          `${count('measured')} timed on the device, ${count('regressor')} by their type's regressor, ${count('fallback')} by a fallback` +
+          (p.context.mode === 'none' ? '' : `; campaign samples carried into networks by ${Object.entries(p.context.factors).map(([k, f]) => `×${f.toFixed(3)} (${k})`).slice(0, 3).join(', ')}`),
         table(['kernel', 'nodes', 'ms', 'source'], p.kernels.map((k) => [k.type, k.nodes.length > 2 ? `${k.nodes.slice(0, 2).join(', ')}, …` : k.nodes.join(', '), k.ms.toFixed(4), k.model && k.source !== 'measured' ? `${k.source} (${k.model})` : k.source])),
         ...(p.unmapped.length > 0
           ? [`not mapped (priced by the all-kernels fallback; --strict refuses): ${p.unmapped.map((u) => `${u.op} ${(100 * u.macsShare).toFixed(1)}% of MACs`).join('; ')}`]

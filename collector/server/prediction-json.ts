@@ -33,5 +33,7 @@ export function kernelModelPredictionJson(p: OnnxModelPrediction) {
     overhead_ms: p.overheadMs,
     kernels: p.kernels.map((k) => ({ op: k.op, type: k.type, nodes: k.nodes, ms: k.ms, source: k.source, ...(k.model ? { regressor: k.model } : {}) })),
     unmapped: p.unmapped.map((u) => ({ op: u.op, nodes: u.nodes, macs_share: u.macsShare, ms: u.ms })),
+    // how the device's kernel-campaign samples were carried into networks ('none', 'any', 'type') and by what factors
+    samples_in_context: { mode: p.context.mode, factors: p.context.factors },
   };
 }

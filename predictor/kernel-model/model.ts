@@ -1,6 +1,7 @@
 import { KERNEL_FEATURE_NAMES, baseOp, kernelFeatures, kernelType } from '../../ops-library/kernels/features.ts';
 import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
 import { kernelRegressorKind, type KernelRegressor } from '../kernel-regressors/index.ts';
+import type { KernelContext } from './context.ts';
 import type { KernelCost, KernelModelPrediction } from './types.ts';
 
 /** The saved form of a device's kernel model (JSON). */
@@ -14,6 +15,8 @@ export interface KernelModelJson {
   measured: Record<string, number>;
   /** per-run overhead: a + b · kernels */
   overhead: { a: number; b: number; fittedOn: number };
+  /** how campaign samples were carried into networks (absent in models saved before it existed: none) */
+  context?: KernelContext;
 }
 
 export const logFeatures = (k: RuntimeKernel): number[] => kernelFeatures(k).map((v) => Math.log1p(Math.max(0, v)));
@@ -40,6 +43,10 @@ export class KernelModel {
 
   get overhead(): KernelModelJson['overhead'] {
     return this.data.overhead;
+  }
+
+  get context(): KernelContext {
+    return this.data.context ?? { mode: 'none', factors: {} };
   }
 
   /** the regressor names this model holds, with their sample counts */

@@ -1,6 +1,7 @@
 import { binomialDistribution, median } from 'simple-statistics';
 import { KERNEL_FEATURE_NAMES, baseOp, kernelType } from '../../ops-library/kernels/features.ts';
 import { kernelRegressorKind } from '../kernel-regressors/index.ts';
+import { fitKernelContext, samplesInContext } from './context.ts';
 import { KernelModel, kernelKey, logFeatures, type KernelModelJson } from './model.ts';
 import type { KernelModelOptions, KernelTrainingProfile } from './types.ts';
 
@@ -29,7 +30,8 @@ const FLOOR_MS = 1e-4;
  * 'any' get a log-linear one as fallbacks. The overhead term is fitted on the profiles that carry a latency measured
  * without the profiler: measured − Σ kernels ≈ b · kernels (b: the median per-kernel gap, where the
  * networks agree on its sign, else 0); their
- * kernels are then scaled to the rest of that latency (`scaleToMeasured`).
+ * kernels are then scaled to the rest of that latency (`scaleToMeasured`), and campaign samples are
+ * carried into networks by the context factors the device's networks call for (`context`).
  *
  * @example
  * const model = trainKernelModel(profiles, { kind: 'random-forest' });
@@ -61,6 +63,9 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
       return f > 0 ? { ...p, kernels: p.kernels.map((k) => ({ ...k, ms: k.ms * f })) } : p;
     });
   }
+  // campaign samples carried into networks, where the device's own networks show they run otherwise
+  const context = fitKernelContext(profiles, options.context ?? 'auto');
+  profiles = samplesInContext(profiles, context);
   const all = profiles.flatMap((p) => p.kernels);
   if (all.length < 2) throw new RangeError(`'profiles' must hold at least 2 timed kernels, got ${all.length}`);
 
@@ -104,5 +109,5 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
     regressors[name] = { kind: k.name, trainedOn: g.y.length, model: k.fit(g.x, g.y, { seed: options.seed }).toJSON() };
   }
 
-  return new KernelModel({ format: 'hwlat-kernel-model', version: 1, featureNames: [...KERNEL_FEATURE_NAMES], regressors, measured: medians(measured), overhead });
+  return new KernelModel({ format: 'hwlat-kernel-model', version: 1, featureNames: [...KERNEL_FEATURE_NAMES], regressors, measured: medians(measured), overhead, context });
 }

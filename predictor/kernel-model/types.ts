@@ -53,6 +53,14 @@ export interface KernelModelOptions {
    * that latency (default true): kernels are learned at the device's warm latency, not the profiler's
    */
   scaleToMeasured?: boolean;
+  /**
+   * how campaign samples carry into networks (predictor/kernel-model/context.ts): 'auto' (default)
+   * picks 'none', 'any' or 'type' by leave-one-network-out on the device's own networks
+   */
+  context?: KernelContextMode;
 }
+
+/** How campaign samples' kernel times are carried into networks: not at all, one factor, one per kernel type, or chosen. */
+export type KernelContextMode = 'none' | 'any' | 'type' | 'auto';
 
 export type { RuntimeKernel, TimedKernel };

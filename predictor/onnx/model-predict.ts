@@ -1,7 +1,7 @@
 import { importOnnx, type ImportOptions } from '../../ops-library/onnx/import/index.ts';
 import { kernels as detectKernels, RULE_SETS } from '../../ops-library/kernels/index.ts';
 import { kernelMacs } from '../../ops-library/kernels/features.ts';
-import type { KernelCost, KernelModel } from '../kernel-model/index.ts';
+import type { KernelContext, KernelCost, KernelModel } from '../kernel-model/index.ts';
 
 /** A kernel no regressor of its own type or op family answers for: priced by the all-kernels fallback. */
 export interface UnmappedKernel {
@@ -23,6 +23,8 @@ export interface OnnxModelPrediction {
   kernels: KernelCost[];
   /** kernels only the all-kernels fallback could price (empty when every one was mapped) */
   unmapped: UnmappedKernel[];
+  /** how the device's campaign samples were carried into networks when its kernel model was trained */
+  context: KernelContext;
 }
 
 /** `--strict` and an unmapped kernel: names every one. */
@@ -70,5 +72,5 @@ export function predictOnnxModel(bytes: Uint8Array, model: KernelModel, options:
     c.source === 'fallback' && c.model === 'any' ? [{ op: c.op, nodes: c.nodes, macsShare: kernelMacs(ks[i]!) / totalMacs, ms: c.ms }] : [],
   );
   if (strict && unmapped.length > 0) throw new UnmappedKernelsError(unmapped);
-  return { ms: p.ms, kernelSumMs: p.kernelSumMs, overheadMs: p.overheadMs, runtime, kernels: p.kernels, unmapped };
+  return { ms: p.ms, kernelSumMs: p.kernelSumMs, overheadMs: p.overheadMs, runtime, kernels: p.kernels, unmapped, context: model.context };
 }

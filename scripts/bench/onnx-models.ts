@@ -8,7 +8,7 @@
 // from the imported graph (--kernels detected, the whole path a user gets). Its own timings are
 // never used for its prediction.
 //
-//   npx tsx scripts/bench/onnx-models.ts [--models resnet18,…] [--kind random-forest|log-linear]
+//   npx tsx scripts/bench/onnx-models.ts [--models resnet18,…] [--kind random-forest|log-linear] [--context auto|none|any|type]
 //        [--kernels profiled|detected|both] [--backend ort-node:cpu|ort-web:wasm] [--cache FILE.json] [--passes 2]
 //        [--db FILE --device ID (kernel profiles stored there, e.g. by `hwlat kernels campaign`)] [--json]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,13 +24,14 @@ import { runtimeRuleSet } from '../../predictor/onnx/index.ts';
 import { kernels } from '../../ops-library/kernels/index.ts';
 import type { RuntimeKernel } from '../../ops-library/kernels/types.ts';
 import { importOnnx } from '../../ops-library/onnx/import/index.ts';
-import { trainKernelModel, type KernelTrainingProfile } from '../../predictor/kernel-model/index.ts';
+import { trainKernelModel, type KernelContextMode, type KernelTrainingProfile } from '../../predictor/kernel-model/index.ts';
 import { exportTorchvision, TORCHVISION_MODELS, torchUnavailable, type TorchvisionModel } from '../../tests/helpers/torchvision.ts';
 
 const { values: args } = parseArgs({
   options: {
     models: { type: 'string', default: TORCHVISION_MODELS.join(',') },
     kind: { type: 'string', default: 'random-forest' },
+    context: { type: 'string', default: 'auto' },
     kernels: { type: 'string', default: 'both' },
     backend: { type: 'string', default: 'ort-node:cpu' },
     threads: { type: 'string', default: '1' },
@@ -108,8 +109,8 @@ const strip = (k: RuntimeKernel): RuntimeKernel => ({ op: k.op, attrs: k.attrs, 
 const rows: Array<Record<string, unknown>> = [];
 for (const held of data) {
   const train: KernelTrainingProfile[] = [...data.filter((d) => d !== held).map((d) => ({ id: d.name, kernels: d.kernels, measuredMs: d.measuredMs })), ...samples];
-  const model = trainKernelModel(train, { kind: args.kind, seed: 1 });
-  const row: Record<string, unknown> = { model: held.name, measuredMs: held.measuredMs, cv: held.cv, load: held.load ?? null, kernels: held.kernels.length };
+  const model = trainKernelModel(train, { kind: args.kind, seed: 1, context: args.context as KernelContextMode });
+  const row: Record<string, unknown> = { model: held.name, measuredMs: held.measuredMs, cv: held.cv, load: held.load ?? null, kernels: held.kernels.length, context: model.context.mode };
   const viaProfile = model.predict(held.kernels.map(strip));
   row.profiled = { ms: viaProfile.ms, error: viaProfile.ms / held.measuredMs - 1, measured: viaProfile.kernels.filter((k) => k.source === 'measured').length, fallback: viaProfile.kernels.filter((k) => k.source === 'fallback').length };
   if (detect) {
@@ -130,15 +131,15 @@ const summary = (key: 'profiled' | 'detected') => {
   const abs = errs.map(Math.abs);
   return { models: errs.length, within10: abs.filter((e) => e <= 0.1).length / abs.length, medianAbsError: quantile(abs, 0.5), maxAbsError: Math.max(...abs) };
 };
-const result = { backend: args.backend, runtime, kind: args.kind, threads: Number(args.threads), samples: samples.length, rows, profiled: summary('profiled'), detected: summary('detected') };
+const result = { backend: args.backend, runtime, kind: args.kind, context: args.context, threads: Number(args.threads), samples: samples.length, rows, profiled: summary('profiled'), detected: summary('detected') };
 if (args.json) console.log(JSON.stringify(result, null, 2));
 else {
   const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '–');
   console.log(`${args.backend} (${runtime} rules), kernel regressor: ${args.kind}; ${samples.length} campaign samples; leave-one-model-out`);
-  console.log('| model | measured ms (load) | kernels | predicted (ORT\'s kernels) | error | measured/fallback kernels | predicted (detected) | error |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| model | measured ms (load) | kernels | samples in context | predicted (ORT\'s kernels) | error | measured/fallback kernels | predicted (detected) | error |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows as any[]) {
-    console.log(`| ${r.model} | ${r.measuredMs.toFixed(2)} (${r.load === null ? '–' : r.load.toFixed(1)}) | ${r.kernels} | ${r.profiled.ms.toFixed(2)} | ${pct(r.profiled.error)} | ${r.profiled.measured}/${r.profiled.fallback} | ${r.detected?.ms?.toFixed(2) ?? r.detected?.failure ?? '–'} | ${pct(r.detected?.error)} |`);
+    console.log(`| ${r.model} | ${r.measuredMs.toFixed(2)} (${r.load === null ? '–' : r.load.toFixed(1)}) | ${r.kernels} | ${r.context} | ${r.profiled.ms.toFixed(2)} | ${pct(r.profiled.error)} | ${r.profiled.measured}/${r.profiled.fallback} | ${r.detected?.ms?.toFixed(2) ?? r.detected?.failure ?? '–'} | ${pct(r.detected?.error)} |`);
   }
   for (const k of ['profiled', 'detected'] as const) {
     const s = result[k];

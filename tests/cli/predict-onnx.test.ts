@@ -39,6 +39,7 @@ test('hwlat predict --onnx: an unseen network predicted kernel by kernel from th
   assert.ok(Math.abs(p.kernel_sum_ms - p.kernels.reduce((a: number, k: { ms: number }) => a + k.ms, 0)) < 1e-9);
   assert.ok(p.kernels.every((k: { ms: number; source: string }) => k.ms > 0 && ['measured', 'regressor', 'fallback'].includes(k.source)));
   assert.ok(p.kernels.some((k: { source: string }) => k.source === 'measured'), 'FBNet networks share kernels: some were timed exactly so');
+  assert.ok(['none', 'any'].includes(p.samples_in_context.mode) && typeof p.samples_in_context.factors === 'object', JSON.stringify(p.samples_in_context));
   const text = await hwlat(['predict', '--onnx', file, '--device', device, '--db', db]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^\\d+\\.\\d{3} ms on ${device} \\(ort-cpu\\): ${p.kernels.length} kernels`));

@@ -135,3 +135,48 @@ test('a kernel timed inside a network is priced by that timing, not by the same 
   assert.equal(c.source, 'measured');
   assert.equal(c.ms, 0.3);
 });
+
+test('campaign samples are carried into networks by the factor the device\'s own networks show, or left as timed where they agree', () => {
+  const conv = (group: number, c: number, hw: number, ms: number, name: string) => ({
+    op: 'com.microsoft.nchwc:Conv',
+    attrs: { group, kernel_shape: [3, 3], strides: [1, 1] },
+    inputs: [[1, c, hw, hw], [c, c / group, 3, 3], [c]],
+    outputs: [[1, c, hw, hw]],
+    nodes: [name],
+    name,
+    ms,
+  });
+  // four networks, each with two depthwise and two dense convs of its own shapes; every one of
+  // those kernels was also timed alone in a sample, at `dwRatio` / `denseRatio` times its in-network time
+  const device = (dwRatio: number, denseRatio: number) => {
+    const profiles: KernelTrainingProfile[] = [];
+    for (let n = 0; n < 4; n++) {
+      const ks = [conv(32, 32, 8 + 2 * n, 0.1 + 0.01 * n, `dw${n}a`), conv(32, 32, 40 + 2 * n, 0.4 + 0.01 * n, `dw${n}b`), conv(1, 16, 8 + 2 * n, 0.2 + 0.01 * n, `d${n}a`), conv(1, 16, 40 + 2 * n, 0.8 + 0.01 * n, `d${n}b`)];
+      profiles.push({ id: `net${n}`, kernels: ks, measuredMs: ks.reduce((a, k) => a + k.ms, 0) });
+      for (const k of ks) profiles.push({ id: `sample-${k.name}`, kernels: [{ ...k, ms: k.ms * (k.attrs.group > 1 ? dwRatio : denseRatio) }], measuredMs: null });
+    }
+    // a depthwise kernel that only a sample timed
+    profiles.push({ id: 'sample-only', kernels: [conv(32, 32, 100, 1.5, 'only')], measuredMs: null });
+    return profiles;
+  };
+  const only = strip(conv(32, 32, 100, 0, 'x'));
+
+  const one = trainKernelModel(device(1.5, 1.5), { kind: 'log-linear' });
+  assert.equal(one.context.mode, 'any');
+  assert.ok(Math.abs((one.context.factors.any as number) - 1 / 1.5) < 1e-9, JSON.stringify(one.context));
+  assert.ok(Math.abs(one.cost(only).ms - 1) < 1e-9, `a sample-only depthwise kernel timed at 1.5 ms alone is priced ${one.cost(only).ms} ms`);
+  assert.ok((one.context.validation?.any as number) < 1e-9 && Math.abs((one.context.validation?.none as number) - 0.5) < 1e-9);
+  assert.deepEqual(new KernelModel(JSON.parse(JSON.stringify(one.toJSON()))).context, one.context);
+
+  const agree = trainKernelModel(device(1, 1), { kind: 'log-linear' });
+  assert.equal(agree.context.mode, 'none');
+  assert.equal(agree.cost(only).ms, 1.5);
+
+  // per kernel type when asked for: depthwise samples carried by their own factor, dense ones by theirs
+  const typed = trainKernelModel(device(1.5, 1), { kind: 'log-linear', context: 'type' });
+  assert.ok(Math.abs((typed.context.factors['com.microsoft.nchwc:Conv/depthwise'] as number) - 1 / 1.5) < 1e-9, JSON.stringify(typed.context));
+  assert.ok(Math.abs((typed.context.factors['com.microsoft.nchwc:Conv/dense'] as number) - 1) < 1e-9, JSON.stringify(typed.context));
+  assert.ok(Math.abs(typed.cost(only).ms - 1) < 1e-9);
+  // asked for explicitly, a mode is used as asked
+  assert.equal(trainKernelModel(device(1.5, 1), { kind: 'log-linear', context: 'none' }).cost(only).ms, 1.5);
+});
