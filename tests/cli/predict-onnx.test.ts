@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openStore, startCollector } from '../../collector/index.ts';
+import { MAX_ONNX_BYTES } from '../../collector/server/onnx-routes.ts';
 import { buildOnnx, getSpace, lowerNetwork, sampleArchs } from '../../ops-library/index.ts';
 import { hwlat } from '../helpers/cli.ts';
 import { attr, floatTensor, tinyModel } from '../ops-library/onnx-test-models.ts';
@@ -72,6 +73,10 @@ test('hwlat predict --onnx: bad input is a clear error and a non-zero exit', asy
     [['--onnx', notOnnx, '--device', device, '--db', db, '--input-shape', '1xax3'], /'--input-shape' must look like 1x3x224x224/],
   ];
   const symbolic = write('symbolic.onnx', tinyModel({ inputs: [['x', ['batch', 3, 8, 8]]], outputs: ['y'], nodes: [['Relu', ['x'], ['y']]] }));
+  const whole = buildOnnx(lowerNetwork(getSpace('fbnet').expand(sampleArchs(getSpace('fbnet'), { count: 1, seed: 78 })[0]!)));
+  cases.push([['--onnx', write('truncated.onnx', whole.subarray(0, Math.floor(whole.byteLength / 2))), '--device', device, '--db', db], /ONNX/]);
+  const custom = tinyModel({ inputs: [['x', [1, 4]]], outputs: ['y'], nodes: [{ opType: 'Frobnicate', domain: 'com.example', input: ['x'], output: ['y'], name: 'mystery' }] });
+  cases.push([['--onnx', write('custom.onnx', custom), '--device', device, '--db', db], /com\.example:Frobnicate \(node 'mystery'\)/]);
   cases.push([['--onnx', symbolic, '--device', device, '--db', db], /symbolic dimensions \[batch, 3, 8, 8\]; pass its concrete shape with --input-shape/]);
   for (const [args, message] of cases) {
     const r = await hwlat(['predict', ...args]);
@@ -114,6 +119,16 @@ test('POST /api/predict/onnx: the same prediction over HTTP; strict, symbolic sh
     const junk = await post(`device=${device}`, 'not a model');
     assert.equal(junk.status, 400, JSON.stringify(junk.body));
     assert.equal((await post('device=dev-000000000000', bytes)).status, 404);
+    // a truncated file, an operator the importer does not know, a body over the limit
+    const truncated = await post(`device=${device}`, bytes.subarray(0, Math.floor(bytes.byteLength / 2)));
+    assert.equal(truncated.status, 400, JSON.stringify(truncated.body));
+    const custom = tinyModel({ inputs: [['x', [1, 4]]], outputs: ['y'], nodes: [{ opType: 'Frobnicate', domain: 'com.example', input: ['x'], output: ['y'], name: 'mystery' }] });
+    const unknownOp = await post(`device=${device}`, custom);
+    assert.ok(unknownOp.status >= 400 && unknownOp.status < 500, JSON.stringify(unknownOp));
+    assert.match(unknownOp.body.error, /com\.example:Frobnicate \(node 'mystery'\)/);
+    const big = await post(`device=${device}`, new Uint8Array(MAX_ONNX_BYTES + 1));
+    assert.equal(big.status, 413);
+    assert.match(big.body.error, /exceeds 67108864 bytes; strip the weights first \('hwlat onnx strip/);
   } finally {
     await collector.close();
     store.close();
