@@ -19,9 +19,18 @@ import { freePort } from '../helpers/procs.ts';
 import { GOOD_STATS, testDevice } from '../helpers/raw-agent.ts';
 
 const dirs: string[] = [];
-after(() => {
+/** every connection and scripted collector a test opened: closed here too, so a failed assertion leaves nothing running */
+const live: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const stop of live.splice(0)) await stop().catch(() => undefined);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+/** a connection closed after the tests whatever happens to the test that opened it */
+function connection(options: ConstructorParameters<typeof CollectorConnection>[0]): CollectorConnection {
+  const conn = new CollectorConnection(options);
+  live.push(() => conn.close());
+  return conn;
+}
 function outbox(): Outbox {
   const d = mkdtempSync(join(tmpdir(), 'hwlat-failover-'));
   dirs.push(d);
@@ -55,6 +64,14 @@ async function collector(name: string) {
     });
   });
   const { port } = wss.address() as { port: number };
+  let killed = false;
+  const kill = async () => {
+    if (killed) return;
+    killed = true;
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+  live.push(kill);
   return {
     url: `ws://127.0.0.1:${port}/ws`,
     received,
@@ -62,10 +79,7 @@ async function collector(name: string) {
     state,
     results: () => received.filter((m): m is ResultMessage => m.type === 'result').map((m) => m.resultId),
     /** the collector dies: every socket cut, nothing listens on the port any more */
-    kill: async () => {
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    kill,
   };
 }
 
@@ -113,7 +127,7 @@ test('a dead first collector: the agent connects to the next at once, with no ba
   const b = await collector('b');
   const events: AgentEvent[] = [];
   // a backoff so long the test would time out if the agent waited one before trying the second
-  const conn = new CollectorConnection({ url: [dead, b.url], hello, outbox: outbox(), backoff: { baseMs: 60_000, capMs: 60_000 }, log: (e) => events.push(e) });
+  const conn = connection({ url: [dead, b.url], hello, outbox: outbox(), backoff: { baseMs: 60_000, capMs: 60_000 }, log: (e) => events.push(e) });
   const t0 = Date.now();
   conn.start();
   const w = await conn.ready();
@@ -132,7 +146,7 @@ test('a collector that dies mid-run: unacked results go to the next one under th
   b.state.acking = true;
   const box = outbox();
   const events: AgentEvent[] = [];
-  const conn = new CollectorConnection({ url: [a.url, b.url], hello, outbox: box, backoff: { baseMs: 50, capMs: 200 }, pingMs: 0, log: (e) => events.push(e) });
+  const conn = connection({ url: [a.url, b.url], hello, outbox: box, backoff: { baseMs: 50, capMs: 200 }, pingMs: 0, log: (e) => events.push(e) });
   conn.start();
   assert.equal((await conn.ready()).session, 'a-1');
   // r1 is acked by a; r2 and r3 reach a but a dies before acking them; r4 is measured while no collector is there
@@ -167,7 +181,7 @@ test('all collectors down: rounds back off, then the first to come back gets the
   const portB = await freePort();
   const urls = [`ws://127.0.0.1:${portA}/ws`, `ws://127.0.0.1:${portB}/ws`];
   const events: AgentEvent[] = [];
-  const conn = new CollectorConnection({ url: urls, hello, outbox: outbox(), backoff: { baseMs: 100, capMs: 400, random: () => 0.99 }, log: (e) => events.push(e) });
+  const conn = connection({ url: urls, hello, outbox: outbox(), backoff: { baseMs: 100, capMs: 400, random: () => 0.99 }, log: (e) => events.push(e) });
   conn.start();
   await until('two rounds failed', () => events.filter((e) => e.event === 'failover').length >= 4);
   // inside a round: no wait; at the end of round r: the backoff of round r
@@ -194,7 +208,7 @@ test('a collector that refuses the agent (version, token): the agent goes on to 
   const b = await collector('b');
   a.state.refuse = 'version';
   const events: AgentEvent[] = [];
-  const conn = new CollectorConnection({ url: [a.url, b.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events.push(e) });
+  const conn = connection({ url: [a.url, b.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events.push(e) });
   conn.start();
   const w = await conn.ready();
   assert.equal(w.session, 'b-1', 'welcomed by the second collector');
@@ -210,7 +224,7 @@ test('a collector that refuses the agent (version, token): the agent goes on to 
   c.state.refuse = 'version';
   d.state.refuse = 'unauthorized';
   const events2: AgentEvent[] = [];
-  const conn2 = new CollectorConnection({ url: [c.url, d.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events2.push(e) });
+  const conn2 = connection({ url: [c.url, d.url], hello, outbox: outbox(), backoff: { baseMs: 50, capMs: 100 }, log: (e) => events2.push(e) });
   conn2.start();
   await assert.rejects(conn2.ready(), (e: Error) => e.name === 'CollectorRefusedError' && /unauthorized/.test(e.message) && e.message.includes(d.url));
   assert.equal(c.state.hellos, 1, 'each collector asked once, no retry loop against refusals');
@@ -238,7 +252,7 @@ test('a result submitted while a welcome re-sends the outbox goes out once on th
   await real.put(result('result-old'));
   slow = true;
   const events: AgentEvent[] = [];
-  const conn = new CollectorConnection({ url: [b.url], hello, outbox: box, pingMs: 0, log: (e) => events.push(e) });
+  const conn = connection({ url: [b.url], hello, outbox: box, pingMs: 0, log: (e) => events.push(e) });
   conn.start();
   await until('welcomed', () => events.some((e) => e.event === 'connected'));
   await conn.submit(result('result-new'));
