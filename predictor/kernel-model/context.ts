@@ -83,6 +83,7 @@ export function contextFactor(factors: Readonly<Record<string, number>>, k: Time
  * const ctx = fitKernelContext(profiles, 'auto'); // { mode: 'any', factors: { any: 0.86 }, validation: { none: 0.11, any: 0.07 } }
  */
 export function fitKernelContext(profiles: readonly KernelTrainingProfile[], mode: KernelContextMode = 'auto'): KernelContext {
+  if (!['none', 'any', 'type', 'auto'].includes(mode)) throw new RangeError(`'context' must be one of none, any, type, auto; got '${String(mode)}'`);
   const networks = profiles.filter(isNetwork);
   const samples = new Map([...timesByKey(profiles.filter((p) => !isNetwork(p)))].map(([key, e]) => [key, median(e.ms)]));
   if (mode !== 'auto') return { mode, factors: fitFactors(networks, samples, mode) };

@@ -179,4 +179,5 @@ test('campaign samples are carried into networks by the factor the device\'s own
   assert.ok(Math.abs(typed.cost(only).ms - 1) < 1e-9);
   // asked for explicitly, a mode is used as asked
   assert.equal(trainKernelModel(device(1.5, 1), { kind: 'log-linear', context: 'none' }).cost(only).ms, 1.5);
+  assert.throws(() => trainKernelModel(device(1, 1), { context: 'sometimes' as 'auto' }), /'context' must be one of none, any, type, auto; got 'sometimes'/);
 });
