@@ -2,7 +2,7 @@ import { median } from 'simple-statistics';
 import { baseOp, kernelType } from '../../ops-library/kernels/features.ts';
 import type { TimedKernel } from '../../ops-library/kernels/types.ts';
 import { kernelKey } from './model.ts';
-import type { KernelContextMode, KernelTrainingProfile } from './types.ts';
+import { isNetworkProfile as isNetwork, KERNEL_CONTEXT_MODES, type KernelContextMode, type KernelTrainingProfile } from './types.ts';
 
 /** kernels timed both ways a type needs before its own factor is used; with fewer, its op family's, then all kernels' */
 const MIN_PAIRS = 3;
@@ -20,8 +20,6 @@ export interface KernelContext {
    */
   validation?: Partial<Record<Exclude<KernelContextMode, 'auto'>, number>>;
 }
-
-const isNetwork = (p: KernelTrainingProfile): boolean => typeof p.measuredMs === 'number';
 
 /** kernel key → its kernel and the times it was timed, over the given profiles */
 function timesByKey(profiles: readonly KernelTrainingProfile[]): Map<string, { k: TimedKernel; ms: number[] }> {
@@ -83,7 +81,7 @@ export function contextFactor(factors: Readonly<Record<string, number>>, k: Time
  * const ctx = fitKernelContext(profiles, 'auto'); // { mode: 'any', factors: { any: 0.86 }, validation: { none: 0.11, any: 0.07 } }
  */
 export function fitKernelContext(profiles: readonly KernelTrainingProfile[], mode: KernelContextMode = 'auto'): KernelContext {
-  if (!['none', 'any', 'type', 'auto'].includes(mode)) throw new RangeError(`'context' must be one of none, any, type, auto; got '${String(mode)}'`);
+  if (!KERNEL_CONTEXT_MODES.includes(mode)) throw new RangeError(`'context' must be one of ${KERNEL_CONTEXT_MODES.join(', ')}; got '${String(mode)}'`);
   const networks = profiles.filter(isNetwork);
   const samples = new Map([...timesByKey(profiles.filter((p) => !isNetwork(p)))].map(([key, e]) => [key, median(e.ms)]));
   if (mode !== 'auto') return { mode, factors: fitFactors(networks, samples, mode) };

@@ -3,7 +3,7 @@ import { KERNEL_FEATURE_NAMES, baseOp, kernelType } from '../../ops-library/kern
 import { kernelRegressorKind } from '../kernel-regressors/index.ts';
 import { fitKernelContext, samplesInContext } from './context.ts';
 import { KernelModel, kernelKey, logFeatures, type KernelModelJson } from './model.ts';
-import type { KernelModelOptions, KernelTrainingProfile } from './types.ts';
+import { isNetworkProfile, type KernelModelOptions, type KernelTrainingProfile } from './types.ts';
 
 /** median of the values of a map's lists */
 const medians = (m: ReadonlyMap<string, number[]>): Record<string, number> => Object.fromEntries([...m].map(([k, v]) => [k, median(v)]));
@@ -45,7 +45,7 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
   // without the profiler: the median of their gaps (one profile measured while the machine was
   // busy, a 765 ms run beside 1,977 ms of kernels, made a least-squares line predict 216 ms for 54 ms)
   const gaps = profiles
-    .filter((p) => typeof p.measuredMs === 'number' && p.measuredMs > 0 && p.kernels.length > 0)
+    .filter((p) => isNetworkProfile(p) && (p.measuredMs as number) > 0 && p.kernels.length > 0)
     .map((p) => ((p.measuredMs as number) - p.kernels.reduce((a, k) => a + k.ms, 0)) / p.kernels.length);
   // The term is kept only where the networks agree on its sign (a two-sided sign test at 5%): on
   // ort-node cpu the torchvision networks split 7 to 7, and the median gap moved from −1.6 to +1.2 µs
@@ -81,7 +81,7 @@ export function trainKernelModel(profiles: readonly KernelTrainingProfile[], opt
   const inNetwork = new Map<string, number[]>();
   const inSample = new Map<string, number[]>();
   for (const p of profiles) {
-    const table = typeof p.measuredMs === 'number' ? inNetwork : inSample;
+    const table = isNetworkProfile(p) ? inNetwork : inSample;
     for (const k of p.kernels) {
       const key = kernelKey(k);
       table.set(key, [...(table.get(key) ?? []), Math.max(FLOOR_MS, k.ms)]);

@@ -55,12 +55,16 @@ export interface KernelModelOptions {
   scaleToMeasured?: boolean;
   /**
    * how campaign samples carry into networks (predictor/kernel-model/context.ts): 'auto' (default)
-   * picks 'none', 'any' or 'type' by leave-one-network-out on the device's own networks
+   * picks 'none' or 'any' by leave-one-network-out on the device's own networks; 'type' only when asked
    */
   context?: KernelContextMode;
 }
 
 /** How campaign samples' kernel times are carried into networks: not at all, one factor, one per kernel type, or chosen. */
-export type KernelContextMode = 'none' | 'any' | 'type' | 'auto';
+export const KERNEL_CONTEXT_MODES = ['none', 'any', 'type', 'auto'] as const;
+export type KernelContextMode = (typeof KERNEL_CONTEXT_MODES)[number];
+
+/** a profile of a whole network (it carries the latency measured without the profiler), not a campaign sample */
+export const isNetworkProfile = (p: KernelTrainingProfile): boolean => typeof p.measuredMs === 'number';
 
 export type { RuntimeKernel, TimedKernel };
